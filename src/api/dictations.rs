@@ -1,0 +1,412 @@
+//! Dictation endpoints: streaming upload, scoped listing, one dictation, and its audio with `Range`.
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use base64::Engine;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::AppState;
+use super::dictation_view::render;
+use super::extract::Query;
+use crate::auth::CurrentUser;
+use crate::clock::parse_rfc3339;
+use crate::domain::{Priority, Role};
+use crate::error::{ApiError, ApiResult};
+use crate::ingest::{IngestError, RawFields, Upload, UploadFields, fields::KNOWN_FIELDS};
+use crate::storage::dictations::{self, ListFilter, Scope};
+use crate::storage::users::{self, User};
+
+mod range;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/dictations", get(list).post(upload).layer(DefaultBodyLimit::disable()))
+        .route("/dictations/{id}", get(get_one))
+        .route("/dictations/{id}/audio", get(audio))
+}
+
+pub fn scope_of(user: &User) -> Scope {
+    match user.role {
+        Role::Superuser => Scope::All,
+        Role::Clinician => Scope::OwnDictations(user.id.clone()),
+        Role::Secretary | Role::TeamLead => Scope::Teams(user.id.clone()),
+    }
+}
+
+/// Slack for multipart framing and text fields on top of the audio size limit.
+const MULTIPART_SLACK: u64 = 1024 * 1024;
+const MAX_TEXT_PART: usize = 16 * 1024;
+
+async fn upload(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    headers: HeaderMap,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> ApiResult<Response> {
+    let limit = state.config.limits.max_upload_bytes;
+    let declared =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit + MULTIPART_SLACK) {
+        return Err(ApiError::payload_too_large(limit));
+    }
+    let mut multipart = multipart.map_err(|e| {
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Unsupported media type",
+            format!("expected multipart/form-data with an `audio` part: {}", e.body_text()),
+        )
+    })?;
+    let idempotency_key = idempotency_key(&headers)?;
+    if let Some(key) = &idempotency_key
+        && let Some(id) = dictations::find_by_idempotency_key(&state.db, &user.id, key).await?
+    {
+        return created(&state, &user, &id, true).await;
+    }
+    let mut raw = RawFields::new();
+    let mut staged = None;
+    let mut filename = None;
+    let result: ApiResult<()> = async {
+        while let Some(mut field) = multipart.next_field().await.map_err(malformed)? {
+            let name = field.name().unwrap_or_default().to_string();
+            if name == "audio" {
+                if staged.is_some() {
+                    return Err(ApiError::invalid_field("audio", "validation_failed", "send exactly one `audio` part"));
+                }
+                filename = field.file_name().map(|f| f.chars().take(255).collect::<String>());
+                let mut pending = state.blobs.begin().await?;
+                loop {
+                    let chunk = match field.chunk().await {
+                        Ok(Some(c)) => c,
+                        Ok(None) => break,
+                        Err(e) => {
+                            pending.discard().await;
+                            return Err(malformed(e));
+                        }
+                    };
+                    if pending.bytes() + chunk.len() as u64 > limit {
+                        pending.discard().await;
+                        return Err(ApiError::payload_too_large(limit));
+                    }
+                    if let Err(e) = pending.write(&chunk).await {
+                        pending.discard().await;
+                        return Err(ApiError::Internal(e.into()));
+                    }
+                }
+                staged = Some(pending.finish().await.map_err(|e| ApiError::Internal(e.into()))?);
+            } else if KNOWN_FIELDS.contains(&name.as_str()) {
+                let mut value = Vec::new();
+                while let Some(chunk) = field.chunk().await.map_err(malformed)? {
+                    value.extend_from_slice(&chunk);
+                    if value.len() > MAX_TEXT_PART {
+                        return Err(ApiError::invalid_field(&name, "validation_failed", format!("{name} is too long")));
+                    }
+                }
+                let text = String::from_utf8(value).map_err(|_| {
+                    ApiError::invalid_field(&name, "validation_failed", format!("{name} is not UTF-8 text"))
+                })?;
+                raw.insert(name, text);
+            } else {
+                return Err(ApiError::invalid_field(
+                    &name,
+                    "validation_failed",
+                    format!("unknown field {name:?}; known fields are audio, {}", KNOWN_FIELDS.join(", ")),
+                ));
+            }
+        }
+        Ok(())
+    }
+    .await;
+    if let Err(e) = result {
+        if let Some(s) = staged.take() {
+            s.discard().await;
+        }
+        return Err(e);
+    }
+    let Some(staged) = staged else {
+        return Err(ApiError::invalid_field(
+            "audio",
+            "validation_failed",
+            "the `audio` part with the recording is missing",
+        ));
+    };
+    let prepared = prepare_fields(&state, &user, &raw).await;
+    let (fields, clinician_id) = match prepared {
+        Ok(v) => v,
+        Err(e) => {
+            staged.discard().await;
+            return Err(e);
+        }
+    };
+    if staged.bytes == 0 {
+        staged.discard().await;
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "empty_audio",
+            "Empty audio",
+            "the uploaded audio file is empty (0 bytes)",
+        ));
+    }
+    let upload =
+        Upload { staged, fields, uploader: user.clone(), clinician_id, idempotency_key, original_filename: filename };
+    let id = state.ingest.accept(upload).await.map_err(ingest_error)?;
+    created(&state, &user, &id, false).await
+}
+
+fn malformed(e: axum::extract::multipart::MultipartError) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "Payload too large", e.body_text());
+    }
+    ApiError::bad_request(format!("malformed multipart body: {}", e.body_text()))
+}
+
+fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
+    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+    let key = value.to_str().ok().map(str::trim).unwrap_or_default();
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::invalid_field(
+            "Idempotency-Key",
+            "validation_failed",
+            "Idempotency-Key must be 1-255 visible ASCII characters",
+        ));
+    }
+    Ok(Some(key.to_string()))
+}
+
+/// Validates the text fields and resolves who the dictation belongs to.
+async fn prepare_fields(state: &AppState, user: &User, raw: &RawFields) -> ApiResult<(UploadFields, String)> {
+    let fields = UploadFields::parse(raw, state.clock.now().date_naive())
+        .map_err(|e| ApiError::invalid_field(&e.field, e.code, e.message))?;
+    let clinician = match (&fields.clinician, user.role) {
+        (None, Role::Clinician) => return Ok((fields, user.id.clone())),
+        (None, _) => {
+            return Err(ApiError::invalid_field(
+                "clinician",
+                "validation_failed",
+                "name the clinician (username) whose dictation this is",
+            ));
+        }
+        (Some(name), _) if *name == user.username && user.role == Role::Clinician => {
+            return Ok((fields, user.id.clone()));
+        }
+        (Some(_), Role::Clinician) => {
+            return Err(ApiError::forbidden("a clinician may upload only their own dictations"));
+        }
+        (Some(name), _) => users::find_by_username(&state.db, name).await?,
+    };
+    let Some(clinician) = clinician.filter(|c| c.role == Role::Clinician) else {
+        return Err(ApiError::invalid_field("clinician", "validation_failed", "no active clinician has that username"));
+    };
+    let shares_team = clinician.teams.iter().any(|t| user.teams.contains(t));
+    if user.role != Role::Superuser && !shares_team {
+        return Err(ApiError::forbidden("you may upload only for clinicians in your teams"));
+    }
+    Ok((fields, clinician.id))
+}
+
+fn ingest_error(e: IngestError) -> ApiError {
+    match e {
+        IngestError::Audio(a) => {
+            let status =
+                if a.is_unsupported() { StatusCode::UNSUPPORTED_MEDIA_TYPE } else { StatusCode::UNPROCESSABLE_ENTITY };
+            ApiError::Problem {
+                status,
+                code: a.code(),
+                title: "Audio not accepted",
+                detail: a.to_string(),
+                field: Some("audio".into()),
+            }
+        }
+        IngestError::Field(f) => ApiError::invalid_field(&f.field, f.code, f.message),
+        IngestError::Overloaded => {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded", "Overloaded", e.to_string())
+        }
+        IngestError::Internal(e) => ApiError::Internal(e),
+    }
+}
+
+async fn created(state: &AppState, user: &User, id: &str, replayed: bool) -> ApiResult<Response> {
+    let view = dictations::get(&state.db, id, &Scope::All).await?.ok_or_else(|| ApiError::not_found("dictation"))?;
+    let _ = user;
+    let mut resp = (StatusCode::CREATED, axum::Json(render(&view, None))).into_response();
+    let location =
+        HeaderValue::from_str(&format!("/api/v1/dictations/{id}")).map_err(|e| ApiError::Internal(e.into()))?;
+    resp.headers_mut().insert(header::LOCATION, location);
+    if replayed {
+        resp.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(resp)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    status: Option<String>,
+    clinician: Option<String>,
+    assignee: Option<String>,
+    priority: Option<String>,
+    due_before: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+const STATUSES: &[&str] = &[
+    "received",
+    "transcribing",
+    "drafted",
+    "in_correction",
+    "awaiting_review",
+    "approved",
+    "dispatched",
+    "cancelled",
+    "failed",
+];
+
+async fn list(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<axum::Json<serde_json::Value>> {
+    if let Some(s) = q.status.as_deref().filter(|s| !STATUSES.contains(s)) {
+        return Err(ApiError::invalid_field(
+            "status",
+            "validation_failed",
+            format!("unknown status {s:?}; one of {}", STATUSES.join(", ")),
+        ));
+    }
+    if let Some(p) = &q.priority {
+        p.parse::<Priority>().map_err(|e| ApiError::invalid_field("priority", "validation_failed", e))?;
+    }
+    let due_before = q
+        .due_before
+        .as_deref()
+        .map(|d| {
+            parse_rfc3339(d).ok_or_else(|| {
+                ApiError::invalid_field("due_before", "validation_failed", "due_before must be an RFC 3339 time")
+            })
+        })
+        .transpose()?;
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::invalid_field("limit", "validation_failed", "limit must be between 1 and 500"));
+    }
+    let after = q.cursor.as_deref().map(decode_cursor).transpose()?;
+    let filter = ListFilter {
+        status: q.status,
+        clinician: q.clinician,
+        assignee: q.assignee,
+        priority: q.priority,
+        due_before,
+        limit: limit + 1,
+        after,
+    };
+    let mut rows = dictations::list(&state.db, &scope_of(&user), &filter).await?;
+    let next_cursor = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(encode_cursor)
+    } else {
+        None
+    };
+    let items: Vec<_> = rows.iter().map(|v| render(v, None)).collect();
+    Ok(axum::Json(json!({"items": items, "next_cursor": next_cursor})))
+}
+
+fn encode_cursor(view: &dictations::DictationView) -> String {
+    use sqlx::Row;
+    let at: i64 = view.row.try_get("created_at").unwrap_or_default();
+    let id: String = view.row.try_get("id").unwrap_or_default();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{at}:{id}"))
+}
+
+fn decode_cursor(c: &str) -> ApiResult<(i64, String)> {
+    let bad = || ApiError::invalid_field("cursor", "validation_failed", "cursor is not one this server issued");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(c).map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    let (at, id) = text.split_once(':').ok_or_else(bad)?;
+    Ok((at.parse().map_err(|_| bad())?, id.to_string()))
+}
+
+async fn get_one(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<serde_json::Value>> {
+    let view =
+        dictations::get(&state.db, &id, &scope_of(&user)).await?.ok_or_else(|| ApiError::not_found("dictation"))?;
+    let segments = dictations::transcript_segments(&state.db, &id).await?;
+    Ok(axum::Json(render(&view, segments.as_deref())))
+}
+
+async fn audio(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    use sqlx::Row;
+    let view =
+        dictations::get(&state.db, &id, &scope_of(&user)).await?.ok_or_else(|| ApiError::not_found("dictation"))?;
+    let sha: String = view.row.try_get("audio_sha256").map_err(ApiError::from)?;
+    let container: String = view.row.try_get("audio_container").map_err(ApiError::from)?;
+    let size = state.blobs.size(&sha).await?.ok_or_else(|| ApiError::not_found("audio"))?;
+    let range = range::parse(headers.get(header::RANGE).and_then(|v| v.to_str().ok()), size);
+    let (status, start, len) = match range {
+        range::Outcome::Full => (StatusCode::OK, 0, size),
+        range::Outcome::Partial { start, end } => (StatusCode::PARTIAL_CONTENT, start, end - start + 1),
+        range::Outcome::Unsatisfiable => {
+            let mut resp = ApiError::new(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                "range_not_satisfiable",
+                "Range not satisfiable",
+                format!("the audio is {size} bytes long"),
+            )
+            .into_response();
+            resp.headers_mut().insert(
+                header::CONTENT_RANGE,
+                HeaderValue::from_str(&format!("bytes */{size}")).map_err(|e| ApiError::Internal(e.into()))?,
+            );
+            return Ok(resp);
+        }
+    };
+    let reader = state.blobs.read_range(&sha, start, len).await?;
+    let mut resp = Response::new(Body::from_stream(tokio_util::io::ReaderStream::with_capacity(reader, 64 * 1024)));
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime_for(&container)));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600"));
+    if let Ok(etag) = HeaderValue::from_str(&format!("\"{sha}\"")) {
+        h.insert(header::ETAG, etag);
+    }
+    if status == StatusCode::PARTIAL_CONTENT
+        && let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{}/{size}", start + len - 1))
+    {
+        h.insert(header::CONTENT_RANGE, v);
+    }
+    Ok(resp)
+}
+
+fn mime_for(container: &str) -> &'static str {
+    let map: HashMap<&str, &str> = [
+        ("wav", "audio/wav"),
+        ("flac", "audio/flac"),
+        ("mp3", "audio/mpeg"),
+        ("mp4", "audio/mp4"),
+        ("ogg", "audio/ogg"),
+        ("webm", "audio/webm"),
+        ("mkv", "audio/x-matroska"),
+        ("aiff", "audio/aiff"),
+        ("caf", "audio/x-caf"),
+    ]
+    .into_iter()
+    .collect();
+    map.get(container).copied().unwrap_or("application/octet-stream")
+}

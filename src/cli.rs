@@ -1,0 +1,231 @@
+//! The command line: `serve`, `migrate`, `user add`, `config`, `audio`.
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::Clock;
+use crate::config::{CliOverrides, Config, LogFormat};
+use crate::domain::{Role, validate_username};
+use crate::storage::users::{self, NewUser};
+
+#[derive(Parser, Debug)]
+#[command(name = "dictaflow", version, about = "Dictation and voice-recognition workflow server for hospitals")]
+pub struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Debug)]
+struct GlobalArgs {
+    /// Configuration file (default: ./dictaflow.toml when present).
+    #[arg(long, global = true, env = "DICTAFLOW_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data directory for the SQLite database and the audio store.
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// Database URL: sqlite://FILE or postgres://...
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    /// Log output format.
+    #[arg(long, global = true, value_parser = ["pretty", "json"])]
+    log_format: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the HTTP server (applies migrations and reconciles storage first).
+    Serve {
+        /// Address to listen on, e.g. 0.0.0.0:8080.
+        #[arg(long)]
+        bind: Option<SocketAddr>,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Print the effective configuration (secrets hidden).
+    Config,
+    /// Inspect or decode audio files the way the server does.
+    #[command(subcommand)]
+    Audio(AudioCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum UserCommand {
+    /// Create a user. The password is read from standard input.
+    Add {
+        #[arg(long)]
+        username: String,
+        /// clinician, secretary, team_lead or superuser.
+        #[arg(long)]
+        role: String,
+        /// Team to join (repeatable); created if new.
+        #[arg(long = "team")]
+        teams: Vec<String>,
+        /// Display name shown in the interface.
+        #[arg(long, default_value = "")]
+        display_name: String,
+        /// Read the password from standard input (first line).
+        #[arg(long)]
+        password_stdin: bool,
+        /// Also create a long-lived API token and print it.
+        #[arg(long)]
+        token: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum AudioCommand {
+    /// Decode a file by content and print what dictaflow sees (container, codec, duration...).
+    Inspect { files: Vec<PathBuf> },
+    /// Decode to 16 kHz mono f32 little-endian samples (what the recogniser receives).
+    Decode {
+        file: PathBuf,
+        /// Output file, or `-` for standard output.
+        #[arg(long, short, default_value = "-")]
+        output: String,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("dictaflow: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn overrides(global: &GlobalArgs, bind: Option<SocketAddr>) -> CliOverrides {
+    CliOverrides {
+        bind,
+        data_dir: global.data_dir.clone(),
+        database_url: global.database_url.clone(),
+        log_format: global.log_format.as_deref().map(|f| if f == "json" { LogFormat::Json } else { LogFormat::Pretty }),
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let bind = match &cli.command {
+        Command::Serve { bind } => *bind,
+        _ => None,
+    };
+    let config =
+        Config::load(cli.global.config.as_deref(), &overrides(&cli.global, bind)).context("invalid configuration")?;
+    crate::telemetry::init(&config.log);
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    match cli.command {
+        Command::Serve { .. } => runtime.block_on(serve(config))?,
+        Command::Migrate => runtime.block_on(async {
+            let db = crate::storage::Db::connect(&config.database_url(), 2).await?;
+            db.migrate().await?;
+            println!("migrations applied");
+            anyhow::Ok(())
+        })?,
+        Command::Config => print!("{}", config.to_redacted_toml()),
+        Command::User(UserCommand::Add { username, role, teams, display_name, password_stdin, token }) => {
+            runtime.block_on(add_user(&config, &username, &role, &teams, &display_name, password_stdin, token))?
+        }
+        Command::Audio(cmd) => return audio_command(&config, cmd),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.server.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.server.bind))?;
+    let state = crate::server::build_state(config, Clock::system()).await?;
+    let shutdown = CancellationToken::new();
+    crate::server::cancel_on_signals(shutdown.clone());
+    crate::server::run(listener, state, shutdown).await
+}
+
+async fn add_user(
+    config: &Config,
+    username: &str,
+    role: &str,
+    teams: &[String],
+    display_name: &str,
+    password_stdin: bool,
+    token: bool,
+) -> anyhow::Result<()> {
+    validate_username(username).map_err(anyhow::Error::msg)?;
+    let role: Role = role.parse().map_err(anyhow::Error::msg)?;
+    if !password_stdin && !token {
+        bail!("give --password-stdin (and pipe the password in) or --token, or both");
+    }
+    let hash = if password_stdin {
+        let mut input = String::new();
+        std::io::stdin().read_to_string(&mut input).context("cannot read the password from standard input")?;
+        let password = input.lines().next().unwrap_or_default().to_string();
+        if password.chars().count() < 8 {
+            bail!("the password must be at least 8 characters");
+        }
+        Some(tokio::task::spawn_blocking(move || crate::auth::hash_password(&password)).await??)
+    } else {
+        None
+    };
+    let clock = Clock::system();
+    let (db, _blobs) = crate::server::open_storage(config, &clock).await?;
+    let mut tx = db.begin_write().await?;
+    let new = NewUser { username, display_name, role, password_hash: hash.as_deref(), teams };
+    let id = match users::insert_user(&mut tx, &new, clock.now_ms()).await {
+        Ok(id) => id,
+        Err(e) if crate::storage::is_unique_violation(&e) => bail!("a user named {username:?} already exists"),
+        Err(e) => return Err(e.into()),
+    };
+    tx.commit().await?;
+    println!("created {role} {username} ({id})");
+    if token {
+        let (token, token_hash) = crate::auth::new_token();
+        users::insert_token(&db, &id, &token_hash, "api", clock.now_ms(), None).await?;
+        println!("api token: {token}");
+    }
+    Ok(())
+}
+
+fn audio_command(config: &Config, cmd: AudioCommand) -> anyhow::Result<ExitCode> {
+    let limits = crate::server::limits_of(config);
+    match cmd {
+        AudioCommand::Inspect { files } => {
+            let mut failed = false;
+            for file in files {
+                match crate::audio::inspect_file(&file, &limits) {
+                    Ok(info) => println!("{}: {}", file.display(), serde_json::to_string(&info)?),
+                    Err(e) => {
+                        failed = true;
+                        println!("{}: error {}: {e}", file.display(), e.code());
+                    }
+                }
+            }
+            Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+        }
+        AudioCommand::Decode { file, output } => {
+            let (samples, _info) = crate::audio::decode_16k_mono(&file, &limits)
+                .map_err(|e| anyhow::anyhow!("{}: {} ({})", file.display(), e, e.code()))?;
+            let mut bytes = Vec::with_capacity(samples.len() * 4);
+            for s in samples {
+                bytes.extend_from_slice(&s.to_le_bytes());
+            }
+            if output == "-" {
+                use std::io::Write;
+                std::io::stdout().lock().write_all(&bytes)?;
+            } else {
+                std::fs::write(&output, bytes).with_context(|| format!("cannot write {output}"))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,310 @@
+//! Layered configuration: built-in defaults -> `dictaflow.toml` -> `DICTAFLOW_*` environment -> CLI flags.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// A value that never prints itself in `Debug` or `Display` output.
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "\"[redacted]\"" })
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // Serialising is how configuration is printed and layered; the layering
+        // code works on the raw value (see `Config::defaults`), printing redacts.
+        if self.0.is_empty() { s.serialize_str("") } else { s.serialize_str("[redacted]") }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub storage: StorageConfig,
+    pub limits: LimitsConfig,
+    pub auth: AuthConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address the HTTP server listens on.
+    pub bind: SocketAddr,
+    /// Seconds in-flight requests get to finish after SIGTERM / ctrl-c.
+    pub shutdown_grace_seconds: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// Directory holding the SQLite database (embedded mode) and the audio store.
+    pub data_dir: PathBuf,
+    /// `sqlite://...` or `postgres://...`; empty means `sqlite://<data_dir>/dictaflow.db`.
+    pub database_url: Secret,
+    /// Maximum database connections in the pool.
+    pub max_connections: u32,
+    /// Orphaned audio files (no dictation row) older than this are removed at start.
+    pub orphan_grace_seconds: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Largest accepted upload in bytes (413 beyond it).
+    pub max_upload_bytes: u64,
+    /// Longest accepted recording in seconds.
+    pub max_duration_seconds: f64,
+    /// Shortest accepted recording in seconds.
+    pub min_duration_seconds: f64,
+    /// Time bound for decoding one upload.
+    pub decode_timeout_seconds: u64,
+    /// Uploads decoded at the same time; further uploads wait (0 = number of cores).
+    pub max_concurrent_decodes: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// Lifetime of a login session or token in hours.
+    pub session_hours: i64,
+    /// Mark the session cookie `Secure` (set when served over HTTPS).
+    pub secure_cookies: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// An `EnvFilter` directive; `RUST_LOG` overrides it.
+    pub filter: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            server: ServerConfig::default(),
+            storage: StorageConfig::default(),
+            limits: LimitsConfig::default(),
+            auth: AuthConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self { bind: SocketAddr::from(([127, 0, 0, 1], 8080)), shutdown_grace_seconds: 30 }
+    }
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("data"),
+            database_url: Secret::default(),
+            max_connections: 16,
+            orphan_grace_seconds: 3600,
+        }
+    }
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            max_upload_bytes: 512 * 1024 * 1024,
+            max_duration_seconds: 7200.0,
+            min_duration_seconds: 0.05,
+            decode_timeout_seconds: 120,
+            max_concurrent_decodes: 0,
+        }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self { session_hours: 12, secure_cookies: false }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { format: LogFormat::Pretty, filter: "info,sqlx=warn".into() }
+    }
+}
+
+/// Overrides given on the command line (the last layer).
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct CliOverrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bind: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<LogFormat>,
+}
+
+impl Config {
+    /// Loads the layers. `file` is the explicit `--config` path; without it
+    /// `dictaflow.toml` in the working directory is used when present.
+    pub fn load(file: Option<&Path>, cli: &CliOverrides) -> Result<Self, figment::Error> {
+        let mut fig = Figment::new().merge(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) => fig = fig.merge(Toml::file_exact(path)),
+            None => fig = fig.merge(Toml::file("dictaflow.toml")),
+        }
+        fig = fig.merge(env_layer());
+        if let Some(bind) = cli.bind {
+            fig = fig.merge(("server.bind", bind));
+        }
+        if let Some(dir) = &cli.data_dir {
+            fig = fig.merge(("storage.data_dir", dir));
+        }
+        if let Some(url) = &cli.database_url {
+            fig = fig.merge(("storage.database_url", url));
+        }
+        if let Some(format) = &cli.log_format {
+            fig = fig.merge(("log.format", format));
+        }
+        let config: Config = fig.extract()?;
+        config.validate().map_err(figment::Error::from)?;
+        Ok(config)
+    }
+}
+
+/// `DICTAFLOW_SECTION__KEY` variables (e.g. `DICTAFLOW_LIMITS__MAX_UPLOAD_BYTES`),
+/// plus the `DICTAFLOW_DATABASE_URL` shorthand. Other `DICTAFLOW_*` variables
+/// (such as `DICTAFLOW_CONFIG`) are not configuration keys and are ignored here.
+fn env_layer() -> Env {
+    Env::prefixed("DICTAFLOW_")
+        .filter_map(|key| {
+            let key = key.as_str().to_ascii_lowercase();
+            if key == "database_url" {
+                Some("storage__database_url".to_string().into())
+            } else if key.contains("__") {
+                Some(key.into())
+            } else {
+                None
+            }
+        })
+        .split("__")
+}
+
+impl Config {
+    fn validate(&self) -> Result<(), String> {
+        if self.limits.max_upload_bytes == 0 {
+            return Err("limits.max_upload_bytes must be greater than 0".into());
+        }
+        if !(self.limits.max_duration_seconds > self.limits.min_duration_seconds) {
+            return Err("limits.max_duration_seconds must exceed limits.min_duration_seconds".into());
+        }
+        if self.auth.session_hours <= 0 {
+            return Err("auth.session_hours must be positive".into());
+        }
+        let url = self.database_url();
+        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err("storage.database_url must start with sqlite:, postgres:// or postgresql://".into());
+        }
+        Ok(())
+    }
+
+    /// The effective database URL (SQLite in the data directory unless configured).
+    pub fn database_url(&self) -> String {
+        if self.storage.database_url.is_empty() {
+            let path = self.storage.data_dir.join("dictaflow.db");
+            format!("sqlite://{}?mode=rwc", path.display())
+        } else {
+            self.storage.database_url.expose().to_string()
+        }
+    }
+
+    pub fn decode_concurrency(&self) -> usize {
+        match self.limits.max_concurrent_decodes {
+            0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            n => n,
+        }
+    }
+
+    /// The configuration as TOML with secrets redacted (for `dictaflow config`).
+    pub fn to_redacted_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render configuration: {e}\n"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_print() {
+        let mut config = Config::default();
+        config.storage.database_url = Secret::new("postgres://u:hunter2@db/x");
+        assert!(!format!("{config:?}").contains("hunter2"));
+        assert!(!config.to_redacted_toml().contains("hunter2"));
+        assert_eq!(config.database_url(), "postgres://u:hunter2@db/x");
+    }
+
+    #[test]
+    fn layers_apply_in_order() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "dictaflow.toml",
+                "[server]\nbind = \"0.0.0.0:9000\"\n[limits]\nmax_upload_bytes = 1000\n",
+            )?;
+            jail.set_env("DICTAFLOW_LIMITS__MAX_UPLOAD_BYTES", "2000");
+            jail.set_env("DICTAFLOW_CORPUS", "/not/a/config/key");
+            jail.set_env("DICTAFLOW_DATABASE_URL", "postgres://db/x");
+            let cli = CliOverrides { data_dir: Some("/tmp/x".into()), ..Default::default() };
+            let config = Config::load(None, &cli).expect("config loads");
+            assert_eq!(config.server.bind.port(), 9000);
+            assert_eq!(config.limits.max_upload_bytes, 2000);
+            assert_eq!(config.storage.data_dir, PathBuf::from("/tmp/x"));
+            assert_eq!(config.database_url(), "postgres://db/x");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_urls_are_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("dictaflow.toml", "[server]\nbnd = \"0.0.0.0:9000\"\n")?;
+            assert!(Config::load(None, &CliOverrides::default()).is_err());
+            jail.create_file("dictaflow.toml", "[storage]\ndatabase_url = \"mysql://x\"\n")?;
+            let err = Config::load(None, &CliOverrides::default()).unwrap_err();
+            assert!(err.to_string().contains("database_url"));
+            Ok(())
+        });
+    }
+}

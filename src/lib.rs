@@ -1,0 +1,17 @@
+//! dictaflow: a dictation and voice-recognition workflow server for hospitals.
+//!
+//! Faces (`api`, `cli`) call services (`ingest`, `auth`), which use `storage`,
+//! `audio` and `domain`.
+
+pub mod api;
+pub mod audio;
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod ingest;
+pub mod server;
+pub mod storage;
+pub mod telemetry;

@@ -1,0 +1,99 @@
+//! Server assembly: connects storage, reconciles it, builds the router and serves
+//! on an injected listener until the shutdown token fires.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+use crate::api::{self, AppState};
+use crate::audio::Limits;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::ingest::Ingest;
+use crate::storage::reconcile::reconcile;
+use crate::storage::{BlobStore, Db, LocalBlobStore};
+
+/// The storage side of a running dictaflow: database and audio store, migrated and reconciled.
+pub async fn open_storage(config: &Config, clock: &Clock) -> anyhow::Result<(Db, Arc<dyn BlobStore>)> {
+    std::fs::create_dir_all(&config.storage.data_dir)
+        .with_context(|| format!("cannot create the data directory {}", config.storage.data_dir.display()))?;
+    let db = Db::connect(&config.database_url(), config.storage.max_connections).await?;
+    db.migrate().await?;
+    let blobs: Arc<dyn BlobStore> = Arc::new(LocalBlobStore::open(config.storage.data_dir.join("audio")).await?);
+    let grace = Duration::from_secs(config.storage.orphan_grace_seconds);
+    let report = reconcile(&db, blobs.as_ref(), grace, clock.now_ms()).await?;
+    tracing::info!(?report, "storage reconciled");
+    Ok((db, blobs))
+}
+
+pub fn limits_of(config: &Config) -> Limits {
+    Limits {
+        max_duration_seconds: config.limits.max_duration_seconds,
+        min_duration_seconds: config.limits.min_duration_seconds,
+        decode_timeout: Duration::from_secs(config.limits.decode_timeout_seconds),
+    }
+}
+
+pub async fn build_state(config: Config, clock: Clock) -> anyhow::Result<AppState> {
+    let (db, blobs) = open_storage(&config, &clock).await?;
+    let ingest = Ingest {
+        db: db.clone(),
+        blobs: blobs.clone(),
+        limits: limits_of(&config),
+        decode_slots: Arc::new(Semaphore::new(config.decode_concurrency())),
+        clock: clock.clone(),
+    };
+    Ok(AppState { config: Arc::new(config), db, blobs, clock, ingest })
+}
+
+/// Serves until `shutdown` is cancelled, then lets in-flight requests finish
+/// for the configured grace period.
+pub async fn run(listener: TcpListener, state: AppState, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let grace = Duration::from_secs(state.config.server.shutdown_grace_seconds);
+    let app = api::router(state);
+    tracing::info!(address = %listener.local_addr()?, "dictaflow listening");
+    let signal = shutdown.clone();
+    let server = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(async move { signal.cancelled().await });
+    let mut server = tokio::spawn(async move { server.await });
+    tokio::select! {
+        joined = &mut server => {
+            joined.context("server task failed")?.context("server error")?;
+            return Ok(());
+        }
+        _ = shutdown.cancelled() => {}
+    }
+    match tokio::time::timeout(grace, server).await {
+        Ok(joined) => joined.context("server task failed")?.context("server error")?,
+        Err(_) => tracing::warn!("in-flight requests did not finish within the shutdown grace period"),
+    }
+    tracing::info!("dictaflow stopped");
+    Ok(())
+}
+
+/// Cancels `token` on ctrl-c or SIGTERM.
+pub fn cancel_on_signals(token: CancellationToken) {
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            _ = ctrl_c => tracing::info!("ctrl-c received; shutting down"),
+            _ = term => tracing::info!("SIGTERM received; shutting down"),
+        }
+        token.cancel();
+    });
+}

@@ -1,0 +1,143 @@
+//! `kill -9` of the real server process in the middle of an upload: no half-made
+//! dictation, no leftover temporary file, a clean restart, earlier dictations intact.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::helpers::{Backend, drop_pg_database, fixture, fresh_pg_database};
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn dictaflow(data: &std::path::Path, db: &Option<String>) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dictaflow"));
+    cmd.arg("--data-dir").arg(data).env("RUST_LOG", "warn").env_remove("DICTAFLOW_CONFIG");
+    if let Some(url) = db {
+        cmd.arg("--database-url").arg(url);
+    }
+    cmd
+}
+
+async fn start(data: &std::path::Path, db: &Option<String>) -> Server {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = dictaflow(data, db)
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start dictaflow serve");
+    let server = Server { child, base: format!("http://127.0.0.1:{port}") };
+    for _ in 0..300 {
+        if reqwest::get(format!("{}/readyz", server.base)).await.is_ok_and(|r| r.status() == 200) {
+            return server;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("dictaflow did not become ready");
+}
+
+fn add_user(data: &std::path::Path, db: &Option<String>) -> String {
+    let out = dictaflow(data, db)
+        .args(["user", "add", "--username", "dr.patel", "--role", "clinician", "--team", "ent", "--token"])
+        .output()
+        .expect("user add");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    stdout.lines().find_map(|l| l.strip_prefix("api token: ")).expect("token printed").to_string()
+}
+
+async fn kill_during_upload(backend: Backend) {
+    let (db, pg_name) = match backend {
+        Backend::Sqlite => (None, None),
+        Backend::Postgres => match fresh_pg_database().await {
+            Some((url, name)) => (Some(url), Some(name)),
+            None => return,
+        },
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let token = add_user(dir.path(), &db);
+    let mut server = start(dir.path(), &db).await;
+    let client = reqwest::Client::new();
+    // One complete dictation before the crash.
+    let form = reqwest::multipart::Form::new()
+        .part("audio", reqwest::multipart::Part::bytes(fixture("speech_3s.wav")).file_name("a.wav"));
+    let resp = client
+        .post(format!("{}/api/v1/dictations", server.base))
+        .bearer_auth(&token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let kept: Value = resp.json().await.unwrap();
+
+    // A slow upload: half the body, then the server dies.
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+    let body = reqwest::Body::wrap_stream(tokio_stream_from(rx));
+    let form = reqwest::multipart::Form::new().part("audio", reqwest::multipart::Part::stream(body).file_name("b.wav"));
+    let url = format!("{}/api/v1/dictations", server.base);
+    let (c, t) = (client.clone(), token.clone());
+    let upload = tokio::spawn(async move { c.post(url).bearer_auth(t).multipart(form).send().await });
+    let wav = fixture("speech_3s.wav");
+    tx.send(Ok(wav[..wav.len() / 2].to_vec())).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let tmp = dir.path().join("audio/tmp");
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 1, "the upload is being written to a temporary file");
+    server.child.kill().unwrap(); // SIGKILL
+    server.child.wait().unwrap();
+    assert!(upload.await.unwrap().is_err(), "the interrupted upload did not succeed");
+    drop(tx);
+
+    let server = start(dir.path(), &db).await;
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0, "temporary files are cleaned at start");
+    let list: Value = client
+        .get(format!("{}/api/v1/dictations", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "no half-made dictation: {list}");
+    assert_eq!(items[0]["id"], kept["id"]);
+    let audio = client
+        .get(format!("{}/api/v1/dictations/{}/audio", server.base, kept["id"].as_str().unwrap()))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(audio.bytes().await.unwrap().as_ref(), fixture("speech_3s.wav").as_slice());
+    drop(server);
+    if let Some(name) = pg_name {
+        drop_pg_database(&name);
+    }
+}
+
+fn tokio_stream_from(
+    mut rx: tokio::sync::mpsc::Receiver<Result<Vec<u8>, std::io::Error>>,
+) -> impl futures_util::Stream<Item = Result<Vec<u8>, std::io::Error>> {
+    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_during_upload_sqlite() {
+    kill_during_upload(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_during_upload_postgres() {
+    kill_during_upload(Backend::Postgres).await;
+}

@@ -1,0 +1,8 @@
+//! HTTP integration tests: the real server on a random port, on SQLite and on PostgreSQL.
+
+mod helpers;
+
+mod auth;
+mod corpus_upload;
+mod crash;
+mod dictations;
