@@ -215,16 +215,20 @@ fn audio_command(config: &Config, cmd: AudioCommand) -> anyhow::Result<ExitCode>
         AudioCommand::Decode { file, output } => {
             let (samples, _info) = crate::audio::decode_16k_mono(&file, &limits)
                 .map_err(|e| anyhow::anyhow!("{}: {} ({})", file.display(), e, e.code()))?;
-            let mut bytes = Vec::with_capacity(samples.len() * 4);
-            for s in samples {
-                bytes.extend_from_slice(&s.to_le_bytes());
-            }
-            if output == "-" {
-                use std::io::Write;
-                std::io::stdout().lock().write_all(&bytes)?;
+            let mut out: Box<dyn std::io::Write> = if output == "-" {
+                Box::new(std::io::BufWriter::new(std::io::stdout().lock()))
             } else {
-                std::fs::write(&output, bytes).with_context(|| format!("cannot write {output}"))?;
+                Box::new(std::io::BufWriter::new(
+                    std::fs::File::create(&output).with_context(|| format!("cannot create {output}"))?,
+                ))
+            };
+            let mut buf = Vec::with_capacity(64 * 1024);
+            for chunk in samples.chunks(16 * 1024) {
+                buf.clear();
+                chunk.iter().for_each(|s| buf.extend_from_slice(&s.to_le_bytes()));
+                out.write_all(&buf).with_context(|| format!("cannot write {output}"))?;
             }
+            out.flush()?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -39,7 +39,7 @@ impl Serialize for Secret {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub server: ServerConfig,
@@ -47,6 +47,68 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub auth: AuthConfig,
     pub log: LogConfig,
+    pub stt: SttConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SttConfig {
+    /// Run transcription workers in this process (`dictaflow worker` always does).
+    pub enabled: bool,
+    /// Model name from `models/manifest.json` (e.g. `tiny.en`, `base.en`), or a path to a ggml file.
+    pub model: String,
+    /// Where model files live; fetched there when missing.
+    pub models_dir: PathBuf,
+    /// Fetch the model at start when it is missing (hub first, then the offline fallback).
+    pub auto_fetch: bool,
+    /// Concurrent transcriptions (0 = 1 per 4 cores, at least 1).
+    pub workers: usize,
+    /// whisper threads per transcription (0 = cores / workers).
+    pub threads: usize,
+    /// Language code; empty = the model's default (English for `.en` models).
+    pub language: String,
+    /// Beam width; 0 or 1 = greedy decoding.
+    pub beam_size: u32,
+    /// A job whose worker stops heartbeating for this long is taken again.
+    pub lease_seconds: u64,
+    /// Attempts before a job is marked failed.
+    pub max_attempts: i64,
+}
+
+impl Default for SttConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            model: "tiny.en".into(),
+            models_dir: PathBuf::from("models"),
+            auto_fetch: true,
+            workers: 0,
+            threads: 0,
+            language: String::new(),
+            beam_size: 0,
+            lease_seconds: 60,
+            max_attempts: 3,
+        }
+    }
+}
+
+impl SttConfig {
+    pub fn worker_count(&self) -> usize {
+        match self.workers {
+            0 => (cores() / 4).max(1),
+            n => n,
+        }
+    }
+    pub fn thread_count(&self) -> usize {
+        match self.threads {
+            0 => (cores() / self.worker_count()).max(1),
+            n => n,
+        }
+    }
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -110,18 +172,6 @@ pub struct LogConfig {
     pub filter: String,
 }
 
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            server: ServerConfig::default(),
-            storage: StorageConfig::default(),
-            limits: LimitsConfig::default(),
-            auth: AuthConfig::default(),
-            log: LogConfig::default(),
-        }
-    }
-}
-
 impl Default for ServerConfig {
     fn default() -> Self {
         Self { bind: SocketAddr::from(([127, 0, 0, 1], 8080)), shutdown_grace_seconds: 30 }
@@ -179,7 +229,7 @@ pub struct CliOverrides {
 impl Config {
     /// Loads the layers. `file` is the explicit `--config` path; without it
     /// `dictaflow.toml` in the working directory is used when present.
-    pub fn load(file: Option<&Path>, cli: &CliOverrides) -> Result<Self, figment::Error> {
+    pub fn load(file: Option<&Path>, cli: &CliOverrides) -> Result<Self, Box<figment::Error>> {
         let mut fig = Figment::new().merge(Serialized::defaults(Config::default()));
         match file {
             Some(path) => fig = fig.merge(Toml::file_exact(path)),
@@ -198,8 +248,8 @@ impl Config {
         if let Some(format) = &cli.log_format {
             fig = fig.merge(("log.format", format));
         }
-        let config: Config = fig.extract()?;
-        config.validate().map_err(figment::Error::from)?;
+        let config: Config = fig.extract().map_err(Box::new)?;
+        config.validate().map_err(|e| Box::new(figment::Error::from(e)))?;
         Ok(config)
     }
 }
@@ -227,7 +277,7 @@ impl Config {
         if self.limits.max_upload_bytes == 0 {
             return Err("limits.max_upload_bytes must be greater than 0".into());
         }
-        if !(self.limits.max_duration_seconds > self.limits.min_duration_seconds) {
+        if self.limits.max_duration_seconds <= self.limits.min_duration_seconds {
             return Err("limits.max_duration_seconds must exceed limits.min_duration_seconds".into());
         }
         if self.auth.session_hours <= 0 {
@@ -252,7 +302,7 @@ impl Config {
 
     pub fn decode_concurrency(&self) -> usize {
         match self.limits.max_concurrent_decodes {
-            0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            0 => cores(),
             n => n,
         }
     }
@@ -264,6 +314,7 @@ impl Config {
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail's closures return figment::Error
 mod tests {
     use super::*;
 

@@ -213,6 +213,9 @@ async fn prepare_fields(state: &AppState, user: &User, raw: &RawFields) -> ApiRe
 
 fn ingest_error(e: IngestError) -> ApiError {
     match e {
+        IngestError::Audio(crate::audio::AudioError::Io(e)) => {
+            ApiError::Internal(anyhow::anyhow!("cannot read the staged upload: {e}"))
+        }
         IngestError::Audio(a) => {
             let status =
                 if a.is_unsupported() { StatusCode::UNSUPPORTED_MEDIA_TYPE } else { StatusCode::UNPROCESSABLE_ENTITY };

@@ -5,6 +5,7 @@ pub mod dictation_view;
 pub mod dictations;
 pub mod extract;
 pub mod health;
+pub mod vocabularies;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,7 +37,11 @@ pub struct AppState {
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 pub fn router(state: AppState) -> Router {
-    let api = Router::new().merge(auth::router()).merge(dictations::router()).fallback(api_not_found);
+    let api = Router::new()
+        .merge(auth::router())
+        .merge(dictations::router())
+        .merge(vocabularies::router())
+        .fallback(api_not_found);
     Router::new()
         .nest("/api/v1", api)
         .merge(health::router())

@@ -56,11 +56,14 @@ async fn every_corpus_file_gets_its_expected_answer(app: TestApp) {
                 failures.push(format!("{path}: duration {got} != {want}"));
             }
         }
-        for (field, key) in
-            [("container", "container"), ("codec", "codec"), ("sample_rate", "sample_rate"), ("channels", "channels")]
-        {
-            if !entry[key].is_null() && audio[field] != entry[key] {
-                failures.push(format!("{path}: {field} {} != {}", audio[field], entry[key]));
+        // The manifest's container may carry a description after the name ("mp4 (m4a, ...)").
+        let container = entry["container"].as_str().and_then(|c| c.split_whitespace().next());
+        if container.is_some_and(|c| audio["container"] != c) {
+            failures.push(format!("{path}: container {} != {container:?}", audio["container"]));
+        }
+        for key in ["codec", "sample_rate", "channels"] {
+            if !entry[key].is_null() && audio[key] != entry[key] {
+                failures.push(format!("{path}: {key} {} != {}", audio[key], entry[key]));
             }
         }
         accepted.insert(path.to_string(), body);

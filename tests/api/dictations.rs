@@ -138,7 +138,8 @@ async fn idempotent_uploads_return_the_first(app: TestApp) {
 
 async fn bad_fields_are_named(app: TestApp) {
     let token = app.user("dr.patel", Role::Clinician, &["ent"]).await;
-    let cases: &[(&[(&str, &str)], &str, &str)] = &[
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+    let cases: &[Case] = &[
         (&[("patient_nhs_number", "9434765918")], "patient_nhs_number", "invalid_nhs_number"),
         (&[("patient_nhs_number", "12345")], "patient_nhs_number", "invalid_nhs_number"),
         (&[("patient_dob", "1961-13-02")], "patient_dob", "validation_failed"),
