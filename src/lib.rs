@@ -15,3 +15,5 @@ pub mod ingest;
 pub mod server;
 pub mod storage;
 pub mod telemetry;
+pub mod timers;
+pub mod workflow;
