@@ -1,10 +1,14 @@
 //! The HTTP face: shared `AppState`, the router with one `router()` per resource, and middleware.
 
+pub mod actions;
 pub mod auth;
 pub mod dictation_view;
 pub mod dictations;
 pub mod extract;
 pub mod health;
+pub mod queue;
+pub mod reports;
+pub mod workflows;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,7 +40,14 @@ pub struct AppState {
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 pub fn router(state: AppState) -> Router {
-    let api = Router::new().merge(auth::router()).merge(dictations::router()).fallback(api_not_found);
+    let api = Router::new()
+        .merge(auth::router())
+        .merge(dictations::router())
+        .merge(actions::router())
+        .merge(queue::router())
+        .merge(workflows::router())
+        .merge(reports::router())
+        .fallback(api_not_found);
     Router::new()
         .nest("/api/v1", api)
         .merge(health::router())

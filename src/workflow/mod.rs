@@ -7,6 +7,7 @@ mod access;
 pub mod calendar_file;
 pub mod defaults;
 pub mod engine;
+pub mod files;
 pub mod model;
 mod parse;
 mod read;

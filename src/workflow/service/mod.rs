@@ -10,10 +10,12 @@ pub mod defs;
 pub mod drafts;
 pub mod escalation;
 pub mod persist;
+pub mod queue;
 pub mod recognition;
 pub mod scheduler;
 pub mod start;
 pub mod state;
+pub mod turnaround;
 
 pub use recognition::{on_recognition_done, on_recognition_failed, on_recognition_started};
 
