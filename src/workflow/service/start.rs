@@ -40,7 +40,12 @@ pub async fn start_dictation(tx: &mut Tx, id: &str, now: Millis) -> anyhow::Resu
         .await?
         .with_context(|| format!("routing names the workflow {} which is not stored", rule.workflow))?;
     let def = parse_stored(&stored)?;
-    let state = DictationState { clinician: clinician.clone(), pool: rule.pool.clone(), ..Default::default() };
+    let clinician_id: String = row.try_get("clinician_id")?;
+    let pool = match &rule.pool {
+        Some(p) => Some(p.clone()),
+        None => only_team(tx, &clinician_id).await?,
+    };
+    let state = DictationState { clinician: clinician.clone(), pool: pool.clone(), ..Default::default() };
     let t = start(&def, &state).context("the workflow has no start stage")?;
     let created_at: Millis = row.try_get("created_at")?;
     let (target, warn) = def.sla_target(priority, None).context("the workflow has no target for this priority")?;
@@ -63,7 +68,7 @@ pub async fn start_dictation(tx: &mut Tx, id: &str, now: Millis) -> anyhow::Resu
     .bind(stored.version)
     .bind(&t.to_stage)
     .bind(t.new_status.as_str())
-    .bind(&rule.pool)
+    .bind(&pool)
     .bind(&rule.name)
     .bind(rule.assign.as_str())
     .bind(ms(breach_at))
@@ -96,9 +101,22 @@ pub async fn start_dictation(tx: &mut Tx, id: &str, now: Millis) -> anyhow::Resu
         assign: rule.assign,
         created_at,
         due_at: Some(ms(breach_at)),
-        clinician_id: row.try_get("clinician_id")?,
+        clinician_id,
     };
     arm_stage(tx, &loaded, &t.to_stage, now).await?;
     super::scheduler::wake();
     Ok(())
+}
+
+/// Without a pool from routing, a clinician's letters go to their team when they have
+/// exactly one (so other departments' secretaries are not offered them).
+async fn only_team(tx: &mut Tx, clinician_id: &str) -> Result<Option<String>, sqlx::Error> {
+    let rows = sqlx::query("SELECT t.name FROM teams t JOIN team_members m ON m.team_id = t.id WHERE m.user_id = $1")
+        .bind(clinician_id)
+        .fetch_all(&mut **tx)
+        .await?;
+    match rows.as_slice() {
+        [one] => one.try_get("name").map(Some),
+        _ => Ok(None),
+    }
 }
