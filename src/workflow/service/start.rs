@@ -12,10 +12,17 @@ use crate::clock::{Millis, from_ms};
 use crate::storage::history::{self, NewEvent};
 use crate::storage::{Tx, timers, workflows};
 use crate::timers::deadlines;
-use crate::workflow::{DictationState, Priority, RouteQuery, start};
+use crate::workflow::{DictationState, Priority, RouteQuery, RoutingRule, start};
 
-/// Routes the freshly inserted dictation `id` and puts it at its workflow's start.
-pub async fn start_dictation(tx: &mut Tx, id: &str, now: Millis) -> anyhow::Result<()> {
+/// What routing decided for a new dictation.
+struct Routed {
+    rule: RoutingRule,
+    version: i64,
+    loaded: Loaded,
+}
+
+/// Reads the new dictation and picks its rule, workflow (latest version) and pool.
+async fn route(tx: &mut Tx, id: &str) -> anyhow::Result<Routed> {
     let row = sqlx::query(
         "SELECT d.specialty, d.letter_type, d.priority, d.created_at, d.clinician_id, d.version, c.username AS clinician \
          FROM dictations d JOIN users c ON c.id = d.clinician_id WHERE d.id = $1",
@@ -39,15 +46,31 @@ pub async fn start_dictation(tx: &mut Tx, id: &str, now: Millis) -> anyhow::Resu
     let stored = workflows::workflow_in(tx, &rule.workflow)
         .await?
         .with_context(|| format!("routing names the workflow {} which is not stored", rule.workflow))?;
-    let def = parse_stored(&stored)?;
     let clinician_id: String = row.try_get("clinician_id")?;
     let pool = match &rule.pool {
         Some(p) => Some(p.clone()),
         None => only_team(tx, &clinician_id).await?,
     };
-    let state = DictationState { clinician: clinician.clone(), pool: pool.clone(), ..Default::default() };
-    let t = start(&def, &state).context("the workflow has no start stage")?;
-    let created_at: Millis = row.try_get("created_at")?;
+    let loaded = Loaded {
+        id: id.to_string(),
+        def: parse_stored(&stored)?,
+        state: DictationState { clinician, pool, ..Default::default() },
+        version: row.try_get("version")?,
+        priority,
+        assign: rule.assign,
+        created_at: row.try_get("created_at")?,
+        due_at: None,
+        clinician_id,
+    };
+    Ok(Routed { rule, version: stored.version, loaded })
+}
+
+/// Routes the freshly inserted dictation `id` and puts it at its workflow's start.
+pub async fn start_dictation(tx: &mut Tx, id: &str, now: Millis) -> anyhow::Result<()> {
+    let Routed { rule, version, loaded } = route(tx, id).await?;
+    let (def, priority, pool) = (&loaded.def, loaded.priority, &loaded.state.pool);
+    let t = start(def, &loaded.state).context("the workflow has no start stage")?;
+    let created_at = loaded.created_at;
     let (target, warn) = def.sla_target(priority, None).context("the workflow has no target for this priority")?;
     let (warn_at, breach_at) = deadlines(calendar(&def.calendar), from_ms(created_at), target, warn);
     let assignee_id: Option<String> = match &t.assignee {
@@ -65,10 +88,10 @@ pub async fn start_dictation(tx: &mut Tx, id: &str, now: Millis) -> anyhow::Resu
          stage_entered_at = $10, assignee_id = $11 WHERE id = $12",
     )
     .bind(&def.name)
-    .bind(stored.version)
+    .bind(version)
     .bind(&t.to_stage)
     .bind(t.new_status.as_str())
-    .bind(&pool)
+    .bind(pool)
     .bind(&rule.name)
     .bind(rule.assign.as_str())
     .bind(ms(breach_at))
@@ -78,7 +101,7 @@ pub async fn start_dictation(tx: &mut Tx, id: &str, now: Millis) -> anyhow::Resu
     .bind(id)
     .execute(&mut **tx)
     .await?;
-    let comment = format!("routed by rule `{}` to {} v{}", rule.name, def.name, stored.version);
+    let comment = format!("routed by rule `{}` to {} v{version}", rule.name, def.name);
     let event = NewEvent {
         dictation_id: id,
         at: now,
@@ -92,17 +115,6 @@ pub async fn start_dictation(tx: &mut Tx, id: &str, now: Millis) -> anyhow::Resu
     history::insert(tx, &event).await?;
     timers::arm(tx, id, "warning", "", ms(warn_at), now).await?;
     timers::arm(tx, id, "breach", "", ms(breach_at), now).await?;
-    let loaded = Loaded {
-        id: id.to_string(),
-        def,
-        state,
-        version: row.try_get("version")?,
-        priority,
-        assign: rule.assign,
-        created_at,
-        due_at: Some(ms(breach_at)),
-        clinician_id,
-    };
     arm_stage(tx, &loaded, &t.to_stage, now).await?;
     super::scheduler::wake();
     Ok(())

@@ -14,6 +14,7 @@ crate::both_backends!(
     wrong_role_is_403_invalid_action_409_outside_scope_404,
     fast_track_skips_the_queue,
     self_typed_letters_are_corrected_by_the_clinician,
+    recognition_events_move_the_letter_and_failures_reach_the_team_lead,
 );
 
 async fn clinic_letter_from_upload_to_dispatch(backend: Backend) {
@@ -249,4 +250,25 @@ async fn self_typed_letters_are_corrected_by_the_clinician(backend: Backend) {
     // Another clinician's letters still follow clinic-letter.
     let other = t.upload(&t.patel, "routine").await;
     assert_eq!(other["workflow"]["name"], "clinic-letter");
+}
+
+async fn recognition_events_move_the_letter_and_failures_reach_the_team_lead(backend: Backend) {
+    use dictaflow::workflow::service::{on_recognition_failed, on_recognition_started};
+    let Some(t) = team(backend).await else { return };
+    let s = &t.app.state;
+    let id = t.upload(&t.patel, "routine").await["id"].as_str().unwrap().to_string();
+    on_recognition_started(&s.db, &s.clock, &id).await.unwrap();
+    assert_eq!(t.get(&t.patel, &id).await["status"], "transcribing");
+    on_recognition_started(&s.db, &s.clock, &id).await.expect("a duplicate event is ignored");
+    on_recognition_failed(&s.db, &s.clock, &id, "model crashed").await.unwrap();
+    let d = t.get(&t.patel, &id).await;
+    assert_eq!((d["status"].as_str(), d["failure_reason"].as_str()), (Some("failed"), Some("model crashed")));
+    assert!(t.queue_ids(&t.lead).await.contains(&id));
+    assert_eq!(t.history(&t.lead, &id).await.last().unwrap()["comment"], "model crashed");
+    let d = t.ok(&t.lead, &id, "retry", json!({})).await;
+    assert_eq!(d["status"], "received");
+    t.recognise(&id).await;
+    assert_eq!(t.get(&t.patel, &id).await["status"], "drafted");
+    t.recognise(&id).await;
+    assert_eq!(t.get(&t.patel, &id).await["draft"]["version"], 1, "a repeated done keeps the first draft");
 }
