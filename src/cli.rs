@@ -57,6 +57,18 @@ enum Command {
     /// Inspect or decode audio files the way the server does.
     #[command(subcommand)]
     Audio(AudioCommand),
+    /// Check workflow, routing and calendar files.
+    #[command(subcommand)]
+    Workflows(WorkflowsCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum WorkflowsCommand {
+    /// Validate files and print every error as `file:line:column: path: message`.
+    Validate {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -117,6 +129,9 @@ fn overrides(global: &GlobalArgs, bind: Option<SocketAddr>) -> CliOverrides {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Workflows(WorkflowsCommand::Validate { files }) = &cli.command {
+        return Ok(validate_files(files));
+    }
     let bind = match &cli.command {
         Command::Serve { bind } => *bind,
         _ => None,
@@ -138,6 +153,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             runtime.block_on(add_user(&config, &username, &role, &teams, &display_name, password_stdin, token))?
         }
         Command::Audio(cmd) => return audio_command(&config, cmd),
+        Command::Workflows(_) => unreachable!("handled before configuration is loaded"),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -232,4 +248,31 @@ fn audio_command(config: &Config, cmd: AudioCommand) -> anyhow::Result<ExitCode>
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `dictaflow workflows validate FILE...`: offline checks (team and user names are not
+/// known without the database; the server checks them on `PUT`).
+fn validate_files(files: &[PathBuf]) -> ExitCode {
+    let ctx = crate::workflow::ValidationContext::lenient();
+    let mut failed = false;
+    for file in files {
+        let text = match std::fs::read_to_string(file) {
+            Ok(t) => t,
+            Err(e) => {
+                failed = true;
+                eprintln!("{}: cannot read: {e}", file.display());
+                continue;
+            }
+        };
+        let (kind, errors) = crate::workflow::files::check(&text, &ctx);
+        for e in &errors {
+            let path = if e.path.is_empty() { "(document)" } else { &e.path };
+            println!("{}:{}:{}: {path}: {}", file.display(), e.line, e.column, e.message);
+        }
+        if errors.is_empty() {
+            eprintln!("{}: ok ({kind:?})", file.display());
+        }
+        failed |= !errors.is_empty();
+    }
+    if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS }
 }

@@ -277,7 +277,9 @@ impl Config {
         if self.limits.max_upload_bytes == 0 {
             return Err("limits.max_upload_bytes must be greater than 0".into());
         }
-        if self.limits.max_duration_seconds <= self.limits.min_duration_seconds {
+        let (max, min) = (self.limits.max_duration_seconds, self.limits.min_duration_seconds);
+        // partial_cmp so that NaN limits are refused too.
+        if max.partial_cmp(&min) != Some(std::cmp::Ordering::Greater) || min.is_nan() {
             return Err("limits.max_duration_seconds must exceed limits.min_duration_seconds".into());
         }
         if self.auth.session_hours <= 0 {

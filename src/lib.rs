@@ -16,4 +16,6 @@ pub mod ingest;
 pub mod server;
 pub mod storage;
 pub mod telemetry;
+pub mod timers;
 pub mod vocabulary;
+pub mod workflow;

@@ -40,6 +40,7 @@ pub fn limits_of(config: &Config) -> Limits {
 
 pub async fn build_state(config: Config, clock: Clock) -> anyhow::Result<AppState> {
     let (db, blobs) = open_storage(&config, &clock).await?;
+    crate::workflow::service::defs::seed(&db, clock.now_ms()).await?;
     let ingest = Ingest {
         db: db.clone(),
         blobs: blobs.clone(),
@@ -54,6 +55,8 @@ pub async fn build_state(config: Config, clock: Clock) -> anyhow::Result<AppStat
 /// for the configured grace period.
 pub async fn run(listener: TcpListener, state: AppState, shutdown: CancellationToken) -> anyhow::Result<()> {
     let grace = Duration::from_secs(state.config.server.shutdown_grace_seconds);
+    let scheduler =
+        tokio::spawn(crate::workflow::service::scheduler::run(state.db.clone(), state.clock.clone(), shutdown.clone()));
     let app = api::router(state);
     tracing::info!(address = %listener.local_addr()?, "dictaflow listening");
     let signal = shutdown.clone();
@@ -71,6 +74,7 @@ pub async fn run(listener: TcpListener, state: AppState, shutdown: CancellationT
         Ok(joined) => joined.context("server task failed")?.context("server error")?,
         Err(_) => tracing::warn!("in-flight requests did not finish within the shutdown grace period"),
     }
+    let _ = scheduler.await;
     tracing::info!("dictaflow stopped");
     Ok(())
 }

@@ -44,6 +44,10 @@ pub fn render(view: &DictationView, segments: Option<&str>) -> Value {
     let draft = opt_i64(r, "draft_version").map(|version| {
         json!({"version": version, "text": s("draft_text"), "updated_at": time("draft_updated_at"), "updated_by": s("draft_updated_by")})
     });
+    // The letter's SLA: state kept by the timers (and set at finish), deadlines as computed at routing.
+    let sla = time("due_at").map(|breach_at| {
+        json!({"state": s("sla_state").unwrap_or_else(|| "on_track".into()), "warn_at": time("warn_at"), "breach_at": breach_at})
+    });
     json!({
         "id": s("id"),
         "status": s("status"),
@@ -64,7 +68,8 @@ pub fn render(view: &DictationView, segments: Option<&str>) -> Value {
         "created_at": time("created_at"),
         "updated_at": time("updated_at"),
         "due_at": time("due_at"),
-        "sla": Value::Null,
+        "sla": sla,
+        "pool": s("pool"),
         "version": opt_i64(r, "version"),
         "failure_reason": s("failure_reason"),
         "audio": {

@@ -1,11 +1,15 @@
 //! The HTTP face: shared `AppState`, the router with one `router()` per resource, and middleware.
 
+pub mod actions;
 pub mod auth;
 pub mod dictation_view;
 pub mod dictations;
 pub mod extract;
 pub mod health;
+pub mod queue;
+pub mod reports;
 pub mod vocabularies;
+pub mod workflows;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,6 +45,10 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::router())
         .merge(dictations::router())
         .merge(vocabularies::router())
+        .merge(actions::router())
+        .merge(queue::router())
+        .merge(workflows::router())
+        .merge(reports::router())
         .fallback(api_not_found);
     Router::new()
         .nest("/api/v1", api)

@@ -86,8 +86,11 @@ impl Ingest {
             audio: record,
         };
         let mut tx = self.db.begin_write().await?;
-        match dictations::insert(&mut tx, &new, self.clock.now_ms()).await {
+        let now = self.clock.now_ms();
+        match dictations::insert(&mut tx, &new, now).await {
             Ok(id) => {
+                // Routing, the start stage, the due time and the timers commit with the row.
+                crate::workflow::service::start::start_dictation(&mut tx, &id, now).await?;
                 tx.commit().await?;
                 tracing::info!(dictation = %id, sha256 = %new.audio.sha256, duration = new.audio.duration_seconds, "dictation received");
                 Ok(id)

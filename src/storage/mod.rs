@@ -2,8 +2,12 @@
 
 pub mod blob;
 pub mod dictations;
+pub mod history;
+pub mod notifications;
 pub mod reconcile;
+pub mod timers;
 pub mod users;
+pub mod workflows;
 
 use std::str::FromStr;
 use std::time::Duration;

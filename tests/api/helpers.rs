@@ -96,6 +96,11 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 }
 
 pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Option<TestApp> {
+    spawn_app_clocked(backend, Clock::system(), tweak).await
+}
+
+/// `spawn_app_with` on an injected clock (e.g. `Clock::manual`).
+pub async fn spawn_app_clocked(backend: Backend, clock: Clock, tweak: impl FnOnce(&mut Config)) -> Option<TestApp> {
     if std::env::var("TEST_LOG").is_ok() {
         dictaflow::telemetry::init(&Default::default());
     }
@@ -109,7 +114,7 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -
     };
     let mut config = test_config(dir.path(), url);
     tweak(&mut config);
-    let state = dictaflow::server::build_state(config, Clock::system()).await.expect("server state");
+    let state = dictaflow::server::build_state(config, clock).await.expect("server state");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let shutdown = CancellationToken::new();

@@ -6,3 +6,4 @@ mod auth;
 mod corpus_upload;
 mod crash;
 mod dictations;
+mod workflow;

@@ -1,0 +1,80 @@
+//! Reports: turnaround against target, as JSON or CSV (`Accept: text/csv`).
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::NaiveDate;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::AppState;
+use super::dictations::scope_of;
+use super::extract::Query;
+use crate::auth::CurrentUser;
+use crate::clock::{parse_rfc3339, rfc3339};
+use crate::domain::Role;
+use crate::error::{ApiError, ApiResult};
+use crate::workflow::service::turnaround::{GroupBy, report, to_csv};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/reports/turnaround", get(turnaround))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TurnaroundQuery {
+    from: Option<String>,
+    to: Option<String>,
+    group_by: Option<String>,
+}
+
+/// An RFC 3339 time or a `YYYY-MM-DD` date (midnight UTC).
+fn time_param(field: &str, value: &str) -> ApiResult<i64> {
+    parse_rfc3339(value)
+        .or_else(|| {
+            NaiveDate::parse_from_str(value, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|t| t.and_utc().timestamp_millis())
+        })
+        .ok_or_else(|| {
+            ApiError::invalid_field(
+                field,
+                "validation_failed",
+                format!("{field} must be an RFC 3339 time or YYYY-MM-DD"),
+            )
+        })
+}
+
+const DAY_MS: i64 = 86_400_000;
+
+async fn turnaround(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    headers: HeaderMap,
+    Query(q): Query<TurnaroundQuery>,
+) -> ApiResult<Response> {
+    current.require_role(&[Role::TeamLead, Role::Superuser])?;
+    let now = state.clock.now_ms();
+    let to = q.to.as_deref().map(|v| time_param("to", v)).transpose()?.unwrap_or(now + 1);
+    let from = q.from.as_deref().map(|v| time_param("from", v)).transpose()?.unwrap_or(to - 30 * DAY_MS);
+    if from >= to {
+        return Err(ApiError::invalid_field("from", "validation_failed", "from must be before to"));
+    }
+    let by: GroupBy = q
+        .group_by
+        .as_deref()
+        .unwrap_or("priority")
+        .parse()
+        .map_err(|e: String| ApiError::invalid_field("group_by", "validation_failed", e))?;
+    let rows = report(&state.db, &scope_of(&current.0), from, to, by, now).await?;
+    let csv = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/csv"));
+    if csv {
+        return Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], to_csv(&rows)).into_response());
+    }
+    let group_by = q.group_by.unwrap_or_else(|| "priority".into());
+    Ok(axum::Json(json!({"from": rfc3339(from), "to": rfc3339(to), "group_by": group_by, "groups": rows}))
+        .into_response())
+}

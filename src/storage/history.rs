@@ -1,0 +1,85 @@
+//! The history of a dictation: one `events` row per transition step (who, when, from,
+//! to, comment, the stages and the holder after it), append-only.
+
+use sqlx::Row;
+
+use super::{Db, Tx, new_id};
+use crate::clock::Millis;
+
+/// One history row to write.
+#[derive(Debug, Clone, Default)]
+pub struct NewEvent<'a> {
+    pub dictation_id: &'a str,
+    pub at: Millis,
+    pub actor_id: Option<&'a str>,
+    pub action: &'a str,
+    pub from_status: Option<&'a str>,
+    pub to_status: Option<&'a str>,
+    pub from_stage: Option<&'a str>,
+    pub to_stage: Option<&'a str>,
+    pub assignee_id: Option<&'a str>,
+    pub comment: Option<&'a str>,
+}
+
+pub async fn insert(tx: &mut Tx, e: &NewEvent<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO events (id, dictation_id, at, actor_id, action, from_status, to_status, comment, from_stage, \
+         to_stage, assignee_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(new_id())
+    .bind(e.dictation_id)
+    .bind(e.at)
+    .bind(e.actor_id)
+    .bind(e.action)
+    .bind(e.from_status)
+    .bind(e.to_status)
+    .bind(e.comment)
+    .bind(e.from_stage)
+    .bind(e.to_stage)
+    .bind(e.assignee_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// A history entry as the API shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Entry {
+    pub at: String,
+    /// Username, or `system` for automatic steps.
+    pub actor: String,
+    pub action: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub comment: Option<String>,
+    pub from_stage: Option<String>,
+    pub to_stage: Option<String>,
+    pub assignee: Option<String>,
+}
+
+/// Every event of a dictation, oldest first.
+pub async fn of_dictation(db: &Db, id: &str) -> Result<Vec<Entry>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT e.at, u.username AS actor, e.action, e.from_status, e.to_status, e.comment, e.from_stage, e.to_stage, \
+         a.username AS assignee FROM events e LEFT JOIN users u ON u.id = e.actor_id \
+         LEFT JOIN users a ON a.id = e.assignee_id WHERE e.dictation_id = $1 ORDER BY e.at, e.id",
+    )
+    .bind(id)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Entry {
+                at: crate::clock::rfc3339(r.try_get("at")?),
+                actor: r.try_get::<Option<String>, _>("actor")?.unwrap_or_else(|| "system".into()),
+                action: r.try_get("action")?,
+                from: r.try_get("from_status")?,
+                to: r.try_get("to_status")?,
+                comment: r.try_get("comment")?,
+                from_stage: r.try_get("from_stage")?,
+                to_stage: r.try_get("to_stage")?,
+                assignee: r.try_get("assignee")?,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,91 @@
+//! Workflow and routing definitions as the server uses them: seeding the shipped files,
+//! reading stored versions back, the calendars, and the names new files are checked against.
+
+use std::sync::OnceLock;
+
+use anyhow::Context;
+
+use crate::clock::Millis;
+use crate::domain::Role;
+use crate::storage::workflows::{self as store, StoredVersion};
+use crate::storage::{Db, Tx};
+use crate::timers::Calendar;
+use crate::workflow::{
+    RoutingTable, ValidationContext, ValidationError, WorkflowDef, defaults, england_and_wales, parse_and_validate,
+    parse_and_validate_routing,
+};
+
+/// The calendars workflows may name.
+pub const CALENDARS: &[&str] = &["england-and-wales"];
+
+/// The working calendar called `name` (England and Wales when unknown).
+pub fn calendar(name: &str) -> &'static Calendar {
+    static EW: OnceLock<Calendar> = OnceLock::new();
+    let _ = name;
+    EW.get_or_init(england_and_wales)
+}
+
+/// Stores the shipped workflows and routing table as version 1 when absent. Idempotent
+/// and safe when several processes start at once (insert-or-ignore on the version key).
+pub async fn seed(db: &Db, now: Millis) -> anyhow::Result<()> {
+    for (name, yaml) in defaults::workflows() {
+        if store::seed_workflow(db, name, yaml, now).await? {
+            tracing::info!(workflow = name, "seeded workflow version 1");
+        }
+    }
+    if store::seed_routing(db, defaults::ROUTING, now).await? {
+        tracing::info!("seeded routing version 1");
+    }
+    Ok(())
+}
+
+/// Reads a stored workflow version (valid when stored; names are not re-checked).
+pub fn parse_stored(v: &StoredVersion) -> anyhow::Result<WorkflowDef> {
+    parse_and_validate(&v.yaml, &ValidationContext::lenient()).map_err(|errors| {
+        anyhow::anyhow!("stored workflow {} v{} no longer parses: {}", v.name, v.version, first(&errors))
+    })
+}
+
+pub fn parse_stored_routing(v: &StoredVersion) -> anyhow::Result<RoutingTable> {
+    parse_and_validate_routing(&v.yaml, &ValidationContext::lenient())
+        .map_err(|errors| anyhow::anyhow!("stored routing v{} no longer parses: {}", v.version, first(&errors)))
+}
+
+fn first(errors: &[ValidationError]) -> String {
+    errors.first().map(ToString::to_string).unwrap_or_default()
+}
+
+/// A workflow version from inside a transaction.
+pub async fn load_version(tx: &mut Tx, name: &str, version: i64) -> anyhow::Result<WorkflowDef> {
+    let row = sqlx::query(
+        "SELECT name, version, yaml, created_at, NULL AS created_by FROM workflow_versions WHERE name = $1 AND version = $2",
+    )
+    .bind(name)
+    .bind(version)
+    .fetch_optional(&mut **tx)
+    .await?
+    .with_context(|| format!("workflow {name} v{version} is not stored"))?;
+    use sqlx::Row;
+    let v = StoredVersion {
+        name: row.try_get("name")?,
+        version: row.try_get("version")?,
+        yaml: row.try_get("yaml")?,
+        created_at: row.try_get("created_at")?,
+        created_by: None,
+    };
+    parse_stored(&v)
+}
+
+/// The names a new workflow or routing file may refer to, from the database. `extra` is
+/// a workflow name being created by the same request.
+pub async fn context(db: &Db, extra: Option<&str>) -> anyhow::Result<ValidationContext> {
+    let (teams, users, flows) = store::known_names(db).await?;
+    let mut ctx = ValidationContext::with_defaults();
+    ctx.known_roles = Role::ALL.iter().map(|r| r.as_str().to_string()).collect();
+    ctx.known_teams = teams.into_iter().collect();
+    ctx.known_users = users.into_iter().collect();
+    ctx.known_workflows.extend(flows);
+    ctx.known_workflows.extend(extra.map(String::from));
+    ctx.known_calendars = CALENDARS.iter().map(|c| c.to_string()).collect();
+    Ok(ctx)
+}

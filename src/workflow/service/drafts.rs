@@ -1,0 +1,127 @@
+//! The letter text: version 1 from recognition, then each save is the next version,
+//! accepted only on top of the latest (`base_version`), and kept in `draft_versions`.
+
+use sqlx::Row;
+
+use super::state::load;
+use super::{ServiceError, ServiceResult};
+use crate::clock::{Clock, Millis, rfc3339};
+use crate::domain::Role;
+use crate::storage::users::User;
+use crate::storage::{Db, Tx};
+use crate::workflow::StageKind;
+
+/// The largest letter accepted (characters).
+pub const MAX_DRAFT_CHARS: usize = 200_000;
+
+/// Stores the recognition draft as version 1 unless a draft exists.
+pub async fn insert_first(tx: &mut Tx, id: &str, text: &str, now: Millis) -> Result<(), sqlx::Error> {
+    let done = sqlx::query(
+        "INSERT INTO drafts (dictation_id, version, text, updated_at, updated_by) VALUES ($1, 1, $2, $3, NULL) \
+         ON CONFLICT (dictation_id) DO NOTHING",
+    )
+    .bind(id)
+    .bind(text)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    if done.rows_affected() > 0 {
+        sqlx::query(
+            "INSERT INTO draft_versions (dictation_id, version, text, created_at, created_by) VALUES ($1, 1, $2, $3, NULL)",
+        )
+        .bind(id)
+        .bind(text)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// A saved draft as the API shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Draft {
+    pub version: i64,
+    pub text: String,
+    pub updated_at: String,
+    pub updated_by: String,
+}
+
+/// Saves `text` as the next version on top of `base_version` (0 when there is no draft yet).
+pub async fn save(
+    db: &Db,
+    clock: &Clock,
+    user: &User,
+    id: &str,
+    text: &str,
+    base_version: i64,
+) -> ServiceResult<Draft> {
+    if text.chars().count() > MAX_DRAFT_CHARS {
+        return Err(ServiceError::Invalid("text", format!("a letter has at most {MAX_DRAFT_CHARS} characters")));
+    }
+    let now = clock.now_ms();
+    let mut tx = db.begin_write().await?;
+    let loaded = load(&mut tx, id).await?.ok_or(ServiceError::NotFound)?;
+    let is_holder = loaded.state.assignee.as_deref() == Some(user.username.as_str());
+    let is_clinician = loaded.state.clinician == user.username;
+    if !(is_holder || is_clinician || matches!(user.role, Role::TeamLead | Role::Superuser)) {
+        return Err(ServiceError::Forbidden(
+            "only the holder of the letter, its clinician or a team lead may edit it".into(),
+        ));
+    }
+    let stage = loaded.def.stage(&loaded.state.stage);
+    if stage.is_none_or(|s| s.kind == StageKind::Terminal) {
+        return Err(crate::workflow::TransitionError::InvalidTransition {
+            stage: loaded.state.stage.clone(),
+            action: "edit".into(),
+            reason: "the letter is finished".into(),
+        }
+        .into());
+    }
+    let current: i64 = sqlx::query("SELECT version FROM drafts WHERE dictation_id = $1")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|r| r.try_get("version"))
+        .transpose()?
+        .unwrap_or(0);
+    if base_version != current {
+        return Err(ServiceError::VersionConflict(format!(
+            "the draft is at version {current}, not {base_version}; reload it and apply your changes again"
+        )));
+    }
+    let next = current + 1;
+    sqlx::query(
+        "INSERT INTO drafts (dictation_id, version, text, updated_at, updated_by) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (dictation_id) DO UPDATE SET version = excluded.version, text = excluded.text, \
+         updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+    )
+    .bind(id)
+    .bind(next)
+    .bind(text)
+    .bind(now)
+    .bind(&user.id)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO draft_versions (dictation_id, version, text, created_at, created_by) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(id)
+    .bind(next)
+    .bind(text)
+    .bind(now)
+    .bind(&user.id)
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| conflict_or(e, current))?;
+    tx.commit().await?;
+    Ok(Draft { version: next, text: text.to_string(), updated_at: rfc3339(now), updated_by: user.username.clone() })
+}
+
+fn conflict_or(e: sqlx::Error, current: i64) -> ServiceError {
+    if crate::storage::is_unique_violation(&e) {
+        ServiceError::VersionConflict(format!("the draft moved past version {current} meanwhile; reload it"))
+    } else {
+        e.into()
+    }
+}

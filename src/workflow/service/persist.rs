@@ -1,0 +1,108 @@
+//! Writes an accepted transition: the dictation row (guarded by its version), one history
+//! event per step, and the stage and letter timers. The caller's transaction commits.
+
+use chrono::DateTime;
+use sqlx::Row;
+
+use super::defs::calendar;
+use super::state::Loaded;
+use super::{ServiceError, ServiceResult};
+use crate::clock::{Millis, from_ms};
+use crate::storage::history::{self, NewEvent};
+use crate::storage::{Tx, timers};
+use crate::timers::deadlines;
+use crate::workflow::{Transition, WorkflowDef};
+
+/// Who caused a transition and why, for the history.
+#[derive(Debug, Clone, Default)]
+pub struct Cause<'a> {
+    /// The acting user's id; `None` for the system.
+    pub actor_id: Option<&'a str>,
+    pub comment: Option<&'a str>,
+}
+
+async fn user_id(tx: &mut Tx, username: Option<&str>) -> Result<Option<String>, sqlx::Error> {
+    let Some(name) = username else { return Ok(None) };
+    let row =
+        sqlx::query("SELECT id, role FROM users WHERE username = $1").bind(name).fetch_optional(&mut **tx).await?;
+    row.map(|r| r.try_get("id")).transpose()
+}
+
+/// Applies `t` to the row loaded as `loaded`; fails with a version conflict when the row
+/// changed since. Returns the new row version.
+pub async fn apply(tx: &mut Tx, loaded: &Loaded, t: &Transition, cause: &Cause<'_>, now: Millis) -> ServiceResult<i64> {
+    let assignee_id = user_id(tx, t.assignee.as_deref()).await?;
+    let finished_state = t.finished.then(|| if loaded.due_at.is_none_or(|d| now <= d) { "met" } else { "breached" });
+    let done = sqlx::query(
+        "UPDATE dictations SET stage = $1, status = $2, assignee_id = $3, version = version + 1, updated_at = $4, \
+         stage_entered_at = CASE WHEN $5 = 1 THEN $4 ELSE stage_entered_at END, \
+         finished_at = CASE WHEN $6 = 1 THEN $4 ELSE finished_at END, \
+         sla_state = COALESCE($7, sla_state), \
+         secretary_id = COALESCE((SELECT u.id FROM users u WHERE u.id = $3 AND u.role = 'secretary'), secretary_id) \
+         WHERE id = $8 AND version = $9",
+    )
+    .bind(&t.to_stage)
+    .bind(t.new_status.as_str())
+    .bind(&assignee_id)
+    .bind(now)
+    .bind(i64::from(t.stage_changed))
+    .bind(i64::from(t.finished))
+    .bind(finished_state)
+    .bind(&loaded.id)
+    .bind(loaded.version)
+    .execute(&mut **tx)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(ServiceError::VersionConflict("the dictation was changed by someone else; reload it".into()));
+    }
+    record_steps(tx, &loaded.def, &loaded.id, t, assignee_id.as_deref(), cause, now).await?;
+    if t.finished {
+        timers::cancel(tx, &loaded.id, None, now).await?;
+    } else if t.stage_changed {
+        timers::cancel(tx, &loaded.id, Some(&t.from_stage), now).await?;
+        arm_stage(tx, loaded, &t.to_stage, now).await?;
+    }
+    Ok(loaded.version + 1)
+}
+
+async fn record_steps(
+    tx: &mut Tx,
+    def: &WorkflowDef,
+    id: &str,
+    t: &Transition,
+    assignee_id: Option<&str>,
+    cause: &Cause<'_>,
+    now: Millis,
+) -> Result<(), sqlx::Error> {
+    let last = t.steps.len().saturating_sub(1);
+    for (i, step) in t.steps.iter().enumerate() {
+        let event = NewEvent {
+            dictation_id: id,
+            at: now,
+            actor_id: if step.automatic { None } else { cause.actor_id },
+            action: &step.action,
+            from_status: def.status_of(&step.from).map(|s| s.as_str()),
+            to_status: def.status_of(&step.to).map(|s| s.as_str()),
+            from_stage: Some(step.from.as_str()).filter(|s| !s.is_empty()),
+            to_stage: Some(&step.to),
+            assignee_id: if i == last { assignee_id } else { None },
+            comment: if i == 0 { cause.comment } else { None },
+        };
+        history::insert(tx, &event).await?;
+    }
+    Ok(())
+}
+
+/// Arms the warning and breach timers of a stage target, if the stage has one.
+pub async fn arm_stage(tx: &mut Tx, loaded: &Loaded, stage: &str, now: Millis) -> Result<(), sqlx::Error> {
+    let Some((target, warn)) = loaded.def.sla_target(loaded.priority, Some(stage)) else { return Ok(()) };
+    let cal = calendar(&loaded.def.calendar);
+    let (warn_at, breach_at) = deadlines(cal, from_ms(now), target, warn);
+    timers::arm(tx, &loaded.id, "warning", stage, ms(warn_at), now).await?;
+    timers::arm(tx, &loaded.id, "breach", stage, ms(breach_at), now).await?;
+    Ok(())
+}
+
+pub fn ms(t: DateTime<chrono::Utc>) -> Millis {
+    t.timestamp_millis()
+}
