@@ -57,6 +57,22 @@ enum Command {
     /// Inspect or decode audio files the way the server does.
     #[command(subcommand)]
     Audio(AudioCommand),
+    /// Manage Whisper models: list, fetch, import (CTranslate2 -> ggml), verify.
+    #[command(subcommand)]
+    Models(crate::cli_stt::ModelsCommand),
+    /// Run transcription workers only (no HTTP), sharing the database with `serve`.
+    Worker,
+    /// Transcribe audio files directly, without the server.
+    Transcribe {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Model name or ggml file (default: stt.model).
+        #[arg(long)]
+        model: Option<String>,
+        /// text, json, srt or vtt.
+        #[arg(long, default_value = "text")]
+        format: String,
+    },
     /// Check workflow, routing and calendar files.
     #[command(subcommand)]
     Workflows(WorkflowsCommand),
@@ -153,6 +169,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             runtime.block_on(add_user(&config, &username, &role, &teams, &display_name, password_stdin, token))?
         }
         Command::Audio(cmd) => return audio_command(&config, cmd),
+        Command::Models(cmd) => crate::cli_stt::models_command(&config, cmd)?,
+        Command::Worker => runtime.block_on(crate::cli_stt::worker(config))?,
+        Command::Transcribe { files, model, format } => {
+            let mut config = config;
+            if let Some(m) = model {
+                config.stt.model = m;
+            }
+            runtime.block_on(crate::cli_stt::transcribe(&config, &files, &format))?
+        }
         Command::Workflows(_) => unreachable!("handled before configuration is loaded"),
     }
     Ok(ExitCode::SUCCESS)

@@ -48,7 +48,8 @@ pub async fn build_state(config: Config, clock: Clock) -> anyhow::Result<AppStat
         decode_slots: Arc::new(Semaphore::new(config.decode_concurrency())),
         clock: clock.clone(),
     };
-    Ok(AppState { config: Arc::new(config), db, blobs, clock, ingest })
+    let stt = crate::jobs::runtime::SttStatus::new(config.stt.enabled);
+    Ok(AppState { config: Arc::new(config), db, blobs, clock, ingest, stt })
 }
 
 /// Serves until `shutdown` is cancelled, then lets in-flight requests finish
@@ -57,6 +58,15 @@ pub async fn run(listener: TcpListener, state: AppState, shutdown: CancellationT
     let grace = Duration::from_secs(state.config.server.shutdown_grace_seconds);
     let scheduler =
         tokio::spawn(crate::workflow::service::scheduler::run(state.db.clone(), state.clock.clone(), shutdown.clone()));
+    let recognition = state.config.stt.enabled.then(|| {
+        crate::jobs::runtime::start(
+            state.config.stt.clone(),
+            &state.ingest,
+            state.clock.clone(),
+            state.stt.clone(),
+            shutdown.clone(),
+        )
+    });
     let app = api::router(state);
     tracing::info!(address = %listener.local_addr()?, "dictaflow listening");
     let signal = shutdown.clone();
@@ -75,6 +85,9 @@ pub async fn run(listener: TcpListener, state: AppState, shutdown: CancellationT
         Err(_) => tracing::warn!("in-flight requests did not finish within the shutdown grace period"),
     }
     let _ = scheduler.await;
+    if let Some(r) = recognition {
+        let _ = r.await;
+    }
     tracing::info!("dictaflow stopped");
     Ok(())
 }

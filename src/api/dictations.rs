@@ -68,6 +68,11 @@ async fn upload(
     if let Some(key) = &idempotency_key
         && let Some(id) = dictations::find_by_idempotency_key(&state.db, &user.id, key).await?
     {
+        // Read (and drop) the body so the client sees a clean response on a
+        // reusable connection rather than a reset mid-upload.
+        while let Ok(Some(mut field)) = multipart.next_field().await {
+            while let Ok(Some(_)) = field.chunk().await {}
+        }
         return created(&state, &user, &id, true).await;
     }
     let mut raw = RawFields::new();

@@ -36,6 +36,7 @@ pub struct AppState {
     pub blobs: Arc<dyn BlobStore>,
     pub clock: Clock,
     pub ingest: Ingest,
+    pub stt: crate::jobs::runtime::SttStatus,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

@@ -22,7 +22,11 @@ impl Drop for Server {
 
 fn dictaflow(data: &std::path::Path, db: &Option<String>) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_dictaflow"));
-    cmd.arg("--data-dir").arg(data).env("RUST_LOG", "warn").env_remove("DICTAFLOW_CONFIG");
+    cmd.arg("--data-dir")
+        .arg(data)
+        .env("RUST_LOG", "warn")
+        .env("DICTAFLOW_STT__ENABLED", "false")
+        .env_remove("DICTAFLOW_CONFIG");
     if let Some(url) = db {
         cmd.arg("--database-url").arg(url);
     }

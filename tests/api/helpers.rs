@@ -88,6 +88,8 @@ pub fn test_config(dir: &Path, database_url: Option<String>) -> Config {
     }
     config.storage.max_connections = 8;
     config.server.shutdown_grace_seconds = 2;
+    // Recognition is switched on by the tests that are about it.
+    config.stt.enabled = false;
     config
 }
 

@@ -6,4 +6,5 @@ mod auth;
 mod corpus_upload;
 mod crash;
 mod dictations;
+mod recognition;
 mod workflow;

@@ -10,7 +10,7 @@ use super::persist::{self, Cause};
 use super::state::load;
 use super::{ServiceError, drafts};
 use crate::clock::Clock;
-use crate::storage::Db;
+use crate::storage::{Db, Tx};
 use crate::workflow::{SystemEvent, TransitionError, apply_event};
 
 /// Recognition of `dictation_id` has started.
@@ -38,15 +38,31 @@ async fn deliver(
 ) -> anyhow::Result<()> {
     let now = clock.now_ms();
     let mut tx = db.begin_write().await?;
-    let loaded = load(&mut tx, id).await?.with_context(|| format!("no dictation {id}"))?;
+    apply_in(&mut tx, id, event, draft, reason, now).await?;
+    tx.commit().await?;
+    super::scheduler::wake();
+    Ok(())
+}
+
+/// Applies a recognition event inside the caller's transaction (the worker
+/// commits it together with the job's completion, so it happens exactly once).
+/// Call `scheduler::wake()` after committing.
+pub async fn apply_in(
+    tx: &mut Tx,
+    id: &str,
+    event: SystemEvent,
+    draft: Option<&str>,
+    reason: Option<&str>,
+    now: i64,
+) -> anyhow::Result<()> {
+    let loaded = load(tx, id).await?.with_context(|| format!("no dictation {id}"))?;
     if let Some(text) = draft {
-        drafts::insert_first(&mut tx, id, text, now).await?;
+        drafts::insert_first(tx, id, text, now).await?;
     }
     let t = match apply_event(&loaded.def, &loaded.state, event) {
         Ok(t) => t,
         Err(e @ TransitionError::InvalidTransition { .. }) => {
             tracing::warn!(dictation = %id, %event, error = %e, "recognition event ignored");
-            tx.commit().await?;
             return Ok(());
         }
         Err(e) => return Err(e.into()),
@@ -55,14 +71,12 @@ async fn deliver(
         sqlx::query("UPDATE dictations SET failure_reason = $1 WHERE id = $2")
             .bind(reason)
             .bind(id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
     }
     let cause = Cause { actor_id: None, comment: reason };
-    let version = persist::apply(&mut tx, &loaded, &t, &cause, now).await.map_err(service)?;
-    auto_assign(&mut tx, &after(&loaded, &t, version), now, None).await.map_err(service)?;
-    tx.commit().await?;
-    super::scheduler::wake();
+    let version = persist::apply(tx, &loaded, &t, &cause, now).await.map_err(service)?;
+    auto_assign(tx, &after(&loaded, &t, version), now, None).await.map_err(service)?;
     tracing::info!(dictation = %id, %event, stage = %t.to_stage, "recognition event applied");
     Ok(())
 }

@@ -1,0 +1,6 @@
+//! Background work: the durable job queue and the transcription workers that drain it.
+
+pub mod queue;
+pub mod runtime;
+pub mod transcribe;
+pub mod worker;

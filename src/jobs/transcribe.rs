@@ -1,0 +1,118 @@
+//! The transcription job: decode the stored audio, run Whisper off the async
+//! runtime, format the draft, and record transcript + draft + status in one
+//! transaction guarded by the job lease (so it is written exactly once).
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use sqlx::Row;
+
+use super::queue::{self, ClaimedJob};
+use super::worker::JobControl;
+use crate::audio::{self, Limits};
+use crate::clock::Clock;
+use crate::draft::{CommandTable, format_draft};
+use crate::storage::{BlobStore, Db, Tx};
+use crate::stt::{Engine, TranscribeOptions, Transcript};
+use crate::workflow::SystemEvent;
+use crate::workflow::service::recognition;
+
+pub struct Transcriber {
+    pub db: Db,
+    pub blobs: Arc<dyn BlobStore>,
+    pub clock: Clock,
+    pub engine: Arc<Engine>,
+    pub limits: Limits,
+    pub options: TranscribeOptions,
+    pub commands: Arc<CommandTable>,
+}
+
+impl Transcriber {
+    pub async fn run(&self, job: &ClaimedJob, control: Arc<JobControl>) -> anyhow::Result<()> {
+        let id = job.dictation_id.as_deref().context("transcription job without a dictation")?;
+        let row = sqlx::query("SELECT audio_sha256, status, clinician_id, specialty FROM dictations WHERE id = $1")
+            .bind(id)
+            .fetch_one(&self.db.pool)
+            .await?;
+        let sha: String = row.try_get("audio_sha256")?;
+        self.mark_transcribing(id).await?;
+        let path = self.blobs.local_path(&sha).await?;
+        let (samples, _info) =
+            audio::decode(path, self.limits.clone()).await.context("cannot decode the stored audio")?;
+        let mut options = self.options.clone();
+        options.initial_prompt = crate::vocabulary::prompt_for(&self.db, id).await?;
+        let engine = self.engine.clone();
+        let cancel = control.cancel_flag();
+        let progress = control.clone();
+        let transcript = crate::telemetry::spawn_blocking_with_tracing(move || {
+            engine.transcribe(&samples, &options, move |p| progress.set_progress(p), cancel)
+        })
+        .await
+        .context("the recogniser thread failed")??;
+        let draft = format_draft(&transcript.text, &self.commands);
+        self.record_success(job, id, &transcript, &draft).await
+    }
+
+    async fn mark_transcribing(&self, id: &str) -> anyhow::Result<()> {
+        let status: String = sqlx::query("SELECT status FROM dictations WHERE id = $1")
+            .bind(id)
+            .fetch_one(&self.db.pool)
+            .await?
+            .try_get("status")?;
+        if status == "received" {
+            recognition::on_recognition_started(&self.db, &self.clock, id).await?;
+        }
+        Ok(())
+    }
+
+    async fn record_success(&self, job: &ClaimedJob, id: &str, t: &Transcript, draft: &str) -> anyhow::Result<()> {
+        let now = self.clock.now_ms();
+        let mut tx = self.db.begin_write().await?;
+        if !queue::complete(&mut tx, job, now).await? {
+            tracing::warn!(job = %job.id, "lease lost before completion; another worker owns the job");
+            return Ok(());
+        }
+        sqlx::query(
+            "INSERT INTO transcripts (dictation_id, model, language, raw_text, text, segments, processing_seconds, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(id)
+        .bind(&t.model)
+        .bind(&t.language)
+        .bind(&t.text)
+        .bind(draft)
+        .bind(serde_json::to_string(&t.segments)?)
+        .bind(t.processing_seconds)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        recognition::apply_in(&mut tx, id, SystemEvent::RecognitionDone, Some(draft), None, now).await?;
+        tx.commit().await?;
+        crate::workflow::service::scheduler::wake();
+        tracing::info!(dictation = %id, audio_seconds = t.audio_seconds, processing_seconds = t.processing_seconds, "transcribed");
+        Ok(())
+    }
+
+    /// Records a failed attempt; after the last one the dictation is `failed` with the reason.
+    pub async fn record_failure(&self, job: &ClaimedJob, error: &str) -> anyhow::Result<()> {
+        let now = self.clock.now_ms();
+        let mut tx = self.db.begin_write().await?;
+        let last = queue::fail(&mut tx, job, now, error).await?;
+        if last && let Some(id) = &job.dictation_id {
+            fail_dictation(&mut tx, id, error, now).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn mark_failed(&self, dictation_id: &str, reason: &str) -> anyhow::Result<()> {
+        let mut tx = self.db.begin_write().await?;
+        fail_dictation(&mut tx, dictation_id, reason, self.clock.now_ms()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+async fn fail_dictation(tx: &mut Tx, id: &str, reason: &str, now: i64) -> anyhow::Result<()> {
+    recognition::apply_in(tx, id, SystemEvent::RecognitionFailed, None, Some(reason), now).await
+}

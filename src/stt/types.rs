@@ -1,0 +1,125 @@
+//! Public data types of the STT engine: options, configuration, transcript and errors.
+
+use serde::{Deserialize, Serialize};
+
+use super::vad::VadConfig;
+
+/// Engine-wide settings, fixed at [`super::Engine::load`].
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// whisper.cpp threads per job. Never more than free cores: oversubscription is
+    /// catastrophic (a 2 s job took 15-28 s with 2 threads on 1 free core).
+    pub threads: usize,
+    pub use_gpu: bool,
+    pub flash_attn: bool,
+    /// Voice-activity detection parameters (used when `TranscribeOptions::vad`).
+    pub vad: VadConfig,
+    /// At most this many repetition-loop windows are re-decoded per job.
+    pub max_redecodes: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Self {
+            threads: cores.clamp(1, 4),
+            use_gpu: false,
+            flash_attn: false,
+            vad: VadConfig::default(),
+            max_redecodes: 3,
+        }
+    }
+}
+
+/// Per-job options.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TranscribeOptions {
+    /// ISO 639-1 code (`en`, `fr`...); `None` = auto-detect (English-only models: `en`).
+    pub language: Option<String>,
+    /// Vocabulary terms / style prompt (drug names, clinician names...).
+    pub initial_prompt: Option<String>,
+    /// `None` or `Some(1)` = greedy; `Some(n)` = beam search of width n.
+    pub beam_size: Option<u32>,
+    /// Initial sampling temperature (0 = deterministic).
+    pub temperature: f32,
+    /// whisper.cpp's built-in fallback step when a window decodes badly (0 disables).
+    pub temperature_increment: f32,
+    /// Translate to English instead of transcribing.
+    pub translate: bool,
+    /// Drop long silences before recognition (our VAD).
+    pub vad: bool,
+    /// Detect repetition loops and re-decode / cut them.
+    pub repetition_guard: bool,
+    /// Words below this confidence get `low_confidence = true`.
+    pub low_confidence_threshold: f32,
+}
+
+impl Default for TranscribeOptions {
+    fn default() -> Self {
+        Self {
+            language: None,
+            initial_prompt: None,
+            beam_size: None,
+            temperature: 0.0,
+            temperature_increment: 0.2,
+            translate: false,
+            vad: true,
+            repetition_guard: true,
+            low_confidence_threshold: 0.5,
+        }
+    }
+}
+
+/// One recognised word. Times are seconds on the ORIGINAL audio timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Word {
+    pub start: f64,
+    pub end: f64,
+    /// The word as written, including attached punctuation (`"Ramsden,"`).
+    pub text: String,
+    /// Lowest probability among the word's lexical tokens, in [0, 1].
+    pub confidence: f32,
+    pub low_confidence: bool,
+}
+
+/// A whisper segment (roughly a phrase or sentence).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Segment {
+    pub start: f64,
+    pub end: f64,
+    pub text: String,
+    pub words: Vec<Word>,
+}
+
+/// Result of one transcription job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Transcript {
+    pub text: String,
+    pub language: String,
+    pub segments: Vec<Segment>,
+    /// Model name (file stem, e.g. `tiny.en`).
+    pub model: String,
+    pub processing_seconds: f64,
+    pub audio_seconds: f64,
+}
+
+impl Transcript {
+    /// All words in order.
+    pub fn words(&self) -> impl Iterator<Item = &Word> {
+        self.segments.iter().flat_map(|s| s.words.iter())
+    }
+}
+
+/// Failures of the engine.
+#[derive(Debug, thiserror::Error)]
+pub enum SttError {
+    #[error("transcription cancelled")]
+    Cancelled,
+    #[error("cannot load model {path}: {reason}")]
+    ModelLoad { path: String, reason: String },
+    #[error("invalid options: {0}")]
+    InvalidOptions(String),
+    #[error("whisper failed: {0}")]
+    Whisper(String),
+}
