@@ -34,8 +34,13 @@ fn dictaflow(data: &std::path::Path, db: &Option<String>) -> Command {
 }
 
 async fn start(data: &std::path::Path, db: &Option<String>) -> Server {
+    start_with(data, db, &[]).await
+}
+
+async fn start_with(data: &std::path::Path, db: &Option<String>, env: &[(&str, String)]) -> Server {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let child = dictaflow(data, db)
+        .envs(env.iter().map(|(k, v)| (k.to_string(), v.clone())))
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -144,4 +149,94 @@ async fn kill_9_during_upload_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_during_upload_postgres() {
     kill_during_upload(Backend::Postgres).await;
+}
+
+/// `kill -9` while Whisper is running a job; after a restart the job is taken
+/// again when its lease expires and completes exactly once.
+async fn kill_during_transcription(backend: Backend) {
+    let Some(corpus) = crate::helpers::corpus_dir() else { return };
+    let (db, pg_name) = match backend {
+        Backend::Sqlite => (None, None),
+        Backend::Postgres => match fresh_pg_database().await {
+            Some((url, name)) => (Some(url), Some(name)),
+            None => return,
+        },
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let token = add_user(dir.path(), &db);
+    let models = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
+    let env = [
+        ("DICTAFLOW_STT__ENABLED", "true".to_string()),
+        ("DICTAFLOW_STT__MODELS_DIR", models.display().to_string()),
+        ("DICTAFLOW_STT__LEASE_SECONDS", "3".to_string()),
+        ("DICTAFLOW_STT__THREADS", "1".to_string()),
+    ];
+    let mut server = start_with(dir.path(), &db, &env).await;
+    let client = reqwest::Client::new();
+    let audio = std::fs::read(corpus.join("audio/onc-01__piper__wav-s16-16k.wav")).unwrap();
+    let form = reqwest::multipart::Form::new().part("audio", reqwest::multipart::Part::bytes(audio).file_name("a.wav"));
+    let resp = client
+        .post(format!("{}/api/v1/dictations", server.base))
+        .bearer_auth(&token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let id = resp.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    let url = |base: &str| format!("{base}/api/v1/dictations/{id}");
+    let mut running = false;
+    for _ in 0..600 {
+        let d: Value = client.get(url(&server.base)).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        if d["transcription"]["status"] == "running" {
+            running = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(running, "the job started");
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+
+    let server = start_with(dir.path(), &db, &env).await;
+    let mut done = Value::Null;
+    for _ in 0..600 {
+        let d: Value = client.get(url(&server.base)).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        if d["transcription"]["status"] == "done" {
+            done = d;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(done["transcription"]["status"], "done", "the job completed after the restart");
+    assert_eq!(done["transcription"]["attempts"], 2, "taken again once its lease expired");
+    let draft = done["draft"]["text"].as_str().unwrap().to_lowercase();
+    assert!(draft.contains("pemberton") && draft.contains("biops"), "{draft}");
+    let history: Value = client
+        .get(format!("{}/history", url(&server.base)))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let events = history.as_array().or_else(|| history["items"].as_array()).expect("history list");
+    let done_events =
+        events.iter().filter(|e| e["action"].as_str().is_some_and(|a| a.contains("recognition_done"))).count();
+    assert_eq!(done_events, 1, "completed exactly once: {history}");
+    drop(server);
+    if let Some(name) = pg_name {
+        drop_pg_database(&name);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_during_transcription_sqlite() {
+    kill_during_transcription(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_during_transcription_postgres() {
+    kill_during_transcription(Backend::Postgres).await;
 }
