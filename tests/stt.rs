@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
-use dictaflow::stt::{Engine, EngineConfig, SttError, TranscribeOptions, Transcript, vad, wer};
+use dictaflow::stt::{Engine, EngineConfig, SttError, TranscribeOptions, Transcript, vad};
 
 /// `DICTAFLOW_CORPUS`, else `$CARGO_MANIFEST_DIR/../shared/corpus` (the repo layout), else
 /// `../../shared/corpus` (this scratch crate one level deeper).
@@ -112,7 +112,7 @@ fn converted_model_transcribes_corpus_with_bounded_wer() {
     let mut total = 0.0;
     for (rel, id) in PIPER_FILES {
         let (_, t) = transcribe_file(engine, &corpus, rel);
-        let w = wer::wer(&spoken(&corpus, id), &t.text);
+        let w = dictaflow::draft::normalise::wer(&spoken(&corpus, id), &t.text);
         eprintln!(
             "{rel}: WER {:.3} (S{} D{} I{} / {}) rtf {:.3}",
             w.wer,
@@ -262,7 +262,7 @@ fn vad_maps_words_back_across_a_removed_pause() {
     assert!(inside.is_empty(), "words placed inside the removed pause: {inside:?}");
     assert!(t.words().any(|w| w.start >= g1), "later words keep their original times");
     assert!(t.words().last().unwrap().end > (y.len() as f64 / 16e3) - 4.0);
-    let w = wer::wer(&spoken(&corpus, id), &t.text);
+    let w = dictaflow::draft::normalise::wer(&spoken(&corpus, id), &t.text);
     assert!(w.wer < 0.25, "WER {:.3}: {}", w.wer, t.text);
     eprintln!("pause at {g0:.2}-{g1:.2} s, WER {:.3}", w.wer);
 }

@@ -1,12 +1,11 @@
 //! Speech-to-text engine on whisper.cpp (via whisper-rs): loading, transcription with
-//! VAD, repetition guards and word confidences, output formats and WER scoring.
+//! VAD, repetition guards and word confidences, and output formats.
 
 pub mod engine;
 pub mod output;
 pub mod repetition;
 pub mod types;
 pub mod vad;
-pub mod wer;
 pub mod words;
 
 pub use engine::Engine;
