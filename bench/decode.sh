@@ -11,6 +11,8 @@
 # Uses hyperfine when installed, else bash timing with `date +%s%N`.
 # Prints a markdown table: format, file, dictaflow ms, ffmpeg ms, ratio (dictaflow / ffmpeg),
 # and the output length in 16 kHz samples of each (a sanity check that both did the same work).
+# A command that exits non-zero shows FAIL instead of a time, is left out of the total, and
+# makes the script exit 1.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -52,17 +54,22 @@ best_ms() {
     if command -v hyperfine > /dev/null; then
         local json
         json="$(mktemp)"
-        hyperfine --runs "$RUNS" --warmup 1 --style none --export-json "$json" \
-            -- "$(printf '%q ' "$@")" > /dev/null 2>&1
+        if ! hyperfine --runs "$RUNS" --warmup 1 --style none --export-json "$json" \
+            -- "$(printf '%q ' "$@")" > /dev/null 2>&1; then
+            rm -f "$json"
+            echo FAIL
+            return
+        fi
         python3 -c 'import json,sys; print(round(min(json.load(open(sys.argv[1]))["results"][0]["times"])*1000))' "$json"
         rm -f "$json"
         return
     fi
-    "$@" > /dev/null 2>&1 || true # warm the page cache
+    # Warm the page cache; a command that fails is reported as FAIL, not timed.
+    "$@" > /dev/null 2>&1 || { echo FAIL; return; }
     local best=-1 t0 t1 ms
     for ((i = 0; i < RUNS; i++)); do
         t0=$(date +%s%N)
-        "$@" > /dev/null 2>&1
+        "$@" > /dev/null 2>&1 || { echo FAIL; return; }
         t1=$(date +%s%N)
         ms=$(((t1 - t0) / 1000000))
         if ((best < 0 || ms < best)); then best=$ms; fi
@@ -76,16 +83,28 @@ echo "| format | file | dictaflow ms | ffmpeg ms | ratio | samples dictaflow / f
 echo "| --- | --- | ---: | ---: | ---: | --- |"
 total_d=0
 total_f=0
+failed=0
 while IFS=$'\t' read -r key path; do
     file="$CORPUS/$path"
+    # Both under the same `timeout` wrapper, so neither pays for an extra exec the other does not.
     ours=(timeout 600 "${DECODE[@]}" "$file" --output -)
-    theirs=(ffmpeg -nostdin -v error -i "$file" -ac 1 -ar 16000 -f f32le -)
+    theirs=(timeout 600 ffmpeg -nostdin -v error -i "$file" -ac 1 -ar 16000 -f f32le -)
     d=$(best_ms "${ours[@]}")
     f=$(best_ms "${theirs[@]}")
-    total_d=$((total_d + d))
-    total_f=$((total_f + f))
-    ratio=$(awk -v d="$d" -v f="$f" 'BEGIN { printf "%.2f", (f > 0 ? d / f : 0) }')
+    if [[ "$d" == FAIL || "$f" == FAIL ]]; then
+        failed=$((failed + 1))
+        ratio="n/a"
+    else
+        total_d=$((total_d + d))
+        total_f=$((total_f + f))
+        ratio=$(awk -v d="$d" -v f="$f" 'BEGIN { printf "%.2f", (f > 0 ? d / f : 0) }')
+    fi
     echo "| $key | $(basename "$path") | $d | $f | $ratio | $(samples "${ours[@]}") / $(samples "${theirs[@]}") |"
 done < <(list_files)
 ratio=$(awk -v d="$total_d" -v f="$total_f" 'BEGIN { printf "%.2f", (f > 0 ? d / f : 0) }')
 echo "| **total** | | **$total_d** | **$total_f** | **$ratio** | |"
+if ((failed > 0)); then
+    echo
+    echo "$failed file(s) failed to decode (FAIL rows are left out of the total)"
+    exit 1
+fi
