@@ -66,14 +66,17 @@ fn add_user(data: &std::path::Path, db: &Option<String>) -> String {
     stdout.lines().find_map(|l| l.strip_prefix("api token: ")).expect("token printed").to_string()
 }
 
+/// The database URL and PostgreSQL database name for a backend (`None` to skip:
+/// PostgreSQL unreachable and not required).
+async fn database_for(backend: Backend) -> Option<(Option<String>, Option<String>)> {
+    match backend {
+        Backend::Sqlite => Some((None, None)),
+        Backend::Postgres => fresh_pg_database().await.map(|(url, name)| (Some(url), Some(name))),
+    }
+}
+
 async fn kill_during_upload(backend: Backend) {
-    let (db, pg_name) = match backend {
-        Backend::Sqlite => (None, None),
-        Backend::Postgres => match fresh_pg_database().await {
-            Some((url, name)) => (Some(url), Some(name)),
-            None => return,
-        },
-    };
+    let Some((db, pg_name)) = database_for(backend).await else { return };
     let dir = tempfile::tempdir().unwrap();
     let token = add_user(dir.path(), &db);
     let mut server = start(dir.path(), &db).await;
@@ -155,13 +158,7 @@ async fn kill_9_during_upload_postgres() {
 /// again when its lease expires and completes exactly once.
 async fn kill_during_transcription(backend: Backend) {
     let Some(corpus) = crate::helpers::corpus_dir() else { return };
-    let (db, pg_name) = match backend {
-        Backend::Sqlite => (None, None),
-        Backend::Postgres => match fresh_pg_database().await {
-            Some((url, name)) => (Some(url), Some(name)),
-            None => return,
-        },
-    };
+    let Some((db, pg_name)) = database_for(backend).await else { return };
     let dir = tempfile::tempdir().unwrap();
     let token = add_user(dir.path(), &db);
     let models = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
