@@ -47,6 +47,7 @@ pub async fn build_state(config: Config, clock: Clock) -> anyhow::Result<AppStat
         limits: limits_of(&config),
         decode_slots: Arc::new(Semaphore::new(config.decode_concurrency())),
         clock: clock.clone(),
+        max_attempts: config.stt.max_attempts,
     };
     let stt = crate::jobs::runtime::SttStatus::new(config.stt.enabled);
     Ok(AppState { config: Arc::new(config), db, blobs, clock, ingest, stt })

@@ -43,6 +43,8 @@ pub struct Ingest {
     pub limits: Limits,
     pub decode_slots: Arc<Semaphore>,
     pub clock: Clock,
+    /// Transcription attempts per dictation (`stt.max_attempts`).
+    pub max_attempts: i64,
 }
 
 pub struct Upload {
@@ -84,6 +86,7 @@ impl Ingest {
             original_filename: upload.original_filename,
             idempotency_key: upload.idempotency_key.clone(),
             audio: record,
+            max_attempts: self.max_attempts,
         };
         let mut tx = self.db.begin_write().await?;
         let now = self.clock.now_ms();

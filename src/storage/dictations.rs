@@ -39,6 +39,8 @@ pub struct NewDictation {
     pub original_filename: Option<String>,
     pub idempotency_key: Option<String>,
     pub audio: AudioRecord,
+    /// Transcription attempts before the job is `failed`.
+    pub max_attempts: i64,
 }
 
 /// Writes the blob reference, the dictation, its transcription job and the
@@ -90,12 +92,13 @@ pub async fn insert(tx: &mut Tx, d: &NewDictation, now: Millis) -> Result<String
     .await?;
     sqlx::query(
         "INSERT INTO jobs (id, kind, dictation_id, priority_rank, status, attempts, max_attempts, progress, run_after, created_at) \
-         VALUES ($1, 'transcribe', $2, $3, 'queued', 0, 3, 0, $4, $4)",
+         VALUES ($1, 'transcribe', $2, $3, 'queued', 0, $5, 0, $4, $4)",
     )
     .bind(new_id())
     .bind(&id)
     .bind(d.priority.rank())
     .bind(now)
+    .bind(d.max_attempts.max(1))
     .execute(&mut **tx)
     .await?;
     insert_event(tx, &id, now, Some(&d.created_by), "upload", None, Some("received"), None).await?;

@@ -75,6 +75,15 @@ async fn database_for(backend: Backend) -> Option<(Option<String>, Option<String
     }
 }
 
+/// Uploads `bytes` to a running server, expecting 201; returns the dictation.
+async fn upload(client: &reqwest::Client, base: &str, token: &str, bytes: Vec<u8>) -> Value {
+    let form = reqwest::multipart::Form::new().part("audio", reqwest::multipart::Part::bytes(bytes).file_name("a.wav"));
+    let resp =
+        client.post(format!("{base}/api/v1/dictations")).bearer_auth(token).multipart(form).send().await.unwrap();
+    assert_eq!(resp.status(), 201);
+    resp.json().await.unwrap()
+}
+
 async fn kill_during_upload(backend: Backend) {
     let Some((db, pg_name)) = database_for(backend).await else { return };
     let dir = tempfile::tempdir().unwrap();
@@ -82,17 +91,7 @@ async fn kill_during_upload(backend: Backend) {
     let mut server = start(dir.path(), &db).await;
     let client = reqwest::Client::new();
     // One complete dictation before the crash.
-    let form = reqwest::multipart::Form::new()
-        .part("audio", reqwest::multipart::Part::bytes(fixture("speech_3s.wav")).file_name("a.wav"));
-    let resp = client
-        .post(format!("{}/api/v1/dictations", server.base))
-        .bearer_auth(&token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 201);
-    let kept: Value = resp.json().await.unwrap();
+    let kept = upload(&client, &server.base, &token, fixture("speech_3s.wav")).await;
 
     // A slow upload: half the body, then the server dies.
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
@@ -171,16 +170,7 @@ async fn kill_during_transcription(backend: Backend) {
     let mut server = start_with(dir.path(), &db, &env).await;
     let client = reqwest::Client::new();
     let audio = std::fs::read(corpus.join("audio/onc-01__piper__wav-s16-16k.wav")).unwrap();
-    let form = reqwest::multipart::Form::new().part("audio", reqwest::multipart::Part::bytes(audio).file_name("a.wav"));
-    let resp = client
-        .post(format!("{}/api/v1/dictations", server.base))
-        .bearer_auth(&token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 201);
-    let id = resp.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    let id = upload(&client, &server.base, &token, audio).await["id"].as_str().unwrap().to_string();
     let url = |base: &str| format!("{base}/api/v1/dictations/{id}");
     let mut running = false;
     for _ in 0..600 {
