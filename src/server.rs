@@ -49,7 +49,7 @@ pub async fn build_state(config: Config, clock: Clock) -> anyhow::Result<AppStat
         clock: clock.clone(),
         max_attempts: config.stt.max_attempts,
     };
-    let stt = crate::jobs::runtime::SttStatus::new(config.stt.enabled);
+    let stt = crate::jobs::runtime::SttStatus::with_direct_slots(config.stt.enabled, config.stt.worker_count());
     Ok(AppState { config: Arc::new(config), db, blobs, clock, ingest, stt })
 }
 

@@ -132,9 +132,18 @@ pub async fn prompt_for(db: &Db, dictation_id: &str) -> Result<Option<String>, s
     let Some(row) = row else { return Ok(None) };
     let specialty: Option<String> = row.try_get("specialty")?;
     let username: String = row.try_get("username")?;
-    let mut scopes = vec![Scope::Clinician(username)];
+    prompt_for_scopes(db, &username, specialty.as_deref()).await
+}
+
+/// The prompt for a clinician (and optionally a specialty): their terms, the specialty's, then the global list.
+pub async fn prompt_for_scopes(
+    db: &Db,
+    username: &str,
+    specialty: Option<&str>,
+) -> Result<Option<String>, sqlx::Error> {
+    let mut scopes = vec![Scope::Clinician(username.to_string())];
     if let Some(s) = specialty {
-        scopes.push(Scope::Specialty(s));
+        scopes.push(Scope::Specialty(s.to_string()));
     }
     scopes.push(Scope::Global);
     let mut lists = Vec::new();

@@ -6,6 +6,7 @@ pub mod dictation_view;
 pub mod dictations;
 pub mod extract;
 pub mod health;
+pub mod openai;
 pub mod queue;
 pub mod reports;
 pub mod vocabularies;
@@ -54,6 +55,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .merge(health::router())
+        .merge(openai::router())
         .fallback(not_found)
         // Upload size is enforced by the upload handler itself (with an early 413);
         // everything else keeps a small body limit.

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 use super::transcribe::Transcriber;
@@ -24,19 +24,45 @@ pub enum ModelState {
     Failed(String),
 }
 
+/// The recognition state of this process, shared with the API: whether the model is
+/// ready, the loaded engine itself (for direct transcriptions), and the slots that bound
+/// how many direct transcriptions run at once beside the queue workers.
 #[derive(Debug, Clone)]
-pub struct SttStatus(Arc<RwLock<ModelState>>);
+pub struct SttStatus {
+    state: Arc<RwLock<ModelState>>,
+    engine: Arc<RwLock<Option<Arc<Engine>>>>,
+    direct_slots: Arc<Semaphore>,
+}
 
 impl SttStatus {
     pub fn new(enabled: bool) -> Self {
-        Self(Arc::new(RwLock::new(if enabled { ModelState::Loading } else { ModelState::Disabled })))
+        Self::with_direct_slots(enabled, 1)
+    }
+    pub fn with_direct_slots(enabled: bool, slots: usize) -> Self {
+        Self {
+            state: Arc::new(RwLock::new(if enabled { ModelState::Loading } else { ModelState::Disabled })),
+            engine: Arc::new(RwLock::new(None)),
+            direct_slots: Arc::new(Semaphore::new(slots.max(1))),
+        }
     }
     pub fn get(&self) -> ModelState {
-        self.0.read().map(|s| s.clone()).unwrap_or(ModelState::Failed("status lock poisoned".into()))
+        self.state.read().map(|s| s.clone()).unwrap_or(ModelState::Failed("status lock poisoned".into()))
+    }
+    /// The loaded engine, once the model is ready.
+    pub fn engine(&self) -> Option<Arc<Engine>> {
+        self.engine.read().ok().and_then(|e| e.clone())
+    }
+    pub fn direct_slots(&self) -> Arc<Semaphore> {
+        self.direct_slots.clone()
     }
     fn set(&self, state: ModelState) {
-        if let Ok(mut s) = self.0.write() {
+        if let Ok(mut s) = self.state.write() {
             *s = state;
+        }
+    }
+    fn set_engine(&self, engine: Arc<Engine>) {
+        if let Ok(mut e) = self.engine.write() {
+            *e = Some(engine);
         }
     }
 }
@@ -100,6 +126,7 @@ pub fn start(
                 return;
             }
         };
+        status.set_engine(engine.clone());
         status.set(ModelState::Ready(engine.model_name().to_string()));
         tracing::info!(
             model = engine.model_name(),

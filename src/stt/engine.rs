@@ -29,6 +29,16 @@ pub struct Engine {
     multilingual: bool,
 }
 
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("model", &self.model_name)
+            .field("multilingual", &self.multilingual)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Progress forwarding with a sub-range and a monotonic guard.
 struct ProgressSink {
     f: Box<dyn Fn(f32) + Send>,
@@ -231,6 +241,7 @@ impl Engine {
         for seg in state.as_iter() {
             let (t0, t1) = (seg.start_timestamp() as f64 / 100.0, seg.end_timestamp() as f64 / 100.0);
             let mut tokens = Vec::new();
+            let (mut plog_sum, mut plog_n) = (0.0f64, 0usize);
             for i in 0..seg.n_tokens() {
                 let Some(tok) = seg.get_token(i) else {
                     continue;
@@ -239,11 +250,17 @@ impl Engine {
                     continue;
                 }
                 let d = tok.token_data();
+                if d.plog.is_finite() {
+                    plog_sum += d.plog as f64;
+                    plog_n += 1;
+                }
                 let bytes = tok.to_bytes().map(<[u8]>::to_vec).unwrap_or_default();
                 let ts = |v: i64, dflt: f64| if v >= 0 { v as f64 / 100.0 } else { dflt };
                 tokens.push(RawToken { bytes, p: d.p, t0: ts(d.t0, t0), t1: ts(d.t1, t1) });
             }
-            segments.push(RawSegment { t0, t1, tokens });
+            let avg_logprob = if plog_n > 0 { (plog_sum / plog_n as f64) as f32 } else { 0.0 };
+            let no_speech_prob = seg.no_speech_probability();
+            segments.push(RawSegment { t0, t1, tokens, no_speech_prob, avg_logprob });
         }
         let lang = whisper_rs::get_lang_str(state.full_lang_id_from_state()).unwrap_or("en").to_string();
         Ok((segments, lang))

@@ -71,6 +71,7 @@ mod tests {
             end: b,
             text: t.into(),
             words: vec![Word { start: a, end: b, text: t.into(), confidence: 0.9, low_confidence: false }],
+            ..Default::default()
         };
         Transcript {
             text: "Dear Doctor Ramsden, Thank you. BP <140 & stable -->".into(),

@@ -146,6 +146,7 @@ mod tests {
             end: t0 + ws.len() as f64,
             text: ws.join(" "),
             words: ws.iter().enumerate().map(|(i, w)| mk(w, t0 + i as f64)).collect(),
+            ..Default::default()
         };
         let mut segs = vec![
             seg(&["Thank", "you."], 0.0),

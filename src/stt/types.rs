@@ -84,12 +84,18 @@ pub struct Word {
 }
 
 /// A whisper segment (roughly a phrase or sentence).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Segment {
     pub start: f64,
     pub end: f64,
     pub text: String,
     pub words: Vec<Word>,
+    /// Whisper's no-speech probability for the window this segment came from.
+    #[serde(default)]
+    pub no_speech_prob: f32,
+    /// Mean log-probability of the segment's tokens (a whole-segment confidence).
+    #[serde(default)]
+    pub avg_logprob: f32,
 }
 
 /// Result of one transcription job.

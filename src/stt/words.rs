@@ -28,11 +28,15 @@ pub struct RawToken {
 }
 
 /// A whisper segment before word assembly.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RawSegment {
     pub t0: f64,
     pub t1: f64,
     pub tokens: Vec<RawToken>,
+    /// Whisper's probability that the window held no speech.
+    pub no_speech_prob: f32,
+    /// Mean log-probability of the segment's text tokens.
+    pub avg_logprob: f32,
 }
 
 fn is_lexical(bytes: &[u8]) -> bool {
@@ -102,6 +106,8 @@ pub fn assemble(raw: &[RawSegment], threshold: f32) -> Vec<Segment> {
                 end: s.t1.max(s.t0),
                 text: text_of(s),
                 words,
+                no_speech_prob: s.no_speech_prob,
+                avg_logprob: s.avg_logprob,
             })
         })
         .collect()
@@ -147,6 +153,7 @@ mod tests {
                 tok("pra", 0.95, 1.5, 1.7),
                 tok("zole", 1.7, 1.7, 2.0), // out-of-range p is clamped
             ],
+            ..Default::default()
         };
         let w = words_of(&seg, 0.5);
         let texts: Vec<&str> = w.iter().map(|w| w.text.as_str()).collect();
@@ -168,6 +175,7 @@ mod tests {
                 RawToken { bytes: vec![0xa9, b't', b'e'], p: f32::NAN, t0: 1.1, t1: 1.3 },
                 tok(" x", 0.9, 1.0, 9.0),
             ],
+            ..Default::default()
         };
         let w = words_of(&seg, 0.5);
         assert_eq!(w[0].text, "éte");
@@ -182,6 +190,7 @@ mod tests {
             t0: 0.0,
             t1: 4.0,
             tokens: vec![tok(" a", 0.9, 0.0, 1.0), tok(" b", 0.9, 1.0, 2.5), tok(" c", 0.9, 2.5, 4.0)],
+            ..Default::default()
         };
         let mut segs = assemble(&[seg.clone(), seg], 0.5);
         // A non-monotonic map (second segment would go back in time) and a bound of 5 s.

@@ -6,5 +6,6 @@ mod auth;
 mod corpus_upload;
 mod crash;
 mod dictations;
+mod openai;
 mod recognition;
 mod workflow;
