@@ -1,5 +1,8 @@
-//! `kill -9` of the real server process in the middle of an upload: no half-made
-//! dictation, no leftover temporary file, a clean restart, earlier dictations intact.
+//! Real `dictaflow` processes. `kill -9` of the server in the middle of an upload: no
+//! half-made dictation, no leftover temporary file, a clean restart, earlier dictations
+//! intact; `kill -9` during a transcription: the job completes once after a restart; and
+//! on PostgreSQL an API-only server plus two `dictaflow worker` processes sharing one
+//! queue, each job done exactly once.
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -226,4 +229,91 @@ async fn kill_9_during_transcription_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_during_transcription_postgres() {
     kill_during_transcription(Backend::Postgres).await;
+}
+
+/// Scale-out on PostgreSQL: `dictaflow serve` with recognition off takes the uploads and
+/// two `dictaflow worker` processes share the queue (`FOR UPDATE SKIP LOCKED`). Every job
+/// is claimed once, completed once (one `recognition_done` event, one transcript) and
+/// both processes did part of the work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_worker_processes_share_the_postgres_queue_exactly_once() {
+    use sqlx::Row;
+    if crate::helpers::corpus_dir().is_none() {
+        return;
+    }
+    let Some((db, pg_name)) = database_for(Backend::Postgres).await else { return };
+    let url = db.clone().expect("a PostgreSQL URL");
+    let dir = tempfile::tempdir().unwrap();
+    let token = add_user(dir.path(), &db);
+    let server = start(dir.path(), &db).await;
+    let client = reqwest::Client::new();
+    const JOBS: usize = 24;
+    let priorities = ["routine", "urgent", "two_week_wait"];
+    for i in 0..JOBS {
+        let form = reqwest::multipart::Form::new()
+            .part("audio", reqwest::multipart::Part::bytes(fixture("speech_3s.wav")).file_name("a.wav"))
+            .text("priority", priorities[i % 3]);
+        let resp = client
+            .post(format!("{}/api/v1/dictations", server.base))
+            .bearer_auth(&token)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201);
+    }
+    let models = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
+    let worker = || {
+        dictaflow(dir.path(), &db)
+            .env("DICTAFLOW_STT__ENABLED", "true")
+            .env("DICTAFLOW_STT__MODELS_DIR", models.display().to_string())
+            .env("DICTAFLOW_STT__WORKERS", "1")
+            .env("DICTAFLOW_STT__THREADS", "1")
+            .arg("worker")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map(|child| Server { child, base: String::new() })
+            .expect("start dictaflow worker")
+    };
+    let workers = [worker(), worker()];
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let mut finished = 0i64;
+    for _ in 0..1200 {
+        finished = sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE status IN ('done', 'failed')")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        if finished == JOBS as i64 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(finished, JOBS as i64, "all jobs finished within 10 minutes");
+    let rows = sqlx::query("SELECT status, attempts, lease_owner FROM jobs").fetch_all(&pool).await.unwrap();
+    let mut owners = std::collections::HashMap::<String, usize>::new();
+    for row in &rows {
+        assert_eq!(row.get::<String, _>("status"), "done");
+        assert_eq!(row.get::<i64, _>("attempts"), 1, "each job was claimed exactly once");
+        let process = row.get::<String, _>("lease_owner").rsplit_once("-w").unwrap().0.to_string();
+        *owners.entry(process).or_default() += 1;
+    }
+    assert_eq!(owners.len(), 2, "both worker processes took jobs: {owners:?}");
+    let per_dictation: Vec<i64> = sqlx::query_scalar(
+        "SELECT COUNT(e.id) FROM dictations d LEFT JOIN events e \
+         ON e.dictation_id = d.id AND e.action LIKE '%recognition_done%' GROUP BY d.id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(per_dictation, vec![1; JOBS], "one completion per dictation");
+    let transcripts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM transcripts").fetch_one(&pool).await.unwrap();
+    assert_eq!(transcripts, JOBS as i64);
+    eprintln!("jobs per worker process: {owners:?}");
+    pool.close().await;
+    drop(workers);
+    drop(server);
+    if let Some(name) = pg_name {
+        drop_pg_database(&name);
+    }
 }
