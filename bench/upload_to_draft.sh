@@ -91,6 +91,7 @@ run_dictaflow() { # run_dictaflow MODEL
     wer=$(score "$OUT/df-$model-$(basename "$file").txt" "$ids")
     echo "{\"label\": \"dictaflow $model upload-to-draft\", \"audio\": \"$(basename "$file")\", \"audio_s\": $audio_s, \"wall_s\": $(python3 -c "print(($t1 - $t0) / 1000)"), \"engine_s\": $engine_s, \"status\": \"$status\", \"wer\": $wer}" | tee -a "$RES"
   done
+  echo "{\"label\": \"dictaflow $model server peak RSS\", \"peak_rss_mb\": $(( $(rss_kb VmHWM) / 1024 ))}" | tee -a "$RES"
   kill "$SERVER_PID"; wait "$SERVER_PID" 2> /dev/null || true; SERVER_PID=""
 }
 
@@ -119,6 +120,10 @@ python3 - "$RES" <<'PY'
 import json, sys
 from collections import defaultdict
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+for r in rows:
+    if "peak_rss_mb" in r:
+        print(f'{r["label"]}: {r["peak_rss_mb"]} MB (target <= 300 MB)')
+rows = [r for r in rows if "peak_rss_mb" not in r]
 fw = defaultdict(list)
 for r in rows:
     if r["label"].startswith("faster-whisper"):

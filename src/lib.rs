@@ -15,6 +15,7 @@ pub mod draft;
 pub mod error;
 pub mod ingest;
 pub mod jobs;
+pub mod metrics;
 pub mod models;
 pub mod server;
 pub mod storage;

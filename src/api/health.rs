@@ -1,4 +1,4 @@
-//! Liveness and readiness probes.
+//! Liveness and readiness probes, and Prometheus metrics.
 
 use axum::Router;
 use axum::extract::State;
@@ -9,7 +9,7 @@ use serde_json::json;
 use super::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
+    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz)).route("/metrics", get(metrics))
 }
 
 async fn healthz() -> axum::Json<serde_json::Value> {
@@ -38,4 +38,62 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, axum::Json<serde_
         "model": model,
     });
     (if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, axum::Json(body))
+}
+
+/// `GET /metrics`: this process's request and transcription metrics, plus gauges read from
+/// the shared database (counts only; no patient data).
+async fn metrics(State(state): State<AppState>) -> Result<axum::response::Response, crate::error::ApiError> {
+    use crate::metrics::render_gauge;
+    use axum::response::IntoResponse;
+    use sqlx::Row;
+    let mut out = String::new();
+    crate::metrics::render_registry(&mut out);
+    let by_status = |rows: Vec<sqlx::any::AnyRow>| -> Vec<(Vec<(&'static str, String)>, f64)> {
+        rows.iter()
+            .map(|r| {
+                let status: String = r.try_get("status").unwrap_or_default();
+                let n: i64 = r.try_get("n").unwrap_or_default();
+                (vec![("status", status)], n as f64)
+            })
+            .collect()
+    };
+    let jobs = sqlx::query("SELECT status, COUNT(*) AS n FROM jobs GROUP BY status").fetch_all(&state.db.pool).await?;
+    render_gauge(&mut out, "dictaflow_jobs", "transcription jobs in the shared queue, by status", &by_status(jobs));
+    let dictations =
+        sqlx::query("SELECT status, COUNT(*) AS n FROM dictations GROUP BY status").fetch_all(&state.db.pool).await?;
+    render_gauge(&mut out, "dictaflow_dictations", "dictations by status", &by_status(dictations));
+    let now = state.clock.now_ms();
+    let oldest: Option<i64> = sqlx::query_scalar("SELECT MIN(created_at) FROM jobs WHERE status = 'queued'")
+        .fetch_one(&state.db.pool)
+        .await?;
+    let age = oldest.map_or(0.0, |t| (now - t).max(0) as f64 / 1000.0);
+    render_gauge(
+        &mut out,
+        "dictaflow_oldest_queued_job_age_seconds",
+        "age of the oldest queued transcription job",
+        &[(vec![], age)],
+    );
+    let overdue: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM timers WHERE fired_at IS NULL AND cancelled_at IS NULL AND due_at <= $1",
+    )
+    .bind(now)
+    .fetch_one(&state.db.pool)
+    .await?;
+    render_gauge(&mut out, "dictaflow_timers_overdue", "timers due but not yet fired", &[(vec![], overdue as f64)]);
+    let (ready, model) = match state.stt.get() {
+        crate::jobs::runtime::ModelState::Ready(name) => (1.0, name),
+        _ => (0.0, state.config.stt.model.clone()),
+    };
+    render_gauge(
+        &mut out,
+        "dictaflow_model_ready",
+        "1 when this process has its model loaded",
+        &[(vec![("model", model)], ready)],
+    );
+    let mut resp = out.into_response();
+    resp.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    Ok(resp)
 }

@@ -51,11 +51,13 @@ pub fn router(state: AppState) -> Router {
         .merge(queue::router())
         .merge(workflows::router())
         .merge(reports::router())
-        .fallback(api_not_found);
+        .fallback(api_not_found)
+        .route_layer(axum::middleware::from_fn(tag_route));
     Router::new()
         .nest("/api/v1", api)
         .merge(health::router())
         .merge(openai::router())
+        .route_layer(axum::middleware::from_fn(tag_route))
         .fallback(not_found)
         // Upload size is enforced by the upload handler itself (with an early 413);
         // everything else keeps a small body limit.
@@ -74,9 +76,41 @@ pub fn router(state: AppState) -> Router {
                     tracing::info!(status = res.status().as_u16(), latency_ms = latency.as_millis() as u64, "response");
                 }),
         )
+        .layer(axum::middleware::from_fn(record_metrics))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .with_state(state)
+}
+
+/// The route template that answered a request, for metrics labels.
+#[derive(Clone, Debug)]
+struct RouteLabel(String);
+
+/// Runs after routing (as a route layer), so it sees the matched template; the innermost
+/// router's template wins.
+async fn tag_route(req: Request, next: axum::middleware::Next) -> Response {
+    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string());
+    let mut resp = next.run(req).await;
+    if let Some(route) = route
+        && resp.extensions().get::<RouteLabel>().is_none()
+    {
+        resp.extensions_mut().insert(RouteLabel(route));
+    }
+    resp
+}
+
+/// Counts every answer and its latency by method, matched route (never the raw path,
+/// which may hold ids) and status.
+async fn record_metrics(req: Request, next: axum::middleware::Next) -> Response {
+    let started = std::time::Instant::now();
+    let method = req.method().as_str().to_string();
+    let resp = next.run(req).await;
+    let route = resp.extensions().get::<RouteLabel>().map_or("unmatched", |r| r.0.as_str()).to_string();
+    let status = resp.status().as_u16().to_string();
+    let labels = [("method", method.as_str()), ("route", route.as_str())];
+    crate::metrics::count("http_requests_total", &[labels[0], labels[1], ("status", status.as_str())], 1.0);
+    crate::metrics::observe("http_request_duration_seconds", &labels, started.elapsed().as_secs_f64());
+    resp
 }
 
 /// Unknown API paths: 401 for anonymous callers (nothing under /api is open), else 404.

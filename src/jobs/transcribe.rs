@@ -90,6 +90,9 @@ impl Transcriber {
         tx.commit().await?;
         crate::workflow::service::scheduler::wake();
         tracing::info!(dictation = %id, audio_seconds = t.audio_seconds, processing_seconds = t.processing_seconds, "transcribed");
+        crate::metrics::observe("dictaflow_transcription_seconds", &[("model", &t.model)], t.processing_seconds);
+        crate::metrics::count("dictaflow_transcribed_audio_seconds_total", &[("model", &t.model)], t.audio_seconds);
+        crate::metrics::count("dictaflow_transcriptions_total", &[("outcome", "done")], 1.0);
         Ok(())
     }
 

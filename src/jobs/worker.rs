@@ -105,6 +105,7 @@ impl Workers {
                 tracing::info!(job = %job.id, "job cancelled or lease lost; not recording an outcome");
             } else {
                 tracing::warn!(job = %job.id, error = %format!("{e:#}"), "transcription attempt failed");
+                crate::metrics::count("dictaflow_transcriptions_total", &[("outcome", "attempt_failed")], 1.0);
                 self.transcriber.record_failure(&job, &format!("{e:#}")).await?;
             }
         }

@@ -209,6 +209,7 @@ crate::on_both_backends!(
     idempotent_uploads_return_the_first,
     bad_fields_are_named,
     listing_filters_and_pages,
+    metrics_are_exposed,
 );
 
 #[tokio::test]
@@ -225,4 +226,28 @@ async fn oversized_uploads_get_413_early_and_leave_nothing() {
     let resp = app.client.post(app.url("/api/v1/dictations")).bearer_auth(&token).multipart(form).send().await.unwrap();
     assert_eq!(resp.status(), 413);
     assert_eq!(std::fs::read_dir(app.dir.path().join("audio/tmp")).unwrap().count(), 0);
+}
+
+/// `GET /metrics` in the Prometheus text format: request counters by route template
+/// (never a raw path with ids) and gauges read from the shared database.
+async fn metrics_are_exposed(app: TestApp) {
+    let token = app.user("dr.patel", Role::Clinician, &["ent"]).await;
+    let resp = app.upload(&token, fixture("speech_3s.wav"), "a.wav", &[]).await;
+    assert_eq!(resp.status(), 201);
+    let id = resp.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    let (status, _) = app.get_json(&token, &format!("/api/v1/dictations/{id}")).await;
+    assert_eq!(status, 200);
+    let resp = app.client.get(format!("{}/metrics", app.base)).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
+    let text = resp.text().await.unwrap();
+    assert!(
+        text.contains(r#"http_requests_total{method="GET",route="/api/v1/dictations/{id}",status="200"}"#),
+        "{text}"
+    );
+    assert!(text.contains(r#"route="/api/v1/dictations",status="201"}"#), "{text}");
+    assert!(!text.contains(&id), "no ids in labels");
+    assert!(text.contains("dictaflow_jobs{status=\"queued\"} 1\n"), "{text}");
+    assert!(text.contains("# TYPE dictaflow_dictations gauge"), "{text}");
+    assert!(text.contains("dictaflow_model_ready{model=\"tiny.en\"} 0\n"), "{text}");
 }
