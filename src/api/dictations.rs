@@ -15,6 +15,7 @@ use serde_json::json;
 use super::AppState;
 use super::dictation_view::render;
 use super::extract::Query;
+use super::multipart::{malformed, read_text, stage_file};
 use crate::auth::CurrentUser;
 use crate::clock::parse_rfc3339;
 use crate::domain::{Priority, Role};
@@ -86,37 +87,12 @@ async fn upload(
                     return Err(ApiError::invalid_field("audio", "validation_failed", "send exactly one `audio` part"));
                 }
                 filename = field.file_name().map(|f| f.chars().take(255).collect::<String>());
-                let mut pending = state.blobs.begin().await?;
-                loop {
-                    let chunk = match field.chunk().await {
-                        Ok(Some(c)) => c,
-                        Ok(None) => break,
-                        Err(e) => {
-                            pending.discard().await;
-                            return Err(malformed(e));
-                        }
-                    };
-                    if pending.bytes() + chunk.len() as u64 > limit {
-                        pending.discard().await;
-                        return Err(ApiError::payload_too_large(limit));
-                    }
-                    if let Err(e) = pending.write(&chunk).await {
-                        pending.discard().await;
-                        return Err(ApiError::Internal(e.into()));
-                    }
-                }
-                staged = Some(pending.finish().await.map_err(|e| ApiError::Internal(e.into()))?);
+                staged = Some(stage_file(&mut field, state.blobs.as_ref(), limit).await?);
             } else if KNOWN_FIELDS.contains(&name.as_str()) {
-                let mut value = Vec::new();
-                while let Some(chunk) = field.chunk().await.map_err(malformed)? {
-                    value.extend_from_slice(&chunk);
-                    if value.len() > MAX_TEXT_PART {
-                        return Err(ApiError::invalid_field(&name, "validation_failed", format!("{name} is too long")));
-                    }
-                }
-                let text = String::from_utf8(value).map_err(|_| {
-                    ApiError::invalid_field(&name, "validation_failed", format!("{name} is not UTF-8 text"))
-                })?;
+                let text = read_text(&mut field, &name, MAX_TEXT_PART, |n, m| {
+                    ApiError::invalid_field(n, "validation_failed", m)
+                })
+                .await?;
                 raw.insert(name, text);
             } else {
                 return Err(ApiError::invalid_field(
@@ -163,13 +139,6 @@ async fn upload(
         Upload { staged, fields, uploader: user.clone(), clinician_id, idempotency_key, original_filename: filename };
     let id = state.ingest.accept(upload).await.map_err(ingest_error)?;
     created(&state, &user, &id, false).await
-}
-
-fn malformed(e: axum::extract::multipart::MultipartError) -> ApiError {
-    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        return ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "Payload too large", e.body_text());
-    }
-    ApiError::bad_request(format!("malformed multipart body: {}", e.body_text()))
 }
 
 fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {

@@ -6,6 +6,7 @@ pub mod dictation_view;
 pub mod dictations;
 pub mod extract;
 pub mod health;
+pub mod multipart;
 pub mod openai;
 pub mod queue;
 pub mod reports;

@@ -27,6 +27,7 @@ use axum::routing::post;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::multipart::{malformed, read_text, stage_file};
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult};
 use crate::jobs::runtime::ModelState;
@@ -207,36 +208,9 @@ async fn transcriptions(
                 if staged.is_some() {
                     return Err(param_error("file", "send exactly one `file` part"));
                 }
-                let mut pending = state.blobs.begin().await?;
-                loop {
-                    let chunk = match field.chunk().await {
-                        Ok(Some(c)) => c,
-                        Ok(None) => break,
-                        Err(e) => {
-                            pending.discard().await;
-                            return Err(malformed(e));
-                        }
-                    };
-                    if pending.bytes() + chunk.len() as u64 > limit {
-                        pending.discard().await;
-                        return Err(ApiError::payload_too_large(limit));
-                    }
-                    if let Err(e) = pending.write(&chunk).await {
-                        pending.discard().await;
-                        return Err(ApiError::Internal(e.into()));
-                    }
-                }
-                staged = Some(pending.finish().await.map_err(|e| ApiError::Internal(e.into()))?);
+                staged = Some(stage_file(&mut field, state.blobs.as_ref(), limit).await?);
             } else if TEXT_FIELDS.contains(&name.as_str()) {
-                let mut value = Vec::new();
-                while let Some(chunk) = field.chunk().await.map_err(malformed)? {
-                    value.extend_from_slice(&chunk);
-                    if value.len() > MAX_TEXT_PART {
-                        return Err(param_error(&name, format!("{name} is too long")));
-                    }
-                }
-                let text =
-                    String::from_utf8(value).map_err(|_| param_error(&name, format!("{name} is not UTF-8 text")))?;
+                let text = read_text(&mut field, &name, MAX_TEXT_PART, param_error).await?;
                 fields.push((name, text));
             } else {
                 return Err(param_error(
@@ -378,13 +352,6 @@ fn overloaded() -> ApiError {
 
 fn audio_problem(status: StatusCode, code: &'static str, detail: String) -> ApiError {
     ApiError::Problem { status, code, title: "Audio not accepted", detail, field: Some("file".into()) }
-}
-
-fn malformed(e: axum::extract::multipart::MultipartError) -> ApiError {
-    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        return ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "Payload too large", e.body_text());
-    }
-    ApiError::bad_request(format!("malformed multipart body: {}", e.body_text()))
 }
 
 /// The full English name of a language code, as OpenAI's `verbose_json` reports it.

@@ -16,7 +16,7 @@ use anyhow::Context;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
-pub use blob::{BlobStore, LocalBlobStore};
+pub use blob::{BlobStore, LocalBlobStore, StagedBlob};
 
 pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
 

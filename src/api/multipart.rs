@@ -1,0 +1,58 @@
+//! Reading multipart uploads: the audio part streamed to a staged blob under a size
+//! limit, short text parts with a length bound, and transport errors as problems.
+
+use axum::extract::multipart::{Field, MultipartError};
+use axum::http::StatusCode;
+
+use crate::error::{ApiError, ApiResult};
+use crate::storage::{BlobStore, StagedBlob};
+
+/// Streams a file part to a temporary blob (hashed, fsynced), refusing it past `limit`
+/// bytes. On any error the temporary file is removed.
+pub async fn stage_file(field: &mut Field<'_>, blobs: &dyn BlobStore, limit: u64) -> ApiResult<StagedBlob> {
+    let mut pending = blobs.begin().await?;
+    loop {
+        let chunk = match field.chunk().await {
+            Ok(Some(c)) => c,
+            Ok(None) => break,
+            Err(e) => {
+                pending.discard().await;
+                return Err(malformed(e));
+            }
+        };
+        if pending.bytes() + chunk.len() as u64 > limit {
+            pending.discard().await;
+            return Err(ApiError::payload_too_large(limit));
+        }
+        if let Err(e) = pending.write(&chunk).await {
+            pending.discard().await;
+            return Err(ApiError::Internal(e.into()));
+        }
+    }
+    pending.finish().await.map_err(|e| ApiError::Internal(e.into()))
+}
+
+/// Reads a text part of at most `max` bytes; `invalid(name, message)` builds the error
+/// for a part that is too long or not UTF-8.
+pub async fn read_text(
+    field: &mut Field<'_>,
+    name: &str,
+    max: usize,
+    invalid: impl Fn(&str, String) -> ApiError,
+) -> ApiResult<String> {
+    let mut value = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(malformed)? {
+        value.extend_from_slice(&chunk);
+        if value.len() > max {
+            return Err(invalid(name, format!("{name} is too long")));
+        }
+    }
+    String::from_utf8(value).map_err(|_| invalid(name, format!("{name} is not UTF-8 text")))
+}
+
+pub fn malformed(e: MultipartError) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "Payload too large", e.body_text());
+    }
+    ApiError::bad_request(format!("malformed multipart body: {}", e.body_text()))
+}
