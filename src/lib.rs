@@ -5,8 +5,10 @@
 
 pub mod api;
 pub mod audio;
+pub mod audit;
 pub mod auth;
 pub mod cli;
+pub mod cli_admin;
 pub mod cli_stt;
 pub mod clock;
 pub mod config;
@@ -16,6 +18,7 @@ pub mod error;
 pub mod ingest;
 pub mod jobs;
 pub mod models;
+pub mod retention;
 pub mod server;
 pub mod storage;
 pub mod stt;

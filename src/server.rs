@@ -68,6 +68,13 @@ pub async fn run(listener: TcpListener, state: AppState, shutdown: CancellationT
             shutdown.clone(),
         )
     });
+    let retention = tokio::spawn(crate::retention::run(
+        state.db.clone(),
+        state.blobs.clone(),
+        state.clock.clone(),
+        state.config.retention.audio_days_after_dispatch,
+        shutdown.clone(),
+    ));
     let app = api::router(state);
     tracing::info!(address = %listener.local_addr()?, "dictaflow listening");
     let signal = shutdown.clone();
@@ -86,6 +93,7 @@ pub async fn run(listener: TcpListener, state: AppState, shutdown: CancellationT
         Err(_) => tracing::warn!("in-flight requests did not finish within the shutdown grace period"),
     }
     let _ = scheduler.await;
+    let _ = retention.await;
     if let Some(r) = recognition {
         let _ = r.await;
     }

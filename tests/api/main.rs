@@ -6,5 +6,6 @@ mod auth;
 mod corpus_upload;
 mod crash;
 mod dictations;
+mod identity;
 mod recognition;
 mod workflow;
