@@ -7,7 +7,7 @@
 //! | --- | --- | --- | --- | --- |
 //! | read, act on, edit dictations in scope; queue; notifications; own tokens; transcribe | yes | yes | yes | yes |
 //! | upload | own | team clinicians' | team clinicians' | anyone's |
-//! | absences, reports | | | yes | yes |
+//! | absences, reports, edit a draft someone else holds | | | yes | yes |
 //! | read workflows, routing, vocabularies | yes | yes | yes | yes |
 //! | edit vocabularies | own list | | | yes |
 //! | workflows, routing, users, teams, audit | | | | yes |
@@ -34,12 +34,14 @@ pub enum Permission {
     ReadAudit,
     /// Personal API tokens, the caller's queue and notifications.
     OwnAccount,
+    /// Edit the draft of a letter (in scope) held by someone else.
+    SuperviseWork,
     /// The OpenAI-compatible transcription endpoint (no dictation is stored).
     Transcribe,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 10] = [
+    pub const ALL: [Permission; 11] = [
         Self::WorkOnDictations,
         Self::UploadDictations,
         Self::ManageAbsences,
@@ -49,6 +51,7 @@ impl Permission {
         Self::ManageUsers,
         Self::ReadAudit,
         Self::OwnAccount,
+        Self::SuperviseWork,
         Self::Transcribe,
     ];
 }
@@ -58,7 +61,7 @@ pub fn role_can(role: Role, permission: Permission) -> bool {
     use Permission as P;
     match permission {
         P::WorkOnDictations | P::UploadDictations | P::ReadDefinitions | P::OwnAccount | P::Transcribe => true,
-        P::ManageAbsences | P::ViewReports => matches!(role, Role::TeamLead | Role::Superuser),
+        P::ManageAbsences | P::ViewReports | P::SuperviseWork => matches!(role, Role::TeamLead | Role::Superuser),
         P::ManageDefinitions | P::ManageUsers | P::ReadAudit => role == Role::Superuser,
     }
 }
@@ -83,6 +86,12 @@ pub fn dictation_scope(user: &User) -> Scope {
         Role::Clinician => Scope::OwnDictations(user.id.clone()),
         Role::Secretary | Role::TeamLead => Scope::Teams(user.id.clone()),
     }
+}
+
+/// Whether `user` may act for someone in `teams` (absences, cover): super-users for
+/// anyone, others for members of a team they are in.
+pub fn covers_teams(user: &User, teams: &[String]) -> bool {
+    user.role == Role::Superuser || teams.iter().any(|t| user.teams.contains(t))
 }
 
 /// Whether `user` may upload a dictation for `clinician` (a clinician's own, a team
@@ -133,6 +142,7 @@ mod tests {
             (P::ManageUsers, false, false, false, true),
             (P::ReadAudit, false, false, false, true),
             (P::OwnAccount, true, true, true, true),
+            (P::SuperviseWork, false, false, true, true),
             (P::Transcribe, true, true, true, true),
         ];
         assert_eq!(table.len(), P::ALL.len(), "every permission is in the table");

@@ -4,4 +4,5 @@ mod accounts;
 mod audit;
 mod hardening;
 mod login;
+mod matrix;
 mod support;
