@@ -24,5 +24,6 @@ pub mod storage;
 pub mod stt;
 pub mod telemetry;
 pub mod timers;
+pub mod tls;
 pub mod vocabulary;
 pub mod workflow;

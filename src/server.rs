@@ -75,12 +75,22 @@ pub async fn run(listener: TcpListener, state: AppState, shutdown: CancellationT
         state.config.retention.audio_days_after_dispatch,
         shutdown.clone(),
     ));
+    let tls = match (&state.config.server.tls_cert, &state.config.server.tls_key) {
+        (Some(cert), Some(key)) => Some(crate::tls::acceptor(cert, key)?),
+        _ => None,
+    };
     let app = api::router(state);
-    tracing::info!(address = %listener.local_addr()?, "dictaflow listening");
-    let signal = shutdown.clone();
-    let server = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(async move { signal.cancelled().await });
-    let mut server = tokio::spawn(async move { server.await });
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(address = %listener.local_addr()?, scheme, "dictaflow listening");
+    let mut server: tokio::task::JoinHandle<anyhow::Result<()>> = match tls {
+        Some(acceptor) => tokio::spawn(crate::tls::serve(listener, acceptor, app, shutdown.clone())),
+        None => {
+            let signal = shutdown.clone();
+            let server = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+                .with_graceful_shutdown(async move { signal.cancelled().await });
+            tokio::spawn(async move { server.await.map_err(anyhow::Error::from) })
+        }
+    };
     tokio::select! {
         joined = &mut server => {
             joined.context("server task failed")?.context("server error")?;

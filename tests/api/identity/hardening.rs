@@ -123,4 +123,39 @@ async fn audio_is_purged_after_dispatch(backend: Backend) {
     assert!(dictaflow::audit::store::verify(&s.db).await.unwrap().is_ok());
 }
 
-crate::identity_tests!(every_response_carries_security_headers, audio_is_purged_after_dispatch);
+async fn built_in_tls(backend: Backend) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls");
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let Some(app) = app(backend, |c| {
+        c.server.tls_cert = Some(cert.clone());
+        c.server.tls_key = Some(key.clone());
+    })
+    .await
+    else {
+        return;
+    };
+    app.user("sec.jones", Role::Secretary, &["ent"]).await;
+    let port = app.base.rsplit(':').next().unwrap();
+    let root = reqwest::Certificate::from_pem(&std::fs::read(&cert).unwrap()).unwrap();
+    let client = reqwest::Client::builder().add_root_certificate(root).build().unwrap();
+    let resp = client.get(format!("https://localhost:{port}/healthz")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["strict-transport-security"], "max-age=31536000");
+    let resp = client
+        .post(format!("https://localhost:{port}/api/v1/auth/login"))
+        .json(&json!({"username": "sec.jones", "password": super::support::PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let cookies: Vec<&str> = resp.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap()).collect();
+    assert!(cookies.len() == 2 && cookies.iter().all(|c| c.contains("; Secure")), "{cookies:?}");
+    // The client address still comes from the socket.
+    let search = dictaflow::audit::store::Search { action: Some("auth.login".into()), limit: 10, ..Default::default() };
+    let logins = dictaflow::audit::store::search(&app.state.db, &search).await.unwrap();
+    assert_eq!(logins[0].client_addr.as_deref(), Some("127.0.0.1"));
+    // Plain HTTP on the TLS port gets no HTTP answer.
+    assert!(app.client.get(format!("http://127.0.0.1:{port}/healthz")).send().await.is_err());
+}
+
+crate::identity_tests!(every_response_carries_security_headers, audio_is_purged_after_dispatch, built_in_tls);

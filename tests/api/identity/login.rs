@@ -134,4 +134,36 @@ async fn secure_cookies_when_configured(backend: Backend) {
     assert!(cookies.iter().all(|c| c.contains("; Secure")), "{cookies:?}");
 }
 
-crate::identity_tests!(brute_force_is_throttled, cookie_sessions_need_the_csrf_token, secure_cookies_when_configured);
+async fn forwarded_for_only_from_trusted_proxies(backend: Backend) {
+    for (trusted, expected) in [(vec![], "127.0.0.1"), (vec!["127.0.0.0/8".to_string()], "203.0.113.7")] {
+        let Some(app) = app(backend, |c| {
+            c.server.trusted_proxies = trusted;
+            c.auth.login_max_failures_per_address = 1;
+        })
+        .await
+        else {
+            return;
+        };
+        let admin = app.user("admin", Role::Superuser, &[]).await;
+        let attempt = |forwarded: &'static str| {
+            app.client
+                .post(app.url("/api/v1/auth/login"))
+                .header("x-forwarded-for", forwarded)
+                .json(&json!({"username": "nobody", "password": "guess"}))
+                .send()
+        };
+        assert_eq!(attempt("198.51.100.1, 203.0.113.7").await.unwrap().status(), 401);
+        let failed = audit(&app, &admin, "action=auth.login_failed").await;
+        assert_eq!(failed[0]["client_addr"], expected);
+        // Behind a trusted proxy, each client address has its own budget.
+        let other = attempt("203.0.113.8").await.unwrap().status();
+        assert_eq!(other, if expected == "127.0.0.1" { 429 } else { 401 });
+    }
+}
+
+crate::identity_tests!(
+    brute_force_is_throttled,
+    cookie_sessions_need_the_csrf_token,
+    secure_cookies_when_configured,
+    forwarded_for_only_from_trusted_proxies
+);
