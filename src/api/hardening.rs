@@ -41,11 +41,11 @@ fn is_upload(req: &Request) -> bool {
     req.method() == Method::POST && matches!(req.uri().path(), "/api/v1/dictations" | "/v1/audio/transcriptions")
 }
 
-pub async fn request_timeout(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// Answers 503 `timeout` when a request (other than an upload) runs longer than `limit`.
+pub async fn request_timeout(State(limit): State<Duration>, req: Request, next: Next) -> Response {
     if is_upload(&req) {
         return next.run(req).await;
     }
-    let limit = Duration::from_secs(state.config.server.request_timeout_seconds);
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(resp) => resp,
         Err(_) => ApiError::new(
@@ -55,5 +55,38 @@ pub async fn request_timeout(State(state): State<AppState>, req: Request, next: 
             format!("the request took longer than {} seconds", limit.as_secs()),
         )
         .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::Router;
+    use axum::body::Body;
+    use axum::routing::{get, post};
+    use tower::ServiceExt;
+
+    use super::*;
+
+    async fn slow() -> &'static str {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        "done"
+    }
+
+    fn app() -> Router {
+        Router::new()
+            .route("/api/v1/slow", get(slow))
+            .route("/api/v1/dictations", post(slow))
+            .layer(axum::middleware::from_fn_with_state(Duration::from_millis(50), request_timeout))
+    }
+
+    async fn status(method: &str, path: &str) -> StatusCode {
+        let req = axum::http::Request::builder().method(method).uri(path).body(Body::empty()).unwrap();
+        app().oneshot(req).await.unwrap().status()
+    }
+
+    #[tokio::test]
+    async fn slow_requests_time_out_but_uploads_do_not() {
+        assert_eq!(status("GET", "/api/v1/slow").await, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(status("POST", "/api/v1/dictations").await, StatusCode::OK);
     }
 }

@@ -64,7 +64,10 @@ pub fn router(state: AppState) -> Router {
         // Upload size is enforced by the upload handler itself (with an early 413);
         // everything else keeps a small body limit.
         .layer(DefaultBodyLimit::max(1024 * 1024))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), hardening::request_timeout))
+        .layer(axum::middleware::from_fn_with_state(
+            Duration::from_secs(state.config.server.request_timeout_seconds),
+            hardening::request_timeout,
+        ))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(axum::middleware::from_fn_with_state(state.clone(), hardening::security_headers))
         .layer(
