@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::Clock;
 use crate::config::{CliOverrides, Config, LogFormat};
 use crate::domain::{Role, validate_username};
-use crate::storage::users::{self, NewUser};
+use crate::storage::users;
 
 #[derive(Parser, Debug)]
 #[command(name = "dictaflow", version, about = "Dictation and voice-recognition workflow server for hospitals")]
@@ -76,6 +76,12 @@ enum Command {
     /// Check workflow, routing and calendar files.
     #[command(subcommand)]
     Workflows(WorkflowsCommand),
+    /// Manage teams.
+    #[command(subcommand)]
+    Team(crate::cli_admin::TeamCommand),
+    /// The audit trail.
+    #[command(subcommand)]
+    Audit(crate::cli_admin::AuditCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -109,6 +115,14 @@ enum UserCommand {
         #[arg(long)]
         token: bool,
     },
+    /// List users (username, role, state, teams, id).
+    List,
+    /// Disable a user (by username or id) and revoke their tokens.
+    Disable { user: String },
+    /// Enable a disabled user.
+    Enable { user: String },
+    /// Set a new password, read from standard input (first line); ends the user's sessions.
+    ResetPassword { user: String },
 }
 
 #[derive(Subcommand, Debug)]
@@ -168,6 +182,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::User(UserCommand::Add { username, role, teams, display_name, password_stdin, token }) => {
             runtime.block_on(add_user(&config, &username, &role, &teams, &display_name, password_stdin, token))?
         }
+        Command::User(UserCommand::List) => runtime.block_on(crate::cli_admin::list_users(&config))?,
+        Command::User(UserCommand::Disable { user }) => {
+            runtime.block_on(crate::cli_admin::set_disabled(&config, &user, true))?
+        }
+        Command::User(UserCommand::Enable { user }) => {
+            runtime.block_on(crate::cli_admin::set_disabled(&config, &user, false))?
+        }
+        Command::User(UserCommand::ResetPassword { user }) => {
+            runtime.block_on(crate::cli_admin::reset_password(&config, &user))?
+        }
+        Command::Team(cmd) => runtime.block_on(crate::cli_admin::team(&config, cmd))?,
+        Command::Audit(cmd) => return runtime.block_on(crate::cli_admin::audit(&config, cmd)),
         Command::Audio(cmd) => return audio_command(&config, cmd),
         Command::Models(cmd) => crate::cli_stt::models_command(&config, cmd)?,
         Command::Worker => runtime.block_on(crate::cli_stt::worker(config))?,
@@ -207,27 +233,29 @@ async fn add_user(
     if !password_stdin && !token {
         bail!("give --password-stdin (and pipe the password in) or --token, or both");
     }
-    let hash = if password_stdin {
+    let password = if password_stdin {
         let mut input = String::new();
         std::io::stdin().read_to_string(&mut input).context("cannot read the password from standard input")?;
-        let password = input.lines().next().unwrap_or_default().to_string();
-        if password.chars().count() < 8 {
-            bail!("the password must be at least 8 characters");
-        }
-        Some(tokio::task::spawn_blocking(move || crate::auth::hash_password(&password)).await??)
+        Some(input.lines().next().unwrap_or_default().to_string())
     } else {
         None
     };
     let clock = Clock::system();
     let (db, _blobs) = crate::server::open_storage(config, &clock).await?;
-    let mut tx = db.begin_write().await?;
-    let new = NewUser { username, display_name, role, password_hash: hash.as_deref(), teams };
-    let id = match users::insert_user(&mut tx, &new, clock.now_ms()).await {
-        Ok(id) => id,
-        Err(e) if crate::storage::is_unique_violation(&e) => bail!("a user named {username:?} already exists"),
-        Err(e) => return Err(e.into()),
+    let new = crate::auth::accounts::CreateUser {
+        username: username.to_string(),
+        display_name: display_name.to_string(),
+        role,
+        teams: teams.to_vec(),
+        password,
+        create_teams: true,
     };
-    tx.commit().await?;
+    let id =
+        match crate::auth::accounts::create_user(&db, &crate::audit::Who::command_line(), new, clock.now_ms()).await {
+            Ok(account) => account.id,
+            Err(crate::auth::accounts::AdminError::Internal(e)) => return Err(e),
+            Err(e) => bail!("{e}"),
+        };
     println!("created {role} {username} ({id})");
     if token {
         let (token, token_hash) = crate::auth::new_token();

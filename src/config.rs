@@ -48,6 +48,15 @@ pub struct Config {
     pub auth: AuthConfig,
     pub log: LogConfig,
     pub stt: SttConfig,
+    pub retention: RetentionConfig,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// Delete a dictation's audio this many days after it was dispatched (0 = keep forever).
+    /// The letter and the audit trail are kept; each purge is audited.
+    pub audio_days_after_dispatch: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -118,6 +127,14 @@ pub struct ServerConfig {
     pub bind: SocketAddr,
     /// Seconds in-flight requests get to finish after SIGTERM / ctrl-c.
     pub shutdown_grace_seconds: u64,
+    /// Proxies (IP addresses or CIDR blocks) whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<String>,
+    /// Time limit for a request (uploads excepted: they are bounded by size and decode time).
+    pub request_timeout_seconds: u64,
+    /// PEM certificate chain for built-in TLS (with `tls_key`); empty = plain HTTP.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for built-in TLS.
+    pub tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -155,6 +172,12 @@ pub struct AuthConfig {
     pub session_hours: i64,
     /// Mark the session cookie `Secure` (set when served over HTTPS).
     pub secure_cookies: bool,
+    /// Failed logins per account within the window before further attempts get 429.
+    pub login_max_failures_per_account: u32,
+    /// Failed logins per client address within the window before further attempts get 429.
+    pub login_max_failures_per_address: u32,
+    /// The sliding window for login failures, in seconds.
+    pub login_window_seconds: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -174,7 +197,14 @@ pub struct LogConfig {
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        Self { bind: SocketAddr::from(([127, 0, 0, 1], 8080)), shutdown_grace_seconds: 30 }
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            shutdown_grace_seconds: 30,
+            trusted_proxies: Vec::new(),
+            request_timeout_seconds: 60,
+            tls_cert: None,
+            tls_key: None,
+        }
     }
 }
 
@@ -203,7 +233,13 @@ impl Default for LimitsConfig {
 
 impl Default for AuthConfig {
     fn default() -> Self {
-        Self { session_hours: 12, secure_cookies: false }
+        Self {
+            session_hours: 12,
+            secure_cookies: false,
+            login_max_failures_per_account: 5,
+            login_max_failures_per_address: 20,
+            login_window_seconds: 900,
+        }
     }
 }
 
@@ -285,6 +321,20 @@ impl Config {
         if self.auth.session_hours <= 0 {
             return Err("auth.session_hours must be positive".into());
         }
+        if self.server.tls_cert.is_some() != self.server.tls_key.is_some() {
+            return Err("server.tls_cert and server.tls_key go together".into());
+        }
+        if self.server.request_timeout_seconds == 0 {
+            return Err("server.request_timeout_seconds must be positive".into());
+        }
+        if self.auth.login_window_seconds == 0 {
+            return Err("auth.login_window_seconds must be positive".into());
+        }
+        if let Some(bad) =
+            self.server.trusted_proxies.iter().find(|p| crate::auth::client_addr::IpNet::parse(p).is_none())
+        {
+            return Err(format!("server.trusted_proxies: {bad:?} is not an IP address or CIDR block"));
+        }
         let url = self.database_url();
         if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             return Err("storage.database_url must start with sqlite:, postgres:// or postgresql://".into());
@@ -300,6 +350,11 @@ impl Config {
         } else {
             self.storage.database_url.expose().to_string()
         }
+    }
+
+    /// Whether cookies must be `Secure`: configured, or served over built-in TLS.
+    pub fn secure_cookies(&self) -> bool {
+        self.auth.secure_cookies || self.server.tls_cert.is_some()
     }
 
     pub fn decode_concurrency(&self) -> usize {

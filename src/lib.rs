@@ -5,8 +5,10 @@
 
 pub mod api;
 pub mod audio;
+pub mod audit;
 pub mod auth;
 pub mod cli;
+pub mod cli_admin;
 pub mod cli_stt;
 pub mod clock;
 pub mod config;
@@ -17,10 +19,12 @@ pub mod ingest;
 pub mod jobs;
 pub mod metrics;
 pub mod models;
+pub mod retention;
 pub mod server;
 pub mod storage;
 pub mod stt;
 pub mod telemetry;
 pub mod timers;
+pub mod tls;
 pub mod vocabulary;
 pub mod workflow;

@@ -68,12 +68,29 @@ pub async fn run(listener: TcpListener, state: AppState, shutdown: CancellationT
             shutdown.clone(),
         )
     });
+    let retention = tokio::spawn(crate::retention::run(
+        state.db.clone(),
+        state.blobs.clone(),
+        state.clock.clone(),
+        state.config.retention.audio_days_after_dispatch,
+        shutdown.clone(),
+    ));
+    let tls = match (&state.config.server.tls_cert, &state.config.server.tls_key) {
+        (Some(cert), Some(key)) => Some(crate::tls::acceptor(cert, key)?),
+        _ => None,
+    };
     let app = api::router(state);
-    tracing::info!(address = %listener.local_addr()?, "dictaflow listening");
-    let signal = shutdown.clone();
-    let server = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(async move { signal.cancelled().await });
-    let mut server = tokio::spawn(async move { server.await });
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(address = %listener.local_addr()?, scheme, "dictaflow listening");
+    let mut server: tokio::task::JoinHandle<anyhow::Result<()>> = match tls {
+        Some(acceptor) => tokio::spawn(crate::tls::serve(listener, acceptor, app, shutdown.clone())),
+        None => {
+            let signal = shutdown.clone();
+            let server = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+                .with_graceful_shutdown(async move { signal.cancelled().await });
+            tokio::spawn(async move { server.await.map_err(anyhow::Error::from) })
+        }
+    };
     tokio::select! {
         joined = &mut server => {
             joined.context("server task failed")?.context("server error")?;
@@ -86,6 +103,7 @@ pub async fn run(listener: TcpListener, state: AppState, shutdown: CancellationT
         Err(_) => tracing::warn!("in-flight requests did not finish within the shutdown grace period"),
     }
     let _ = scheduler.await;
+    let _ = retention.await;
     if let Some(r) = recognition {
         let _ = r.await;
     }

@@ -8,9 +8,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::audit::record;
+use super::client::Client;
 use super::dictation_view::render;
 use super::dictations::scope_of;
 use super::extract::Json;
+use crate::audit::action as audit_action;
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult};
 use crate::storage::dictations::{self, DictationView, Scope};
@@ -67,6 +70,7 @@ const MAX_COMMENT: usize = 4000;
 async fn action(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
+    client: Client,
     Path((id, action)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> ApiResult<axum::Json<Value>> {
@@ -84,7 +88,12 @@ async fn action(
     }
     visible(&state, &user, &id).await?;
     let input = ActionInput { action, comment: body.comment, assignee: body.assignee, expected_version: body.version };
-    act(&state.db, &state.clock, &user, &id, &input).await.map_err(service_error)?;
+    let t = act(&state.db, &state.clock, &user, &id, &input).await.map_err(service_error)?;
+    let details = json!({
+        "action": input.action, "from_stage": t.from_stage, "to_stage": t.to_stage,
+        "status": t.new_status.as_str(), "assignee": t.assignee,
+    });
+    record(&state, Some(&user), &client, audit_action::TRANSITION, Some(("dictation", &id)), details).await?;
     // The caller just acted on it, so show it even if it has left their scope.
     let view = dictations::get(&state.db, &id, &Scope::All).await?.ok_or_else(|| ApiError::not_found("dictation"))?;
     Ok(axum::Json(render(&view, None)))
@@ -93,9 +102,11 @@ async fn action(
 async fn history_of(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
+    client: Client,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
     visible(&state, &user, &id).await?;
+    record(&state, Some(&user), &client, audit_action::HISTORY_VIEW, Some(("dictation", &id)), json!({})).await?;
     let items = history::of_dictation(&state.db, &id).await?;
     Ok(axum::Json(json!(items)))
 }
@@ -110,6 +121,7 @@ struct DraftBody {
 async fn save_draft(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
+    client: Client,
     Path(id): Path<String>,
     Json(body): Json<DraftBody>,
 ) -> ApiResult<axum::Json<drafts::Draft>> {
@@ -117,5 +129,7 @@ async fn save_draft(
     let draft = drafts::save(&state.db, &state.clock, &user, &id, &body.text, body.base_version)
         .await
         .map_err(service_error)?;
+    let details = json!({"version": draft.version, "chars": draft.text.chars().count()});
+    record(&state, Some(&user), &client, audit_action::DRAFT_EDIT, Some(("dictation", &id)), details).await?;
     Ok(axum::Json(draft))
 }

@@ -1,25 +1,32 @@
-//! Login and logout.
+//! Login (throttled, audited, with a CSRF token for the browser), logout, the caller,
+//! and personal API tokens.
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{delete, get, post};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::AppState;
+use super::audit::record;
+use super::client::Client;
 use super::extract::Json;
-use crate::auth::{self, CurrentUser, SESSION_COOKIE};
-use crate::clock::rfc3339;
+use crate::audit::action;
+use crate::auth::policy::{self, Permission};
+use crate::auth::{self, CSRF_COOKIE, CurrentUser, SESSION_COOKIE};
+use crate::clock::{parse_rfc3339, rfc3339};
 use crate::error::{ApiError, ApiResult};
-use crate::storage::users;
+use crate::storage::{accounts, users};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/auth/login", post(login))
         .route("/auth/logout", post(logout))
-        .route("/auth/me", axum::routing::get(|CurrentUser(user): CurrentUser| async move { axum::Json(user) }))
+        .route("/auth/me", get(|CurrentUser(user): CurrentUser| async move { axum::Json(user) }))
+        .route("/auth/tokens", get(list_tokens).post(create_token))
+        .route("/auth/tokens/{id}", delete(revoke_token))
 }
 
 #[derive(Deserialize)]
@@ -28,8 +35,33 @@ struct LoginRequest {
     password: String,
 }
 
-async fn login(State(state): State<AppState>, Json(req): Json<LoginRequest>) -> ApiResult<Response> {
-    let found = users::find_for_login(&state.db, req.username.trim()).await?;
+fn rate_limited(retry_after: u64) -> Response {
+    let mut resp = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        "Too many requests",
+        format!("too many failed logins; try again in {retry_after} seconds"),
+    )
+    .into_response();
+    resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+    resp
+}
+
+fn cookie_header(value: &str) -> ApiResult<HeaderValue> {
+    HeaderValue::from_str(value).map_err(|e| ApiError::Internal(e.into()))
+}
+
+async fn login(State(state): State<AppState>, client: Client, Json(req): Json<LoginRequest>) -> ApiResult<Response> {
+    let username = req.username.trim().chars().take(128).collect::<String>();
+    let now = state.clock.now_ms();
+    let account = Some(("account", username.as_str()));
+    if let Some(wait) =
+        auth::throttle::check(&state.db, &state.config.auth, &username, client.addr.as_deref(), now).await?
+    {
+        record(&state, None, &client, action::LOGIN_THROTTLED, account, json!({"retry_after": wait})).await?;
+        return Ok(rate_limited(wait));
+    }
+    let found = users::find_for_login(&state.db, &username).await?;
     let password = req.password;
     let (user, ok) = tokio::task::spawn_blocking(move || match found {
         Some((user, Some(hash))) => {
@@ -45,6 +77,7 @@ async fn login(State(state): State<AppState>, Json(req): Json<LoginRequest>) -> 
     .await
     .map_err(|e| ApiError::Internal(e.into()))?;
     let Some(user) = user.filter(|_| ok) else {
+        record(&state, None, &client, action::LOGIN_FAILED, account, json!({})).await?;
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
@@ -52,37 +85,134 @@ async fn login(State(state): State<AppState>, Json(req): Json<LoginRequest>) -> 
             "wrong username or password",
         ));
     };
-    let now = state.clock.now_ms();
     let expires_at = now + state.config.auth.session_hours * 3_600_000;
     let (token, hash) = auth::new_token();
     users::insert_token(&state.db, &user.id, &hash, "session", now, Some(expires_at)).await?;
+    record(&state, Some(&user), &client, action::LOGIN, account, json!({})).await?;
     tracing::info!(user = %user.username, "login");
-    let cookie = format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
-        state.config.auth.session_hours * 3600,
-        if state.config.auth.secure_cookies { "; Secure" } else { "" }
-    );
+    let secure = if state.config.secure_cookies() { "; Secure" } else { "" };
+    let max_age = state.config.auth.session_hours * 3600;
+    let csrf = auth::csrf_token_for(&token);
+    let session_cookie =
+        format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}");
+    let csrf_cookie = format!("{CSRF_COOKIE}={csrf}; Path=/; SameSite=Strict; Max-Age={max_age}{secure}");
     let body = json!({
         "token": token,
         "expires_at": rfc3339(expires_at),
+        "csrf_token": csrf,
         "user": {"id": user.id, "username": user.username, "role": user.role, "teams": user.teams},
     });
     let mut resp = axum::Json(body).into_response();
-    resp.headers_mut()
-        .insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|e| ApiError::Internal(e.into()))?);
+    resp.headers_mut().append(header::SET_COOKIE, cookie_header(&session_cookie)?);
+    resp.headers_mut().append(header::SET_COOKIE, cookie_header(&csrf_cookie)?);
     Ok(resp)
 }
 
-async fn logout(State(state): State<AppState>, _user: CurrentUser, headers: HeaderMap) -> ApiResult<Response> {
+async fn logout(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    client: Client,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     let mut parts = axum::http::Request::new(()).into_parts().0;
     parts.headers = headers;
     if let Some(token) = auth::presented_token(&parts) {
         users::revoke_token(&state.db, &auth::token_hash(&token), state.clock.now_ms()).await?;
     }
+    record(&state, Some(&user), &client, action::LOGOUT, Some(("account", &user.username)), json!({})).await?;
+    let secure = if state.config.secure_cookies() { "; Secure" } else { "" };
     let mut resp = StatusCode::NO_CONTENT.into_response();
-    resp.headers_mut().insert(
+    let h = resp.headers_mut();
+    h.append(
         header::SET_COOKIE,
-        HeaderValue::from_static("dictaflow_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+        cookie_header(&format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}"))?,
+    );
+    h.append(
+        header::SET_COOKIE,
+        cookie_header(&format!("{CSRF_COOKIE}=; Path=/; SameSite=Strict; Max-Age=0{secure}"))?,
     );
     Ok(resp)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewToken {
+    name: String,
+    expires_at: Option<String>,
+}
+
+const DAY_MS: i64 = 86_400_000;
+/// Tokens without an explicit expiry last this long; none may last longer than the maximum.
+const DEFAULT_TOKEN_DAYS: i64 = 90;
+const MAX_TOKEN_DAYS: i64 = 366;
+
+fn token_json(t: &accounts::TokenInfo) -> Value {
+    json!({"id": t.id, "name": t.name, "created_at": rfc3339(t.created_at), "expires_at": t.expires_at.map(rfc3339)})
+}
+
+async fn create_token(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    client: Client,
+    Json(body): Json<NewToken>,
+) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+    policy::require(&user, Permission::OwnAccount)?;
+    let name = body.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ApiError::invalid_field("name", "validation_failed", "a token name has 1-100 characters"));
+    }
+    let now = state.clock.now_ms();
+    let expires_at = match body.expires_at.as_deref() {
+        None => now + DEFAULT_TOKEN_DAYS * DAY_MS,
+        Some(v) => parse_rfc3339(v).ok_or_else(|| {
+            ApiError::invalid_field("expires_at", "validation_failed", "expires_at must be an RFC 3339 time")
+        })?,
+    };
+    if expires_at <= now || expires_at > now + MAX_TOKEN_DAYS * DAY_MS {
+        return Err(ApiError::invalid_field(
+            "expires_at",
+            "validation_failed",
+            format!("expires_at must be in the future and at most {MAX_TOKEN_DAYS} days away"),
+        ));
+    }
+    let (token, hash) = auth::new_token();
+    let mut tx = state.db.begin_write().await?;
+    let id = accounts::insert_named_token(&mut tx, &user.id, &hash, name, now, Some(expires_at)).await?;
+    tx.commit().await?;
+    record(&state, Some(&user), &client, action::TOKEN_CREATE, Some(("token", &id)), json!({"name": name})).await?;
+    let info = accounts::TokenInfo {
+        id,
+        name: Some(name.to_string()),
+        kind: "api".into(),
+        created_at: now,
+        expires_at: Some(expires_at),
+    };
+    let mut out = token_json(&info);
+    // The secret is shown this once; only its hash is stored.
+    out["token"] = json!(token);
+    Ok((StatusCode::CREATED, axum::Json(out)))
+}
+
+async fn list_tokens(State(state): State<AppState>, CurrentUser(user): CurrentUser) -> ApiResult<axum::Json<Value>> {
+    policy::require(&user, Permission::OwnAccount)?;
+    let items: Vec<Value> =
+        accounts::live_api_tokens(&state.db, &user.id, state.clock.now_ms()).await?.iter().map(token_json).collect();
+    Ok(axum::Json(json!({"items": items})))
+}
+
+async fn revoke_token(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    client: Client,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    policy::require(&user, Permission::OwnAccount)?;
+    let mut tx = state.db.begin_write().await?;
+    let revoked = accounts::revoke_api_token(&mut tx, &user.id, &id, state.clock.now_ms()).await?;
+    tx.commit().await?;
+    if !revoked {
+        return Err(ApiError::not_found("token"));
+    }
+    record(&state, Some(&user), &client, action::TOKEN_REVOKE, Some(("token", &id)), json!({})).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

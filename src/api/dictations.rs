@@ -13,10 +13,14 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::AppState;
+use super::audit::record;
+use super::client::Client;
 use super::dictation_view::render;
 use super::extract::Query;
 use super::multipart::{malformed, read_text, stage_file};
+use crate::audit::action;
 use crate::auth::CurrentUser;
+use crate::auth::policy;
 use crate::clock::parse_rfc3339;
 use crate::domain::{Priority, Role};
 use crate::error::{ApiError, ApiResult};
@@ -33,12 +37,9 @@ pub fn router() -> Router<AppState> {
         .route("/dictations/{id}/audio", get(audio))
 }
 
+/// The dictations `user` may see (decided by [`policy::dictation_scope`]).
 pub fn scope_of(user: &User) -> Scope {
-    match user.role {
-        Role::Superuser => Scope::All,
-        Role::Clinician => Scope::OwnDictations(user.id.clone()),
-        Role::Secretary | Role::TeamLead => Scope::Teams(user.id.clone()),
-    }
+    policy::dictation_scope(user)
 }
 
 /// Slack for multipart framing and text fields on top of the audio size limit.
@@ -48,6 +49,7 @@ const MAX_TEXT_PART: usize = 16 * 1024;
 async fn upload(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
+    client: Client,
     headers: HeaderMap,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> ApiResult<Response> {
@@ -138,6 +140,7 @@ async fn upload(
     let upload =
         Upload { staged, fields, uploader: user.clone(), clinician_id, idempotency_key, original_filename: filename };
     let id = state.ingest.accept(upload).await.map_err(ingest_error)?;
+    record(&state, Some(&user), &client, action::DICTATION_CREATE, Some(("dictation", &id)), json!({})).await?;
     created(&state, &user, &id, false).await
 }
 
@@ -178,8 +181,7 @@ async fn prepare_fields(state: &AppState, user: &User, raw: &RawFields) -> ApiRe
     let Some(clinician) = clinician.filter(|c| c.role == Role::Clinician) else {
         return Err(ApiError::invalid_field("clinician", "validation_failed", "no active clinician has that username"));
     };
-    let shares_team = clinician.teams.iter().any(|t| user.teams.contains(t));
-    if user.role != Role::Superuser && !shares_team {
+    if !policy::may_upload_for(user, &clinician) {
         return Err(ApiError::forbidden("you may upload only for clinicians in your teams"));
     }
     Ok((fields, clinician.id))
@@ -313,10 +315,12 @@ fn decode_cursor(c: &str) -> ApiResult<(i64, String)> {
 async fn get_one(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
+    client: Client,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<serde_json::Value>> {
     let view =
         dictations::get(&state.db, &id, &scope_of(&user)).await?.ok_or_else(|| ApiError::not_found("dictation"))?;
+    record(&state, Some(&user), &client, action::DICTATION_VIEW, Some(("dictation", &id)), json!({})).await?;
     let segments = dictations::transcript_segments(&state.db, &id).await?;
     Ok(axum::Json(render(&view, segments.as_deref())))
 }
@@ -324,12 +328,21 @@ async fn get_one(
 async fn audio(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
+    client: Client,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     use sqlx::Row;
     let view =
         dictations::get(&state.db, &id, &scope_of(&user)).await?.ok_or_else(|| ApiError::not_found("dictation"))?;
+    if let Some(at) = view.row.try_get::<Option<i64>, _>("audio_purged_at").map_err(ApiError::from)? {
+        return Err(ApiError::new(
+            StatusCode::GONE,
+            "audio_purged",
+            "Audio purged",
+            format!("the recording was deleted under the retention policy at {}", crate::clock::rfc3339(at)),
+        ));
+    }
     let sha: String = view.row.try_get("audio_sha256").map_err(ApiError::from)?;
     let container: String = view.row.try_get("audio_container").map_err(ApiError::from)?;
     let size = state.blobs.size(&sha).await?.ok_or_else(|| ApiError::not_found("audio"))?;
@@ -352,6 +365,12 @@ async fn audio(
             return Ok(resp);
         }
     };
+    // A listen starts at byte 0; later range requests of the same playback are not
+    // separate accesses.
+    if start == 0 {
+        let details = json!({"bytes": len, "partial": status == StatusCode::PARTIAL_CONTENT});
+        record(&state, Some(&user), &client, action::AUDIO_DOWNLOAD, Some(("dictation", &id)), details).await?;
+    }
     let reader = state.blobs.read_range(&sha, start, len).await?;
     let mut resp = Response::new(Body::from_stream(tokio_util::io::ReaderStream::with_capacity(reader, 64 * 1024)));
     *resp.status_mut() = status;

@@ -1,10 +1,14 @@
 //! The HTTP face: shared `AppState`, the router with one `router()` per resource, and middleware.
 
 pub mod actions;
+pub mod admin;
+pub mod audit;
 pub mod auth;
+pub mod client;
 pub mod dictation_view;
 pub mod dictations;
 pub mod extract;
+pub mod hardening;
 pub mod health;
 pub mod multipart;
 pub mod openai;
@@ -52,6 +56,8 @@ pub fn router(state: AppState) -> Router {
         .merge(queue::router())
         .merge(workflows::router())
         .merge(reports::router())
+        .merge(admin::router())
+        .merge(audit::router())
         .fallback(api_not_found)
         .route_layer(axum::middleware::from_fn(tag_route));
     Router::new()
@@ -63,7 +69,12 @@ pub fn router(state: AppState) -> Router {
         // Upload size is enforced by the upload handler itself (with an early 413);
         // everything else keeps a small body limit.
         .layer(DefaultBodyLimit::max(1024 * 1024))
+        .layer(axum::middleware::from_fn_with_state(
+            Duration::from_secs(state.config.server.request_timeout_seconds),
+            hardening::request_timeout,
+        ))
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), hardening::security_headers))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request| {

@@ -27,7 +27,10 @@ use axum::routing::post;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::audit::record;
+use super::client::Client;
 use super::multipart::{malformed, read_text, stage_file};
+use crate::audit::action;
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult};
 use crate::jobs::runtime::ModelState;
@@ -180,6 +183,7 @@ const TEXT_FIELDS: &[&str] = &[
 async fn transcriptions(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
+    client: Client,
     headers: HeaderMap,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> ApiResult<Response> {
@@ -197,8 +201,17 @@ async fn transcriptions(
             format!("expected multipart/form-data with a `file` part: {}", e.body_text()),
         )
     })?;
-    // Refuse early, before reading megabytes of audio, when no model can serve the request.
-    let engine = ready_engine(&state)?;
+    // No model to serve the request: refuse without storing anything, but read (and drop)
+    // the body first so the client sees the answer rather than a reset mid-upload.
+    let engine = match ready_engine(&state) {
+        Ok(engine) => engine,
+        Err(e) => {
+            while let Ok(Some(mut field)) = multipart.next_field().await {
+                while let Ok(Some(_)) = field.chunk().await {}
+            }
+            return Err(e);
+        }
+    };
     let mut fields: Vec<(String, String)> = Vec::new();
     let mut staged = None;
     let read: ApiResult<()> = async {
@@ -233,9 +246,14 @@ async fn transcriptions(
         }
     };
     let path = staged.path.clone();
-    let result = transcribe_staged(&state, &user, engine, &fields, &path, staged.bytes).await;
+    let bytes = staged.bytes;
+    let result = transcribe_staged(&state, &user, engine, &fields, &path, bytes).await;
     staged.discard().await;
-    result
+    let (response, transcript) = result?;
+    // Who transcribed what amount of audio, not what was said.
+    let details = json!({"bytes": bytes, "audio_seconds": transcript.audio_seconds, "model": transcript.model});
+    record(&state, Some(&user), &client, action::TRANSCRIBE_DIRECT, None, details).await?;
+    Ok(response)
 }
 
 async fn transcribe_staged(
@@ -245,7 +263,7 @@ async fn transcribe_staged(
     fields: &[(String, String)],
     path: &std::path::Path,
     bytes: u64,
-) -> ApiResult<Response> {
+) -> ApiResult<(Response, Transcript)> {
     let params = Params::from_fields(fields)?;
     if let Some(m) = &params.model
         && m != OPENAI_MODEL
@@ -313,7 +331,7 @@ async fn transcribe_staged(
         processing_seconds = transcript.processing_seconds,
         "direct transcription"
     );
-    Ok(render(&transcript, &params))
+    Ok((render(&transcript, &params), transcript))
 }
 
 struct CancelOnDrop(Arc<AtomicBool>);

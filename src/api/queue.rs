@@ -9,11 +9,14 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::actions::service_error;
+use super::audit::record;
+use super::client::Client;
 use super::dictation_view::render;
 use super::extract::{Json, Query};
+use crate::audit::action;
 use crate::auth::CurrentUser;
+use crate::auth::policy::{self, Permission};
 use crate::clock::parse_rfc3339;
-use crate::domain::Role;
 use crate::error::{ApiError, ApiResult};
 use crate::storage::dictations::{self, Scope};
 use crate::storage::notifications;
@@ -108,9 +111,10 @@ fn time_field(field: &str, value: &str) -> ApiResult<i64> {
 async fn create_absence(
     State(state): State<AppState>,
     current: CurrentUser,
+    client: Client,
     Json(body): Json<AbsenceBody>,
 ) -> ApiResult<(StatusCode, axum::Json<Value>)> {
-    current.require_role(&[Role::TeamLead, Role::Superuser])?;
+    policy::require(&current.0, Permission::ManageAbsences)?;
     let absence = NewAbsence {
         user: body.user,
         from: time_field("from", &body.from)?,
@@ -118,6 +122,10 @@ async fn create_absence(
         cover: body.cover.filter(|c| !c.trim().is_empty()),
     };
     let applied = absences::create(&state.db, &state.clock, &current.0, &absence).await.map_err(service_error)?;
+    let details = json!({"user": absence.user, "from": body.from, "to": body.to, "cover": absence.cover,
+        "moved": applied.moved.len()});
+    record(&state, Some(&current.0), &client, action::ABSENCE_CREATE, Some(("absence", &applied.absence_id)), details)
+        .await?;
     let moved: Vec<Value> = applied.moved.iter().map(|(id, to)| json!({"dictation": id, "assignee": to})).collect();
     Ok((StatusCode::CREATED, axum::Json(json!({"id": applied.absence_id, "moved": moved, "kept": applied.kept}))))
 }

@@ -10,11 +10,14 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::AppState;
+use super::audit::record;
+use super::client::Client;
 use super::dictations::scope_of;
 use super::extract::Query;
+use crate::audit::action;
 use crate::auth::CurrentUser;
+use crate::auth::policy::{self, Permission};
 use crate::clock::{parse_rfc3339, rfc3339};
-use crate::domain::Role;
 use crate::error::{ApiError, ApiResult};
 use crate::workflow::service::turnaround::{GroupBy, report, to_csv};
 
@@ -53,10 +56,11 @@ const DAY_MS: i64 = 86_400_000;
 async fn turnaround(
     State(state): State<AppState>,
     current: CurrentUser,
+    client: Client,
     headers: HeaderMap,
     Query(q): Query<TurnaroundQuery>,
 ) -> ApiResult<Response> {
-    current.require_role(&[Role::TeamLead, Role::Superuser])?;
+    policy::require(&current.0, Permission::ViewReports)?;
     let now = state.clock.now_ms();
     let to = q.to.as_deref().map(|v| time_param("to", v)).transpose()?.unwrap_or(now + 1);
     let from = q.from.as_deref().map(|v| time_param("from", v)).transpose()?.unwrap_or(to - 30 * DAY_MS);
@@ -71,6 +75,9 @@ async fn turnaround(
         .map_err(|e: String| ApiError::invalid_field("group_by", "validation_failed", e))?;
     let rows = report(&state.db, &scope_of(&current.0), from, to, by, now).await?;
     let csv = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/csv"));
+    let details = json!({"report": "turnaround", "from": rfc3339(from), "to": rfc3339(to),
+        "group_by": q.group_by.as_deref().unwrap_or("priority"), "format": if csv { "csv" } else { "json" }});
+    record(&state, Some(&current.0), &client, action::REPORT_EXPORT, Some(("report", "turnaround")), details).await?;
     if csv {
         return Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], to_csv(&rows)).into_response());
     }

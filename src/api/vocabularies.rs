@@ -8,10 +8,13 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::audit::record;
+use super::client::Client;
 use super::extract::Json;
+use crate::audit::action;
 use crate::auth::CurrentUser;
+use crate::auth::policy;
 use crate::clock::rfc3339;
-use crate::domain::Role;
 use crate::error::{ApiError, ApiResult};
 use crate::vocabulary::{self, Scope};
 
@@ -20,10 +23,10 @@ pub fn router() -> Router<AppState> {
 }
 
 fn may_edit(user: &CurrentUser, scope: &Scope) -> Result<(), ApiError> {
-    match (&user.0.role, scope) {
-        (Role::Superuser, _) => Ok(()),
-        (Role::Clinician, Scope::Clinician(name)) if *name == user.0.username => Ok(()),
-        _ => Err(ApiError::forbidden("only a super-user (or the clinician, for their own list) may edit vocabularies")),
+    if policy::may_edit_vocabulary(&user.0, scope) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("only a super-user (or the clinician, for their own list) may edit vocabularies"))
     }
 }
 
@@ -59,6 +62,7 @@ struct PutBody {
 async fn put(
     State(state): State<AppState>,
     user: CurrentUser,
+    client: Client,
     Path(raw): Path<String>,
     Json(body): Json<PutBody>,
 ) -> ApiResult<axum::Json<Value>> {
@@ -68,13 +72,23 @@ async fn put(
         vocabulary::clean_terms(&body.terms).map_err(|e| ApiError::invalid_field("terms", "validation_failed", e))?;
     let now = state.clock.now_ms();
     vocabulary::put(&state.db, &scope, &terms, &user.0.id, now).await?;
+    let details = json!({"terms": terms.len()});
+    record(&state, Some(&user.0), &client, action::VOCABULARY_PUT, Some(("vocabulary", &scope.key())), details).await?;
     Ok(axum::Json(json!({"scope": scope.key(), "terms": terms, "updated_at": rfc3339(now)})))
 }
 
-async fn delete(State(state): State<AppState>, user: CurrentUser, Path(raw): Path<String>) -> ApiResult<StatusCode> {
+async fn delete(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    client: Client,
+    Path(raw): Path<String>,
+) -> ApiResult<StatusCode> {
     let scope = parse_scope(&raw)?;
     may_edit(&user, &scope)?;
     if vocabulary::delete(&state.db, &scope).await? {
+        let key = scope.key();
+        record(&state, Some(&user.0), &client, action::VOCABULARY_DELETE, Some(("vocabulary", &key)), json!({}))
+            .await?;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("vocabulary"))

@@ -12,10 +12,13 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::audit::record;
+use super::client::Client;
 use super::extract::Query;
+use crate::audit::action;
 use crate::auth::CurrentUser;
+use crate::auth::policy::{self, Permission};
 use crate::clock::rfc3339;
-use crate::domain::Role;
 use crate::error::{ApiError, ApiResult};
 use crate::storage::workflows::{self as store, StoredVersion};
 use crate::workflow::service::defs;
@@ -64,7 +67,7 @@ fn body_text(body: &Bytes) -> ApiResult<&str> {
 }
 
 fn require_superuser(user: &CurrentUser) -> ApiResult<()> {
-    user.require_role(&[Role::Superuser])
+    policy::require(&user.0, Permission::ManageDefinitions)
 }
 
 async fn list(State(state): State<AppState>, _user: CurrentUser) -> ApiResult<axum::Json<Value>> {
@@ -147,6 +150,7 @@ async fn validate(
 async fn put_one(
     State(state): State<AppState>,
     user: CurrentUser,
+    client: Client,
     Path(name): Path<String>,
     body: Bytes,
 ) -> ApiResult<Response> {
@@ -160,6 +164,15 @@ async fn put_one(
         store::insert_workflow(&mut tx, &name, text, &user.0.id, state.clock.now_ms()).await.map_err(conflict)?;
     tx.commit().await.map_err(conflict)?;
     tracing::info!(workflow = %name, version, by = %user.0.username, "workflow version stored");
+    record(
+        &state,
+        Some(&user.0),
+        &client,
+        action::WORKFLOW_PUT,
+        Some(("workflow", &name)),
+        json!({"version": version}),
+    )
+    .await?;
     let v = store::workflow(&state.db, &name, Some(version)).await?.ok_or_else(|| ApiError::not_found("workflow"))?;
     Ok((StatusCode::OK, axum::Json(summary(&v))).into_response())
 }
@@ -202,7 +215,12 @@ async fn validate_routing(State(state): State<AppState>, user: CurrentUser, body
     }
 }
 
-async fn put_routing(State(state): State<AppState>, user: CurrentUser, body: Bytes) -> ApiResult<Response> {
+async fn put_routing(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    client: Client,
+    body: Bytes,
+) -> ApiResult<Response> {
     require_superuser(&user)?;
     let text = body_text(&body)?;
     if let Err(resp) = check_routing(&state, text).await? {
@@ -212,6 +230,14 @@ async fn put_routing(State(state): State<AppState>, user: CurrentUser, body: Byt
     let version = store::insert_routing(&mut tx, text, &user.0.id, state.clock.now_ms()).await.map_err(conflict)?;
     tx.commit().await.map_err(conflict)?;
     let v = store::routing(&state.db).await?.ok_or_else(|| ApiError::not_found("routing table"))?;
-    let _ = version;
+    record(
+        &state,
+        Some(&user.0),
+        &client,
+        action::ROUTING_PUT,
+        Some(("routing", "routing")),
+        json!({"version": version}),
+    )
+    .await?;
     Ok(axum::Json(summary(&v)).into_response())
 }

@@ -1,10 +1,16 @@
-//! Authentication: argon2id password hashes, opaque bearer/session tokens (stored hashed), and the `CurrentUser` extractor.
+//! Authentication: argon2id password hashes, opaque bearer/session tokens (stored hashed),
+//! CSRF tokens bound to sessions, and the `CurrentUser` extractor.
+
+pub mod accounts;
+pub mod client_addr;
+pub mod policy;
+pub mod throttle;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::FromRequestParts;
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{Method, StatusCode, header};
 use base64::Engine;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -15,6 +21,9 @@ use crate::error::ApiError;
 use crate::storage::users::{self, User};
 
 pub const SESSION_COOKIE: &str = "dictaflow_session";
+/// The readable cookie carrying the CSRF token (the browser copies it into [`CSRF_HEADER`]).
+pub const CSRF_COOKIE: &str = "dictaflow_csrf";
+pub const CSRF_HEADER: &str = "x-csrf-token";
 
 pub fn hash_password(password: &str) -> anyhow::Result<String> {
     let salt = SaltString::generate(&mut rand::rngs::OsRng);
@@ -48,12 +57,22 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// The bearer token or session cookie of a request, if any.
-pub fn presented_token(parts: &Parts) -> Option<String> {
-    if let Some(value) = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-        let (scheme, rest) = value.split_once(' ')?;
-        return scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim().to_string());
+/// How a request presented its credential.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Presented {
+    Bearer(String),
+    Cookie(String),
+}
+
+impl Presented {
+    pub fn token(&self) -> &str {
+        match self {
+            Self::Bearer(t) | Self::Cookie(t) => t,
+        }
     }
+}
+
+fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
     parts
         .headers
         .get_all(header::COOKIE)
@@ -61,11 +80,65 @@ pub fn presented_token(parts: &Parts) -> Option<String> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == SESSION_COOKIE)
-        .map(|(_, v)| v.to_string())
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
 }
 
-/// The authenticated caller. Rejects with 401 problem+json.
+/// The bearer token or, without an `Authorization` header, the session cookie.
+pub fn presented(parts: &Parts) -> Option<Presented> {
+    if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+        let (scheme, rest) = value.to_str().ok()?.split_once(' ')?;
+        return scheme.eq_ignore_ascii_case("bearer").then(|| Presented::Bearer(rest.trim().to_string()));
+    }
+    cookie(parts, SESSION_COOKIE).map(|v| Presented::Cookie(v.to_string()))
+}
+
+/// The bearer token or session cookie of a request, if any.
+pub fn presented_token(parts: &Parts) -> Option<String> {
+    presented(parts).map(|p| match p {
+        Presented::Bearer(t) | Presented::Cookie(t) => t,
+    })
+}
+
+/// The CSRF token bound to a session: derived from the session token (a 256-bit secret
+/// the page cannot read) with a domain-separated SHA-256, so it is unguessable without
+/// the session and needs no storage.
+pub fn csrf_token_for(session_token: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(b"dictaflow csrf v1\0");
+    h.update(session_token.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(h.finalize())
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Whether a cookie-authenticated request carries the session's CSRF token. Safe
+/// methods and bearer requests need none.
+pub fn csrf_ok(parts: &Parts, presented: &Presented) -> bool {
+    let Presented::Cookie(session) = presented else { return true };
+    if matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return true;
+    }
+    let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    constant_time_eq(sent.trim().as_bytes(), csrf_token_for(session).as_bytes())
+}
+
+pub fn csrf_failed() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "csrf_failed",
+        "CSRF check failed",
+        format!(
+            "a cookie-authenticated POST, PUT, PATCH or DELETE must send the {CSRF_COOKIE} cookie's value \
+             in the X-CSRF-Token header"
+        ),
+    )
+}
+
+/// The authenticated caller. Rejects with 401 problem+json, or 403 `csrf_failed` for a
+/// cookie-authenticated unsafe request without the session's CSRF token.
 #[derive(Debug, Clone)]
 pub struct CurrentUser(pub User);
 
@@ -83,10 +156,13 @@ impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let token = presented_token(parts).ok_or_else(ApiError::unauthorized)?;
-        let user = users::user_for_token(&state.db, &token_hash(&token), state.clock.now_ms())
+        let presented = presented(parts).ok_or_else(ApiError::unauthorized)?;
+        let user = users::user_for_token(&state.db, &token_hash(presented.token()), state.clock.now_ms())
             .await?
             .ok_or_else(ApiError::unauthorized)?;
+        if !csrf_ok(parts, &presented) {
+            return Err(csrf_failed());
+        }
         Ok(CurrentUser(user))
     }
 }
@@ -112,5 +188,33 @@ mod tests {
         assert_eq!(a.len(), 4 + 43);
         assert_eq!(token_hash(&a), ha);
         assert_ne!(ha, a);
+    }
+
+    fn parts(method: &str, headers: &[(&str, &str)]) -> Parts {
+        let mut req = axum::http::Request::builder().method(method).uri("/api/v1/x");
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        req.body(()).unwrap().into_parts().0
+    }
+
+    #[test]
+    fn csrf_rules() {
+        let session = "dfl_session";
+        let good = csrf_token_for(session);
+        assert_ne!(good, csrf_token_for("dfl_other"));
+        assert!(!good.contains(session));
+        let cookie = format!("{SESSION_COOKIE}={session}; {CSRF_COOKIE}={good}");
+        let p = parts("POST", &[("cookie", &cookie)]);
+        let presented = presented(&p).unwrap();
+        assert_eq!(presented, Presented::Cookie(session.into()));
+        assert!(!csrf_ok(&p, &presented), "the cookie alone is not enough");
+        assert!(csrf_ok(&parts("POST", &[("cookie", &cookie), (CSRF_HEADER, &good)]), &presented));
+        assert!(!csrf_ok(&parts("DELETE", &[("cookie", &cookie), (CSRF_HEADER, "x")]), &presented));
+        assert!(csrf_ok(&parts("GET", &[("cookie", &cookie)]), &presented));
+        let p = parts("POST", &[("cookie", &cookie), ("authorization", "Bearer dfl_b")]);
+        let bearer = super::presented(&p).unwrap();
+        assert_eq!(bearer, Presented::Bearer("dfl_b".into()));
+        assert!(csrf_ok(&p, &bearer), "bearer requests are exempt");
     }
 }

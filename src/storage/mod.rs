@@ -1,5 +1,6 @@
 //! Storage: the database (SQLite embedded or PostgreSQL, chosen by URL) and the audio blob store.
 
+pub mod accounts;
 pub mod blob;
 pub mod dictations;
 pub mod history;

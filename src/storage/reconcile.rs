@@ -46,14 +46,16 @@ pub async fn reconcile(
     }
     for sha in known.iter().filter(|s| !stored_set.contains(s.as_str())) {
         let mut tx = db.begin_write().await?;
-        let ids: Vec<String> =
-            sqlx::query("SELECT id FROM dictations WHERE audio_sha256 = $1 AND status NOT IN ('failed', 'cancelled')")
-                .bind(sha)
-                .fetch_all(&mut *tx)
-                .await?
-                .iter()
-                .map(|r| r.try_get("id"))
-                .collect::<Result<_, _>>()?;
+        let ids: Vec<String> = sqlx::query(
+            "SELECT id FROM dictations WHERE audio_sha256 = $1 AND status NOT IN ('failed', 'cancelled') \
+                 AND audio_purged_at IS NULL",
+        )
+        .bind(sha)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| r.try_get("id"))
+        .collect::<Result<_, _>>()?;
         for id in &ids {
             tracing::error!(dictation = %id, sha256 = %sha, "audio file missing from the store; marking the dictation failed");
             let reason = "the audio file is missing from the audio store";

@@ -6,6 +6,7 @@ mod auth;
 mod corpus_upload;
 mod crash;
 mod dictations;
+mod identity;
 mod openai;
 mod recognition;
 mod workflow;

@@ -230,4 +230,12 @@ async fn missing_file_and_unknown_parameters_are_named() {
     assert_eq!(r.status(), 200);
     assert!(r.headers()[reqwest::header::CONTENT_TYPE].to_str().unwrap().starts_with("text/plain"));
     assert!(!r.text().await.unwrap().trim().is_empty());
+    // The audit trail records who transcribed how much audio (not what was said).
+    let admin = app.user("admin", Role::Superuser, &[]).await;
+    let (status, audit) = app.get_json(&admin, "/api/v1/audit?action=transcription.direct").await;
+    assert_eq!(status, 200, "{audit}");
+    let items = audit["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{audit}");
+    assert_eq!(items[0]["actor"], "dr.okafor", "{audit}");
+    assert!(!items[0].to_string().contains("text"), "no transcript in the audit: {audit}");
 }

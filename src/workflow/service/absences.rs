@@ -9,7 +9,6 @@ use super::persist::{self, Cause};
 use super::state::{actor_by_username, load};
 use super::{ServiceError, ServiceResult};
 use crate::clock::{Clock, Millis};
-use crate::domain::Role;
 use crate::storage::users::User;
 use crate::storage::{Db, Tx, new_id, timers};
 use crate::workflow::{ActionRequest, Builtin, apply_action};
@@ -42,7 +41,7 @@ pub async fn create(db: &Db, clock: &Clock, lead: &User, a: &NewAbsence) -> Serv
     let (user_id, absent) = actor_by_username(&mut tx, &a.user)
         .await?
         .ok_or_else(|| ServiceError::Invalid("user", format!("no active user is called {:?}", a.user)))?;
-    if lead.role != Role::Superuser && !absent.teams.iter().any(|t| lead.teams.contains(t)) {
+    if !crate::auth::policy::covers_teams(lead, &absent.teams) {
         return Err(ServiceError::Invalid("user", format!("{} is not in your teams", a.user)));
     }
     let cover_id = match &a.cover {

@@ -5,8 +5,8 @@ use sqlx::Row;
 
 use super::state::load;
 use super::{ServiceError, ServiceResult};
+use crate::auth::policy::{self, Permission};
 use crate::clock::{Clock, Millis, rfc3339};
-use crate::domain::Role;
 use crate::storage::users::User;
 use crate::storage::{Db, Tx};
 use crate::workflow::StageKind;
@@ -64,7 +64,7 @@ pub async fn save(
     let loaded = load(&mut tx, id).await?.ok_or(ServiceError::NotFound)?;
     let is_holder = loaded.state.assignee.as_deref() == Some(user.username.as_str());
     let is_clinician = loaded.state.clinician == user.username;
-    if !(is_holder || is_clinician || matches!(user.role, Role::TeamLead | Role::Superuser)) {
+    if !(is_holder || is_clinician || policy::can(user, Permission::SuperviseWork)) {
         return Err(ServiceError::Forbidden(
             "only the holder of the letter, its clinician or a team lead may edit it".into(),
         ));

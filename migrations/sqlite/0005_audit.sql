@@ -1,0 +1,46 @@
+-- The audit trail: append-only and hash-chained. Each row carries the hash of the row
+-- before it (`prev_hash`) and its own `hash` over a canonical encoding of its fields
+-- and `prev_hash`; `audit_head` holds the last seq and hash so that appends are
+-- serialised and a deleted tail is detected. Retention: when a dictation's audio was purged.
+
+CREATE TABLE audit_log (
+    seq         INTEGER PRIMARY KEY,
+    at          INTEGER NOT NULL,
+    actor_id    TEXT,
+    actor       TEXT,
+    action      TEXT NOT NULL,
+    target_type TEXT,
+    target_id   TEXT,
+    client_addr TEXT,
+    user_agent  TEXT,
+    details     TEXT NOT NULL DEFAULT '{}',
+    prev_hash   TEXT NOT NULL,
+    hash        TEXT NOT NULL
+);
+CREATE INDEX audit_log_at ON audit_log(at);
+CREATE INDEX audit_log_actor ON audit_log(actor, seq);
+CREATE INDEX audit_log_action ON audit_log(action, seq);
+CREATE INDEX audit_log_target ON audit_log(target_id, seq);
+CREATE INDEX audit_log_login ON audit_log(action, target_id, at);
+CREATE INDEX audit_log_client ON audit_log(action, client_addr, at);
+
+CREATE TABLE audit_head (
+    id   INTEGER PRIMARY KEY CHECK (id = 1),
+    seq  INTEGER NOT NULL,
+    hash TEXT NOT NULL
+);
+INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
+
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN
+    SELECT RAISE(ABORT, 'audit_log is append-only');
+END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN
+    SELECT RAISE(ABORT, 'audit_log is append-only');
+END;
+
+ALTER TABLE dictations ADD COLUMN audio_purged_at INTEGER;
+
+-- Personal API tokens carry a name chosen by their owner.
+ALTER TABLE tokens ADD COLUMN name TEXT;

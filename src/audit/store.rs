@@ -1,0 +1,229 @@
+//! The audit table: append inside the caller's write transaction (serialised on the
+//! chain head), search with a cursor, and walk the whole chain for `audit verify`.
+
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+
+use super::NewEntry;
+use super::chain::{Break, Record, Verifier, hash_of};
+use crate::clock::Millis;
+use crate::storage::{Backend, Db, Tx};
+
+/// Appends `entry` at `now` in `tx` (which the caller began with [`Db::begin_write`] and
+/// commits). On SQLite the write transaction already excludes other writers; on
+/// PostgreSQL the chain head row is locked until commit, so the chain stays linear.
+pub async fn append(tx: &mut Tx, backend: Backend, entry: &NewEntry, now: Millis) -> Result<Record, sqlx::Error> {
+    let head_sql = match backend {
+        Backend::Sqlite => "SELECT seq, hash FROM audit_head WHERE id = 1",
+        Backend::Postgres => "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
+    };
+    let head = sqlx::query(head_sql).fetch_one(&mut **tx).await?;
+    let (seq, prev_hash): (i64, String) = (head.try_get("seq")?, head.try_get("hash")?);
+    let mut record = Record {
+        seq: seq + 1,
+        at: now,
+        actor_id: entry.actor_id.clone(),
+        actor: entry.actor.clone(),
+        action: entry.action.to_string(),
+        target_type: entry.target_type.clone(),
+        target_id: entry.target_id.clone(),
+        client_addr: entry.client_addr.clone(),
+        user_agent: entry.user_agent.clone(),
+        details: entry.details.to_string(),
+        prev_hash,
+        hash: String::new(),
+    };
+    record.hash = hash_of(&record);
+    sqlx::query(
+        "INSERT INTO audit_log (seq, at, actor_id, actor, action, target_type, target_id, client_addr, user_agent, \
+         details, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(record.seq)
+    .bind(record.at)
+    .bind(&record.actor_id)
+    .bind(&record.actor)
+    .bind(&record.action)
+    .bind(&record.target_type)
+    .bind(&record.target_id)
+    .bind(&record.client_addr)
+    .bind(&record.user_agent)
+    .bind(&record.details)
+    .bind(&record.prev_hash)
+    .bind(&record.hash)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+        .bind(record.seq)
+        .bind(&record.hash)
+        .execute(&mut **tx)
+        .await?;
+    Ok(record)
+}
+
+/// Appends one entry in its own transaction.
+pub async fn record(db: &Db, entry: &NewEntry, now: Millis) -> Result<Record, sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    let r = append(&mut tx, db.backend, entry, now).await?;
+    tx.commit().await?;
+    Ok(r)
+}
+
+fn record_of(row: &AnyRow) -> Result<Record, sqlx::Error> {
+    Ok(Record {
+        seq: row.try_get("seq")?,
+        at: row.try_get("at")?,
+        actor_id: row.try_get("actor_id")?,
+        actor: row.try_get("actor")?,
+        action: row.try_get("action")?,
+        target_type: row.try_get("target_type")?,
+        target_id: row.try_get("target_id")?,
+        client_addr: row.try_get("client_addr")?,
+        user_agent: row.try_get("user_agent")?,
+        details: row.try_get("details")?,
+        prev_hash: row.try_get("prev_hash")?,
+        hash: row.try_get("hash")?,
+    })
+}
+
+const COLUMNS: &str =
+    "seq, at, actor_id, actor, action, target_type, target_id, client_addr, user_agent, details, prev_hash, hash";
+
+/// Search filters; every one optional. Newest first; `before_seq` is the cursor.
+#[derive(Debug, Clone, Default)]
+pub struct Search {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub target: Option<String>,
+    pub from: Option<Millis>,
+    pub to: Option<Millis>,
+    pub before_seq: Option<i64>,
+    pub limit: i64,
+}
+
+enum Arg {
+    Text(String),
+    Int(i64),
+}
+
+pub async fn search(db: &Db, s: &Search) -> Result<Vec<Record>, sqlx::Error> {
+    let mut args = Vec::new();
+    let mut clauses = Vec::new();
+    let mut add = |clause: &str, arg: Arg| {
+        args.push(arg);
+        clauses.push(clause.replace('?', &format!("${}", args.len())));
+    };
+    if let Some(v) = &s.actor {
+        add("actor = ?", Arg::Text(v.clone()));
+    }
+    if let Some(v) = &s.action {
+        // `auth.` matches every action in that family.
+        if let Some(prefix) = v.strip_suffix('.') {
+            add("action LIKE ?", Arg::Text(format!("{}.%", prefix.replace(['%', '_'], ""))));
+        } else {
+            add("action = ?", Arg::Text(v.clone()));
+        }
+    }
+    if let Some(v) = &s.target {
+        add("target_id = ?", Arg::Text(v.clone()));
+    }
+    if let Some(v) = s.from {
+        add("at >= ?", Arg::Int(v));
+    }
+    if let Some(v) = s.to {
+        add("at < ?", Arg::Int(v));
+    }
+    if let Some(v) = s.before_seq {
+        add("seq < ?", Arg::Int(v));
+    }
+    let mut sql = format!("SELECT {COLUMNS} FROM audit_log");
+    if !clauses.is_empty() {
+        sql.push_str(" WHERE ");
+        sql.push_str(&clauses.join(" AND "));
+    }
+    sql.push_str(&format!(" ORDER BY seq DESC LIMIT {}", s.limit.clamp(1, 1001)));
+    let mut q = sqlx::query(AssertSqlSafe(sql));
+    for a in args {
+        q = match a {
+            Arg::Text(t) => q.bind(t),
+            Arg::Int(i) => q.bind(i),
+        };
+    }
+    q.fetch_all(&db.pool).await?.iter().map(record_of).collect()
+}
+
+/// The outcome of walking the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    pub rows: i64,
+}
+
+/// Walks every row in order (in pages) and checks links, hashes and the head.
+pub async fn verify(db: &Db) -> anyhow::Result<Result<Verified, Break>> {
+    const PAGE: i64 = 1000;
+    let mut v = Verifier::default();
+    let mut after = 0i64;
+    loop {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT {PAGE}"
+        )))
+        .bind(after)
+        .fetch_all(&db.pool)
+        .await?;
+        for row in &rows {
+            let r = record_of(row)?;
+            if let Err(b) = v.check(&r) {
+                return Ok(Err(b));
+            }
+            after = r.seq;
+        }
+        if (rows.len() as i64) < PAGE {
+            break;
+        }
+    }
+    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(&db.pool).await?;
+    let (seq, hash): (i64, String) = (head.try_get("seq")?, head.try_get("hash")?);
+    Ok(v.finish(seq, &hash).map(|_| Verified { rows: v.last_seq() }))
+}
+
+/// Times of `action` entries matching `column = value` since `since` (and after the last
+/// `reset_action` for the same value, if given), newest first, at most `limit`.
+pub async fn recent_times(
+    db: &Db,
+    action: &str,
+    column: Column,
+    value: &str,
+    since: Millis,
+    reset_action: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Millis>, sqlx::Error> {
+    let col = column.name();
+    let reset = match reset_action {
+        Some(_) => format!(" AND at > COALESCE((SELECT MAX(at) FROM audit_log WHERE action = $4 AND {col} = $2), 0)"),
+        None => String::new(),
+    };
+    let sql = format!(
+        "SELECT at FROM audit_log WHERE action = $1 AND {col} = $2 AND at > $3{reset} ORDER BY at DESC LIMIT {}",
+        limit.max(1)
+    );
+    let mut q = sqlx::query(AssertSqlSafe(sql)).bind(action).bind(value).bind(since);
+    if let Some(r) = reset_action {
+        q = q.bind(r);
+    }
+    q.fetch_all(&db.pool).await?.iter().map(|r| r.try_get("at")).collect()
+}
+
+/// Columns [`recent_times`] may match on.
+#[derive(Debug, Clone, Copy)]
+pub enum Column {
+    TargetId,
+    ClientAddr,
+}
+
+impl Column {
+    fn name(self) -> &'static str {
+        match self {
+            Self::TargetId => "target_id",
+            Self::ClientAddr => "client_addr",
+        }
+    }
+}
