@@ -48,6 +48,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub log: LogConfig,
     pub stt: SttConfig,
+    pub webhooks: crate::webhooks::WebhooksConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -22,4 +22,5 @@ pub mod stt;
 pub mod telemetry;
 pub mod timers;
 pub mod vocabulary;
+pub mod webhooks;
 pub mod workflow;

@@ -2,6 +2,7 @@
 
 pub mod actions;
 pub mod auth;
+pub mod calendars;
 pub mod dictation_view;
 pub mod dictations;
 pub mod extract;
@@ -9,6 +10,7 @@ pub mod health;
 pub mod queue;
 pub mod reports;
 pub mod vocabularies;
+pub mod webhooks;
 pub mod workflows;
 
 use std::sync::Arc;
@@ -50,6 +52,8 @@ pub fn router(state: AppState) -> Router {
         .merge(queue::router())
         .merge(workflows::router())
         .merge(reports::router())
+        .merge(webhooks::router())
+        .merge(calendars::router())
         .fallback(api_not_found);
     Router::new()
         .nest("/api/v1", api)

@@ -1,12 +1,14 @@
 //! Storage: the database (SQLite embedded or PostgreSQL, chosen by URL) and the audio blob store.
 
 pub mod blob;
+pub mod calendars;
 pub mod dictations;
 pub mod history;
 pub mod notifications;
 pub mod reconcile;
 pub mod timers;
 pub mod users;
+pub mod webhooks;
 pub mod workflows;
 
 use std::str::FromStr;

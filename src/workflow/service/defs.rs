@@ -25,6 +25,18 @@ pub fn calendar(name: &str) -> &'static Calendar {
     EW.get_or_init(england_and_wales)
 }
 
+/// The calendar called `name` as new due times use it: the shipped file plus the local
+/// closures stored by super-users. Due times already computed are not recomputed when a
+/// closure is added later: a letter keeps the deadline it was given (and was told).
+pub async fn calendar_in(tx: &mut Tx, name: &str) -> Result<Calendar, sqlx::Error> {
+    let closures = crate::storage::calendars::list_in(tx, name).await?;
+    let base = calendar(name);
+    if closures.is_empty() {
+        return Ok(base.clone());
+    }
+    Ok(base.clone().with_closures(closures.into_iter().map(|c| (c.day, c.reason))))
+}
+
 /// Stores the shipped workflows and routing table as version 1 when absent. Idempotent
 /// and safe when several processes start at once (insert-or-ignore on the version key).
 pub async fn seed(db: &Db, now: Millis) -> anyhow::Result<()> {

@@ -1,7 +1,9 @@
 //! Workflow engine, timers and definitions over HTTP, on a manual clock, on both backends.
 
+mod calendars;
 mod definitions;
 mod flows;
 mod support;
 mod timers;
+mod webhooks;
 mod work;
