@@ -76,6 +76,9 @@ enum Command {
     /// Check workflow, routing and calendar files.
     #[command(subcommand)]
     Workflows(WorkflowsCommand),
+    /// Development tools: `dev seed` fills a database for benchmarks and demos.
+    #[command(subcommand)]
+    Dev(crate::seed::DevCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -178,6 +181,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             runtime.block_on(crate::cli_stt::transcribe(&config, &files, &format))?
         }
+        Command::Dev(cmd) => runtime.block_on(crate::seed::run(&config, cmd))?,
         Command::Workflows(_) => unreachable!("handled before configuration is loaded"),
     }
     Ok(ExitCode::SUCCESS)

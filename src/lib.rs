@@ -16,6 +16,7 @@ pub mod error;
 pub mod ingest;
 pub mod jobs;
 pub mod models;
+pub mod seed;
 pub mod server;
 pub mod storage;
 pub mod stt;

@@ -41,3 +41,9 @@ CREATE TABLE calendar_closures (
     created_by TEXT REFERENCES users(id),
     PRIMARY KEY (calendar, day)
 );
+
+-- The work queue reads only open letters' routing columns: a covering index (with the
+-- leading columns of the one it replaces) keeps the query off the wide table rows.
+DROP INDEX dictations_open;
+CREATE INDEX dictations_open ON dictations(finished_at, due_at, warn_at, id, assignee_id, pool, clinician_id, stage,
+    workflow_name, workflow_version);

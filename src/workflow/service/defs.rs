@@ -1,7 +1,8 @@
 //! Workflow and routing definitions as the server uses them: seeding the shipped files,
 //! reading stored versions back, the calendars, and the names new files are checked against.
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 
 use anyhow::Context;
 
@@ -52,11 +53,27 @@ pub async fn seed(db: &Db, now: Millis) -> anyhow::Result<()> {
 }
 
 /// Reads a stored workflow version (valid when stored; names are not re-checked).
+/// Stored versions never change, so the parsed definition is kept, keyed by its text,
+/// and every transition after the first skips the YAML parse.
 pub fn parse_stored(v: &StoredVersion) -> anyhow::Result<WorkflowDef> {
-    parse_and_validate(&v.yaml, &ValidationContext::lenient()).map_err(|errors| {
+    static PARSED: OnceLock<Mutex<HashMap<String, WorkflowDef>>> = OnceLock::new();
+    let cache = PARSED.get_or_init(Default::default);
+    if let Some(def) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&v.yaml) {
+        return Ok(def.clone());
+    }
+    let def = parse_and_validate(&v.yaml, &ValidationContext::lenient()).map_err(|errors| {
         anyhow::anyhow!("stored workflow {} v{} no longer parses: {}", v.name, v.version, first(&errors))
-    })
+    })?;
+    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if cache.len() >= MAX_PARSED {
+        cache.clear();
+    }
+    cache.insert(v.yaml.clone(), def.clone());
+    Ok(def)
 }
+
+/// Parsed workflow texts kept (a few per workflow are in use at any time).
+const MAX_PARSED: usize = 256;
 
 pub fn parse_stored_routing(v: &StoredVersion) -> anyhow::Result<RoutingTable> {
     parse_and_validate_routing(&v.yaml, &ValidationContext::lenient())

@@ -4,6 +4,7 @@ mod calendars;
 mod concurrency;
 mod definitions;
 mod flows;
+mod seed;
 mod support;
 mod timers;
 mod webhooks;
