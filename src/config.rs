@@ -49,6 +49,7 @@ pub struct Config {
     pub log: LogConfig,
     pub stt: SttConfig,
     pub retention: RetentionConfig,
+    pub webhooks: crate::webhooks::WebhooksConfig,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

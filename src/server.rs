@@ -59,6 +59,12 @@ pub async fn run(listener: TcpListener, state: AppState, shutdown: CancellationT
     let grace = Duration::from_secs(state.config.server.shutdown_grace_seconds);
     let scheduler =
         tokio::spawn(crate::workflow::service::scheduler::run(state.db.clone(), state.clock.clone(), shutdown.clone()));
+    let deliverer = tokio::spawn(crate::webhooks::deliver::run(
+        state.db.clone(),
+        state.clock.clone(),
+        crate::webhooks::deliver::Policy::from(&state.config.webhooks),
+        shutdown.clone(),
+    ));
     let recognition = state.config.stt.enabled.then(|| {
         crate::jobs::runtime::start(
             state.config.stt.clone(),
@@ -104,6 +110,7 @@ pub async fn run(listener: TcpListener, state: AppState, shutdown: CancellationT
     }
     let _ = scheduler.await;
     let _ = retention.await;
+    let _ = deliverer.await;
     if let Some(r) = recognition {
         let _ = r.await;
     }

@@ -4,6 +4,7 @@ pub mod actions;
 pub mod admin;
 pub mod audit;
 pub mod auth;
+pub mod calendars;
 pub mod client;
 pub mod dictation_view;
 pub mod dictations;
@@ -15,6 +16,7 @@ pub mod openai;
 pub mod queue;
 pub mod reports;
 pub mod vocabularies;
+pub mod webhooks;
 pub mod workflows;
 
 use std::sync::Arc;
@@ -58,6 +60,8 @@ pub fn router(state: AppState) -> Router {
         .merge(reports::router())
         .merge(admin::router())
         .merge(audit::router())
+        .merge(webhooks::router())
+        .merge(calendars::router())
         .fallback(api_not_found)
         .route_layer(axum::middleware::from_fn(tag_route));
     Router::new()

@@ -187,6 +187,7 @@ async fn transcriptions(
     headers: HeaderMap,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> ApiResult<Response> {
+    crate::auth::policy::require(&user, crate::auth::policy::Permission::Transcribe)?;
     let limit = state.config.limits.max_upload_bytes;
     let declared =
         headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());

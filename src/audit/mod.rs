@@ -38,6 +38,10 @@ pub mod action {
     pub const ROUTING_PUT: &str = "admin.routing_put";
     pub const VOCABULARY_PUT: &str = "admin.vocabulary_put";
     pub const VOCABULARY_DELETE: &str = "admin.vocabulary_delete";
+    pub const WEBHOOK_CREATE: &str = "admin.webhook_create";
+    pub const WEBHOOK_DELETE: &str = "admin.webhook_delete";
+    pub const CLOSURE_ADD: &str = "admin.calendar_closure_add";
+    pub const CLOSURE_REMOVE: &str = "admin.calendar_closure_remove";
 }
 
 /// Who is acting, and from where: the common part of the entries one request writes.

@@ -2,12 +2,14 @@
 
 pub mod accounts;
 pub mod blob;
+pub mod calendars;
 pub mod dictations;
 pub mod history;
 pub mod notifications;
 pub mod reconcile;
 pub mod timers;
 pub mod users;
+pub mod webhooks;
 pub mod workflows;
 
 use std::str::FromStr;

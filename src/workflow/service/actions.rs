@@ -55,6 +55,7 @@ pub async fn act(db: &Db, clock: &Clock, user: &User, id: &str, input: &ActionIn
     let skip = released.filter(|a| a.builtin == Some(Builtin::Release)).map(|_| user.username.as_str());
     auto_assign(&mut tx, &after(&loaded, &t, version), now, skip).await?;
     tx.commit().await?;
+    crate::webhooks::deliver::wake();
     if t.stage_changed {
         super::scheduler::wake();
     }

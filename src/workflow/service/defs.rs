@@ -1,7 +1,8 @@
 //! Workflow and routing definitions as the server uses them: seeding the shipped files,
 //! reading stored versions back, the calendars, and the names new files are checked against.
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 
 use anyhow::Context;
 
@@ -25,6 +26,18 @@ pub fn calendar(name: &str) -> &'static Calendar {
     EW.get_or_init(england_and_wales)
 }
 
+/// The calendar called `name` as new due times use it: the shipped file plus the local
+/// closures stored by super-users. Due times already computed are not recomputed when a
+/// closure is added later: a letter keeps the deadline it was given (and was told).
+pub async fn calendar_in(tx: &mut Tx, name: &str) -> Result<Calendar, sqlx::Error> {
+    let closures = crate::storage::calendars::list_in(tx, name).await?;
+    let base = calendar(name);
+    if closures.is_empty() {
+        return Ok(base.clone());
+    }
+    Ok(base.clone().with_closures(closures.into_iter().map(|c| (c.day, c.reason))))
+}
+
 /// Stores the shipped workflows and routing table as version 1 when absent. Idempotent
 /// and safe when several processes start at once (insert-or-ignore on the version key).
 pub async fn seed(db: &Db, now: Millis) -> anyhow::Result<()> {
@@ -40,11 +53,27 @@ pub async fn seed(db: &Db, now: Millis) -> anyhow::Result<()> {
 }
 
 /// Reads a stored workflow version (valid when stored; names are not re-checked).
+/// Stored versions never change, so the parsed definition is kept, keyed by its text,
+/// and every transition after the first skips the YAML parse.
 pub fn parse_stored(v: &StoredVersion) -> anyhow::Result<WorkflowDef> {
-    parse_and_validate(&v.yaml, &ValidationContext::lenient()).map_err(|errors| {
+    static PARSED: OnceLock<Mutex<HashMap<String, WorkflowDef>>> = OnceLock::new();
+    let cache = PARSED.get_or_init(Default::default);
+    if let Some(def) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&v.yaml) {
+        return Ok(def.clone());
+    }
+    let def = parse_and_validate(&v.yaml, &ValidationContext::lenient()).map_err(|errors| {
         anyhow::anyhow!("stored workflow {} v{} no longer parses: {}", v.name, v.version, first(&errors))
-    })
+    })?;
+    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if cache.len() >= MAX_PARSED {
+        cache.clear();
+    }
+    cache.insert(v.yaml.clone(), def.clone());
+    Ok(def)
 }
+
+/// Parsed workflow texts kept (a few per workflow are in use at any time).
+const MAX_PARSED: usize = 256;
 
 pub fn parse_stored_routing(v: &StoredVersion) -> anyhow::Result<RoutingTable> {
     parse_and_validate_routing(&v.yaml, &ValidationContext::lenient())

@@ -6,9 +6,9 @@ use sqlx::Row;
 
 use super::state::load;
 use crate::clock::{Millis, rfc3339};
-use crate::storage::Tx;
 use crate::storage::notifications::{self, NewNotification};
 use crate::storage::timers::Claimed;
+use crate::storage::{Tx, webhooks};
 use crate::workflow::Notify;
 
 /// Acts on one claimed timer inside the claiming transaction.
@@ -60,6 +60,20 @@ async fn escalate(tx: &mut Tx, timer: &Claimed, id: &str, now: Millis) -> anyhow
         };
         notifications::insert(tx, &n, now).await?;
     }
+    let event = crate::webhooks::SlaEvent {
+        timer_id: &timer.id,
+        breach,
+        dictation_id: id,
+        priority: loaded.priority.as_str(),
+        scope: Some(timer.scope.as_str()).filter(|s| !s.is_empty()),
+        current_stage: &loaded.state.stage,
+        assignee: loaded.state.assignee.as_deref(),
+        due_at: timer.due_at,
+        late: timer.late,
+    };
+    let name = if breach { crate::webhooks::SLA_BREACH } else { crate::webhooks::SLA_WARNING };
+    let payload = || crate::webhooks::sla_payload(&event, now).to_string();
+    webhooks::enqueue(tx, name, &format!("timer:{}", timer.id), payload, now).await?;
     tracing::info!(dictation = %id, kind = %timer.kind, scope = %timer.scope, late = timer.late,
         recipients = recipients.len(), "escalation fired");
     Ok(recipients.len())

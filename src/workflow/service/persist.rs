@@ -4,12 +4,12 @@
 use chrono::DateTime;
 use sqlx::Row;
 
-use super::defs::calendar;
+use super::defs::calendar_in;
 use super::state::Loaded;
 use super::{ServiceError, ServiceResult};
 use crate::clock::{Millis, from_ms};
 use crate::storage::history::{self, NewEvent};
-use crate::storage::{Tx, timers};
+use crate::storage::{Tx, timers, webhooks};
 use crate::timers::deadlines;
 use crate::workflow::{Transition, WorkflowDef};
 
@@ -56,13 +56,17 @@ pub async fn apply(tx: &mut Tx, loaded: &Loaded, t: &Transition, cause: &Cause<'
         return Err(ServiceError::VersionConflict("the dictation was changed by someone else; reload it".into()));
     }
     record_steps(tx, &loaded.def, &loaded.id, t, assignee_id.as_deref(), cause, now).await?;
+    let version = loaded.version + 1;
+    let payload = || crate::webhooks::transition_payload(&loaded.id, version, &loaded.def.name, t, now).to_string();
+    let key = format!("transition:{}:{version}", loaded.id);
+    webhooks::enqueue(tx, crate::webhooks::TRANSITION, &key, payload, now).await?;
     if t.finished {
         timers::cancel(tx, &loaded.id, None, now).await?;
     } else if t.stage_changed {
         timers::cancel(tx, &loaded.id, Some(&t.from_stage), now).await?;
         arm_stage(tx, loaded, &t.to_stage, now).await?;
     }
-    Ok(loaded.version + 1)
+    Ok(version)
 }
 
 async fn record_steps(
@@ -96,8 +100,8 @@ async fn record_steps(
 /// Arms the warning and breach timers of a stage target, if the stage has one.
 pub async fn arm_stage(tx: &mut Tx, loaded: &Loaded, stage: &str, now: Millis) -> Result<(), sqlx::Error> {
     let Some((target, warn)) = loaded.def.sla_target(loaded.priority, Some(stage)) else { return Ok(()) };
-    let cal = calendar(&loaded.def.calendar);
-    let (warn_at, breach_at) = deadlines(cal, from_ms(now), target, warn);
+    let cal = calendar_in(tx, &loaded.def.calendar).await?;
+    let (warn_at, breach_at) = deadlines(&cal, from_ms(now), target, warn);
     timers::arm(tx, &loaded.id, "warning", stage, ms(warn_at), now).await?;
     timers::arm(tx, &loaded.id, "breach", stage, ms(breach_at), now).await?;
     Ok(())

@@ -17,7 +17,7 @@ use crate::storage::timers::{self, Claimed};
 /// The longest sleep between checks (also bounds a missed wake-up).
 pub const MAX_SLEEP: Duration = Duration::from_secs(30);
 /// Timers claimed per transaction.
-const BATCH: i64 = 100;
+pub const BATCH: i64 = 100;
 
 fn waker() -> &'static Notify {
     static WAKE: OnceLock<Notify> = OnceLock::new();
@@ -40,21 +40,33 @@ pub struct FireReport {
 pub async fn fire_due_timers(db: &Db, now: Millis) -> anyhow::Result<FireReport> {
     let mut report = FireReport::default();
     loop {
-        let mut tx = db.begin_write().await?;
-        let claimed = timers::claim_due(&mut tx, db.backend, now, BATCH).await?;
-        if claimed.is_empty() {
-            return Ok(report);
-        }
-        for timer in &claimed {
-            report.notifications += escalation::handle(&mut tx, timer, now).await?;
-        }
-        tx.commit().await?;
-        let full = claimed.len() as i64 == BATCH;
-        report.fired.extend(claimed);
+        let batch = fire_batch(db, now).await?;
+        let full = batch.fired.len() as i64 == BATCH;
+        report.fired.extend(batch.fired);
+        report.notifications += batch.notifications;
         if !full {
             return Ok(report);
         }
     }
+}
+
+/// Fires up to [`BATCH`] due timers in one transaction: all of them, or (on error) none.
+pub async fn fire_batch(db: &Db, now: Millis) -> anyhow::Result<FireReport> {
+    let mut tx = db.begin_write().await?;
+    let claimed = timers::claim_due(&mut tx, db.backend, now, BATCH).await?;
+    if claimed.is_empty() {
+        return Ok(FireReport::default());
+    }
+    // Rows are touched in dictation order so concurrent schedulers cannot deadlock.
+    let mut in_order: Vec<&Claimed> = claimed.iter().collect();
+    in_order.sort_by(|a, b| (&a.dictation_id, &a.absence_id).cmp(&(&b.dictation_id, &b.absence_id)));
+    let mut notifications = 0;
+    for timer in in_order {
+        notifications += escalation::handle(&mut tx, timer, now).await?;
+    }
+    tx.commit().await?;
+    crate::webhooks::deliver::wake();
+    Ok(FireReport { fired: claimed, notifications })
 }
 
 /// Runs until `shutdown` is cancelled.

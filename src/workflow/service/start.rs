@@ -5,7 +5,7 @@
 use anyhow::Context;
 use sqlx::Row;
 
-use super::defs::{calendar, parse_stored, parse_stored_routing};
+use super::defs::{calendar_in, parse_stored, parse_stored_routing};
 use super::persist::{arm_stage, ms};
 use super::state::Loaded;
 use crate::clock::{Millis, from_ms};
@@ -72,7 +72,8 @@ pub async fn start_dictation(tx: &mut Tx, id: &str, now: Millis) -> anyhow::Resu
     let t = start(def, &loaded.state).context("the workflow has no start stage")?;
     let created_at = loaded.created_at;
     let (target, warn) = def.sla_target(priority, None).context("the workflow has no target for this priority")?;
-    let (warn_at, breach_at) = deadlines(calendar(&def.calendar), from_ms(created_at), target, warn);
+    let cal = calendar_in(tx, &def.calendar).await?;
+    let (warn_at, breach_at) = deadlines(&cal, from_ms(created_at), target, warn);
     let assignee_id: Option<String> = match &t.assignee {
         Some(u) => sqlx::query("SELECT id FROM users WHERE username = $1")
             .bind(u)

@@ -1,0 +1,49 @@
+-- Webhooks configured by a super-user, their durable delivery outbox, and local
+-- closures added to the shipped working calendars.
+
+CREATE TABLE webhooks (
+    id         TEXT PRIMARY KEY,
+    url        TEXT NOT NULL,
+    secret     TEXT NOT NULL,
+    events     TEXT NOT NULL,           -- JSON list of event names
+    enabled    INTEGER NOT NULL DEFAULT 1,
+    created_at INTEGER NOT NULL,
+    created_by TEXT REFERENCES users(id)
+);
+
+-- One row per (webhook, event): written in the transaction that produced the event,
+-- then claimed under a lease by a deliverer and retried with backoff.
+CREATE TABLE webhook_deliveries (
+    id               TEXT PRIMARY KEY,
+    webhook_id       TEXT NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+    event            TEXT NOT NULL,
+    event_key        TEXT NOT NULL,
+    payload          TEXT NOT NULL,
+    status           TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending','delivering','delivered','failed')),
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at  INTEGER NOT NULL,
+    lease_owner      TEXT,
+    lease_expires_at INTEGER,
+    last_status      INTEGER,
+    last_error       TEXT,
+    created_at       INTEGER NOT NULL,
+    delivered_at     INTEGER
+);
+CREATE UNIQUE INDEX webhook_deliveries_once ON webhook_deliveries(webhook_id, event_key);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_attempt_at) WHERE status IN ('pending','delivering');
+CREATE INDEX webhook_deliveries_list ON webhook_deliveries(webhook_id, created_at DESC);
+
+CREATE TABLE calendar_closures (
+    calendar   TEXT NOT NULL,
+    day        TEXT NOT NULL,           -- YYYY-MM-DD, local to the calendar
+    reason     TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    created_by TEXT REFERENCES users(id),
+    PRIMARY KEY (calendar, day)
+);
+
+-- The work queue reads only open letters' routing columns: a covering index (with the
+-- leading columns of the one it replaces) keeps the query off the wide table rows.
+DROP INDEX dictations_open;
+CREATE INDEX dictations_open ON dictations(finished_at, due_at, warn_at, id, assignee_id, pool, clinician_id, stage,
+    workflow_name, workflow_version);
