@@ -10,6 +10,7 @@ pub mod dictations;
 pub mod extract;
 pub mod hardening;
 pub mod health;
+pub mod oidc;
 pub mod queue;
 pub mod reports;
 pub mod vocabularies;
@@ -56,6 +57,7 @@ pub fn router(state: AppState) -> Router {
         .merge(reports::router())
         .merge(admin::router())
         .merge(audit::router())
+        .merge(oidc::router())
         .fallback(api_not_found);
     Router::new()
         .nest("/api/v1", api)
