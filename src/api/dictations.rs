@@ -282,6 +282,7 @@ const STATUSES: &[&str] = &[
 async fn list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
+    client: Client,
     Query(q): Query<ListQuery>,
 ) -> ApiResult<axum::Json<serde_json::Value>> {
     if let Some(s) = q.status.as_deref().filter(|s| !STATUSES.contains(s)) {
@@ -308,6 +309,8 @@ async fn list(
         return Err(ApiError::invalid_field("limit", "validation_failed", "limit must be between 1 and 500"));
     }
     let after = q.cursor.as_deref().map(decode_cursor).transpose()?;
+    let filters = json!({"status": q.status, "clinician": q.clinician, "assignee": q.assignee,
+        "priority": q.priority, "due_before": q.due_before});
     let filter = ListFilter {
         status: q.status,
         clinician: q.clinician,
@@ -325,6 +328,10 @@ async fn list(
         None
     };
     let items: Vec<_> = rows.iter().map(|v| render(v, None)).collect();
+    // A list shows patients' names and numbers: which letters were shown is recorded.
+    let shown: Vec<&serde_json::Value> = items.iter().map(|d| &d["id"]).collect();
+    let details = json!({"filters": filters, "shown": shown});
+    record(&state, Some(&user), &client, action::DICTATION_LIST, None, details).await?;
     Ok(axum::Json(json!({"items": items, "next_cursor": next_cursor})))
 }
 

@@ -255,4 +255,31 @@ mod tests {
         let none = format!("{}.{}.", B64.encode(r#"{"alg":"none"}"#), B64.encode(good.to_string()));
         assert!(check(&none).is_err(), "alg none");
     }
+
+    #[test]
+    fn rs256_tokens_verify() {
+        use ring::signature::{RSA_PKCS1_SHA256, RsaKeyPair, RsaPublicKeyComponents};
+        let key = RsaKeyPair::from_pkcs8(include_bytes!("../../tests/fixtures/oidc/rsa2048.pk8")).unwrap();
+        let public = RsaPublicKeyComponents::<Vec<u8>>::from(key.public());
+        let jwks =
+            json!({"keys": [{"kty": "RSA", "kid": "r1", "n": B64.encode(&public.n), "e": B64.encode(&public.e)}]});
+        let claims = json!({"iss": "https://idp", "aud": "dictaflow", "exp": 2000, "nonce": "n1"});
+        let sign = |alg: &str, claims: &Value| {
+            let signing_input = format!(
+                "{}.{}",
+                B64.encode(json!({"alg": alg, "kid": "r1"}).to_string()),
+                B64.encode(claims.to_string())
+            );
+            let mut sig = vec![0; key.public().modulus_len()];
+            key.sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), signing_input.as_bytes(), &mut sig).unwrap();
+            format!("{signing_input}.{}", B64.encode(sig))
+        };
+        let check = |t: &str| check_id_token(t, &jwks, "https://idp", "dictaflow", "n1", 1_500_000);
+        assert!(check(&sign("RS256", &claims)).is_ok());
+        let mut other = claims.clone();
+        other["aud"] = json!("x");
+        let forged = sign("RS256", &other).replace(&B64.encode(other.to_string()), &B64.encode(claims.to_string()));
+        assert_eq!(check(&forged).unwrap_err(), "bad signature");
+        assert!(check(&sign("ES256", &claims)).unwrap_err().contains("unsupported"), "alg must fit the key");
+    }
 }
