@@ -421,8 +421,12 @@ mod tests {
     fn secrets_never_print() {
         let mut config = Config::default();
         config.storage.database_url = Secret::new("postgres://u:hunter2@db/x");
+        config.oidc.client_secret = Secret::new("hunter3");
         assert!(!format!("{config:?}").contains("hunter2"));
         assert!(!config.to_redacted_toml().contains("hunter2"));
+        assert!(!format!("{config:?}").contains("hunter3"));
+        assert!(!config.to_redacted_toml().contains("hunter3"));
+        assert_eq!(config.oidc.client_secret.expose(), "hunter3");
         assert_eq!(config.database_url(), "postgres://u:hunter2@db/x");
     }
 

@@ -403,12 +403,9 @@ async fn audio(
             return Ok(resp);
         }
     };
-    // A listen starts at byte 0; later range requests of the same playback are not
-    // separate accesses.
-    if start == 0 {
-        let details = json!({"bytes": len, "partial": status == StatusCode::PARTIAL_CONTENT});
-        record(&state, Some(&user), &client, action::AUDIO_DOWNLOAD, Some(("dictation", &id)), details).await?;
-    }
+    // Every byte served is accounted for: a playback's range requests are each recorded.
+    let details = json!({"range": format!("{start}-{}", start + len.max(1) - 1), "of": size});
+    record(&state, Some(&user), &client, action::AUDIO_DOWNLOAD, Some(("dictation", &id)), details).await?;
     let reader = state.blobs.read_range(&sha, start, len).await?;
     let mut resp = Response::new(Body::from_stream(tokio_util::io::ReaderStream::with_capacity(reader, 64 * 1024)));
     *resp.status_mut() = status;
