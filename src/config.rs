@@ -50,6 +50,45 @@ pub struct Config {
     pub stt: SttConfig,
     pub retention: RetentionConfig,
     pub webhooks: crate::webhooks::WebhooksConfig,
+    pub oidc: OidcConfig,
+}
+
+/// Single sign-on through an OpenID Connect provider (authorization code flow with
+/// PKCE). Off while `issuer` is empty. Users are matched to existing dictaflow users by
+/// `username_claim`; nobody is created automatically.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OidcConfig {
+    /// The provider's issuer URL (its `/.well-known/openid-configuration` is read).
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: Secret,
+    /// This server's callback as registered with the provider, ending in
+    /// `/api/v1/auth/oidc/callback`.
+    pub redirect_url: String,
+    /// The ID token claim holding the dictaflow username.
+    pub username_claim: String,
+    /// Where the browser goes after a successful sign-on.
+    pub after_login: String,
+}
+
+impl Default for OidcConfig {
+    fn default() -> Self {
+        Self {
+            issuer: String::new(),
+            client_id: String::new(),
+            client_secret: Secret::default(),
+            redirect_url: String::new(),
+            username_claim: "preferred_username".into(),
+            after_login: "/app/".into(),
+        }
+    }
+}
+
+impl OidcConfig {
+    pub fn enabled(&self) -> bool {
+        !self.issuer.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -325,6 +364,9 @@ impl Config {
         if self.server.tls_cert.is_some() != self.server.tls_key.is_some() {
             return Err("server.tls_cert and server.tls_key go together".into());
         }
+        if self.oidc.enabled() && (self.oidc.client_id.is_empty() || self.oidc.redirect_url.is_empty()) {
+            return Err("oidc.issuer needs oidc.client_id and oidc.redirect_url".into());
+        }
         if self.server.request_timeout_seconds == 0 {
             return Err("server.request_timeout_seconds must be positive".into());
         }
@@ -380,8 +422,12 @@ mod tests {
     fn secrets_never_print() {
         let mut config = Config::default();
         config.storage.database_url = Secret::new("postgres://u:hunter2@db/x");
+        config.oidc.client_secret = Secret::new("hunter3");
         assert!(!format!("{config:?}").contains("hunter2"));
         assert!(!config.to_redacted_toml().contains("hunter2"));
+        assert!(!format!("{config:?}").contains("hunter3"));
+        assert!(!config.to_redacted_toml().contains("hunter3"));
+        assert_eq!(config.oidc.client_secret.expose(), "hunter3");
         assert_eq!(config.database_url(), "postgres://u:hunter2@db/x");
     }
 

@@ -47,3 +47,11 @@ ALTER TABLE dictations ADD COLUMN audio_purged_at BIGINT;
 
 -- Personal API tokens carry a name chosen by their owner.
 ALTER TABLE tokens ADD COLUMN name TEXT;
+
+-- Single sign-on: a login in progress (state, nonce and PKCE verifier), consumed once.
+CREATE TABLE oidc_logins (
+    state      TEXT PRIMARY KEY,
+    nonce      TEXT NOT NULL,
+    verifier   TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);

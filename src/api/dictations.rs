@@ -251,6 +251,7 @@ const STATUSES: &[&str] = &[
 async fn list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
+    client: Client,
     Query(q): Query<ListQuery>,
 ) -> ApiResult<axum::Json<serde_json::Value>> {
     if let Some(s) = q.status.as_deref().filter(|s| !STATUSES.contains(s)) {
@@ -277,6 +278,8 @@ async fn list(
         return Err(ApiError::invalid_field("limit", "validation_failed", "limit must be between 1 and 500"));
     }
     let after = q.cursor.as_deref().map(decode_cursor).transpose()?;
+    let filters = json!({"status": q.status, "clinician": q.clinician, "assignee": q.assignee,
+        "priority": q.priority, "due_before": q.due_before});
     let filter = ListFilter {
         status: q.status,
         clinician: q.clinician,
@@ -294,6 +297,10 @@ async fn list(
         None
     };
     let items: Vec<_> = rows.iter().map(|v| render(v, None)).collect();
+    // A list shows patients' names and numbers: which letters were shown is recorded.
+    let shown: Vec<&serde_json::Value> = items.iter().map(|d| &d["id"]).collect();
+    let details = json!({"filters": filters, "shown": shown});
+    record(&state, Some(&user), &client, action::DICTATION_LIST, None, details).await?;
     Ok(axum::Json(json!({"items": items, "next_cursor": next_cursor})))
 }
 
@@ -365,12 +372,9 @@ async fn audio(
             return Ok(resp);
         }
     };
-    // A listen starts at byte 0; later range requests of the same playback are not
-    // separate accesses.
-    if start == 0 {
-        let details = json!({"bytes": len, "partial": status == StatusCode::PARTIAL_CONTENT});
-        record(&state, Some(&user), &client, action::AUDIO_DOWNLOAD, Some(("dictation", &id)), details).await?;
-    }
+    // Every byte served is accounted for: a playback's range requests are each recorded.
+    let details = json!({"range": format!("{start}-{}", start + len.max(1) - 1), "of": size});
+    record(&state, Some(&user), &client, action::AUDIO_DOWNLOAD, Some(("dictation", &id)), details).await?;
     let reader = state.blobs.read_range(&sha, start, len).await?;
     let mut resp = Response::new(Body::from_stream(tokio_util::io::ReaderStream::with_capacity(reader, 64 * 1024)));
     *resp.status_mut() = status;

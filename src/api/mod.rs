@@ -13,6 +13,7 @@ pub mod hardening;
 pub mod health;
 pub mod multipart;
 pub mod openai;
+pub mod oidc;
 pub mod queue;
 pub mod reports;
 pub mod vocabularies;
@@ -62,6 +63,7 @@ pub fn router(state: AppState) -> Router {
         .merge(audit::router())
         .merge(webhooks::router())
         .merge(calendars::router())
+        .merge(oidc::router())
         .fallback(api_not_found)
         .route_layer(axum::middleware::from_fn(tag_route));
     Router::new()

@@ -41,6 +41,7 @@ struct LimitQuery {
 async fn queue(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
+    client: Client,
     Query(q): Query<LimitQuery>,
 ) -> ApiResult<axum::Json<Value>> {
     let limit = q.limit.unwrap_or(100);
@@ -48,6 +49,7 @@ async fn queue(
         return Err(ApiError::invalid_field("limit", "validation_failed", "limit must be between 1 and 500"));
     }
     let ids = queue_of(&state.db, &user, state.clock.now_ms(), limit).await?;
+    record(&state, Some(&user), &client, action::QUEUE_VIEW, None, json!({"shown": ids})).await?;
     let mut items = Vec::with_capacity(ids.len());
     for id in ids {
         if let Some(view) = dictations::get(&state.db, &id, &Scope::All).await? {

@@ -20,6 +20,7 @@ pub mod action {
     pub const DICTATION_CREATE: &str = "dictation.create";
     pub const DICTATION_VIEW: &str = "dictation.view";
     pub const DICTATION_LIST: &str = "dictation.list";
+    pub const QUEUE_VIEW: &str = "dictation.queue";
     pub const AUDIO_DOWNLOAD: &str = "dictation.audio";
     pub const HISTORY_VIEW: &str = "dictation.history";
     pub const DRAFT_EDIT: &str = "dictation.draft_edit";

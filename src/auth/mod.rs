@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod client_addr;
+pub mod oidc;
 pub mod policy;
 pub mod throttle;
 

@@ -280,3 +280,38 @@ pub async fn revoke_api_token(tx: &mut Tx, user_id: &str, token_id: &str, now: M
     .await?;
     Ok(done.rows_affected() > 0)
 }
+
+/// Keeps a single sign-on login in progress until its callback.
+pub async fn save_oidc_login(
+    db: &Db,
+    state: &str,
+    nonce: &str,
+    verifier: &str,
+    now: Millis,
+) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    // Logins never completed are dropped after a day.
+    sqlx::query("DELETE FROM oidc_logins WHERE created_at < $1").bind(now - 86_400_000).execute(&mut *tx).await?;
+    sqlx::query("INSERT INTO oidc_logins (state, nonce, verifier, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(state)
+        .bind(nonce)
+        .bind(verifier)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
+}
+
+/// Takes (once) the login with `state` if it began after `since`: (nonce, verifier).
+pub async fn take_oidc_login(db: &Db, state: &str, since: Millis) -> Result<Option<(String, String)>, sqlx::Error> {
+    let row = sqlx::query("DELETE FROM oidc_logins WHERE state = $1 RETURNING nonce, verifier, created_at")
+        .bind(state)
+        .fetch_optional(&db.pool)
+        .await?;
+    match row {
+        Some(r) if r.try_get::<i64, _>("created_at")? >= since => {
+            Ok(Some((r.try_get("nonce")?, r.try_get("verifier")?)))
+        }
+        _ => Ok(None),
+    }
+}

@@ -79,6 +79,13 @@ async fn audio_is_purged_after_dispatch(backend: Backend) {
     assert_eq!(s.blobs.size(&sha).await.unwrap(), Some(fixture("speech_3s.wav").len() as u64), "still shared");
     let resp = app.client.get(app.url(&format!("/api/v1/dictations/{kept}/audio"))).bearer_auth(&patel).send().await;
     assert_eq!(resp.unwrap().status(), 200);
+    let url = app.url(&format!("/api/v1/dictations/{kept}/audio"));
+    let resp = app.client.get(url).bearer_auth(&jones).header("range", "bytes=100-199").send().await.unwrap();
+    assert_eq!(resp.status(), 206);
+    let listens = audit(&app, &admin, &format!("action=dictation.audio&target={kept}")).await;
+    let ranges: Vec<String> = listens.iter().map(|e| format!("{} {}", e["actor"], e["details"]["range"])).collect();
+    let last = fixture("speech_3s.wav").len() - 1;
+    assert_eq!(ranges, [r#""sec.jones" "100-199""#.to_string(), format!(r#""dr.patel" "0-{last}""#)]);
     // The letter stays.
     let (status, d) = call(&app, "GET", &jones, &format!("/api/v1/dictations/{gone}"), None).await;
     assert_eq!((status, d["status"].as_str()), (200, Some("dispatched")));

@@ -147,6 +147,9 @@ async fn send(app: &TestApp, token: Option<&str>, row: &Row, inside: bool, ids: 
         Body::None => req,
         Body::Json(v) => req.json(&serde_json::from_str::<Value>(&fill(&v.to_string(), inside, ids)).unwrap()),
         Body::Yaml(y) => req.header("content-type", "application/yaml").body(*y),
+        // Anonymous uploads are refused before the body is read, and the server may close
+        // the connection while the client still sends; the 401 needs no body.
+        Body::Upload(_) if token.is_none() => req,
         Body::Upload(clin) => {
             let form = reqwest::multipart::Form::new()
                 .text("clinician", fill(clin, inside, ids))
@@ -220,6 +223,11 @@ async fn every_endpoint_every_role(backend: Backend) {
         assert!(listed.contains(&ids.ent_letter.as_str()), "{role}");
         assert_eq!(listed.contains(&ids.cardio_letter.as_str()), *role == "superuser", "{role}");
     }
+    // Which letters a list showed is in the audit trail.
+    let (_, trail) = app.get_json(&callers[3].1, "/api/v1/audit?action=dictation.list&actor=sec.jones").await;
+    let last = &trail["items"][0];
+    let shown = last["details"]["shown"].as_array().unwrap();
+    assert!(shown.contains(&json!(ids.ent_letter)) && !shown.contains(&json!(ids.cardio_letter)), "{trail}");
 
     // The OpenAI-compatible endpoint: any authenticated active user (recognition is off
     // in these tests, so an allowed caller gets 503 `model_unavailable`).

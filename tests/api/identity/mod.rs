@@ -5,4 +5,5 @@ mod audit;
 mod hardening;
 mod login;
 mod matrix;
+mod oidc;
 mod support;
