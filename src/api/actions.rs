@@ -88,12 +88,15 @@ async fn action(
     }
     visible(&state, &user, &id).await?;
     let input = ActionInput { action, comment: body.comment, assignee: body.assignee, expected_version: body.version };
-    let t = act(&state.db, &state.clock, &user, &id, &input).await.map_err(service_error)?;
-    let details = json!({
-        "action": input.action, "from_stage": t.from_stage, "to_stage": t.to_stage,
-        "status": t.new_status.as_str(), "assignee": t.assignee,
-    });
-    record(&state, Some(&user), &client, audit_action::TRANSITION, Some(("dictation", &id)), details).await?;
+    let who = client.who(Some(&user));
+    let entry = |t: &crate::workflow::Transition| {
+        let details = json!({
+            "action": input.action, "from_stage": t.from_stage, "to_stage": t.to_stage,
+            "status": t.new_status.as_str(), "assignee": t.assignee,
+        });
+        Some(who.entry(audit_action::TRANSITION).target("dictation", &id).details(details))
+    };
+    act(&state.db, &state.clock, &user, &id, &input, entry).await.map_err(service_error)?;
     // The caller just acted on it, so show it even if it has left their scope.
     let view = dictations::get(&state.db, &id, &Scope::All).await?.ok_or_else(|| ApiError::not_found("dictation"))?;
     Ok(axum::Json(render(&view, None)))
@@ -126,10 +129,13 @@ async fn save_draft(
     Json(body): Json<DraftBody>,
 ) -> ApiResult<axum::Json<drafts::Draft>> {
     visible(&state, &user, &id).await?;
-    let draft = drafts::save(&state.db, &state.clock, &user, &id, &body.text, body.base_version)
+    let who = client.who(Some(&user));
+    let entry = |d: &drafts::Draft| {
+        let details = json!({"version": d.version, "chars": d.text.chars().count()});
+        Some(who.entry(audit_action::DRAFT_EDIT).target("dictation", &id).details(details))
+    };
+    let draft = drafts::save(&state.db, &state.clock, &user, &id, &body.text, body.base_version, entry)
         .await
         .map_err(service_error)?;
-    let details = json!({"version": draft.version, "chars": draft.text.chars().count()});
-    record(&state, Some(&user), &client, audit_action::DRAFT_EDIT, Some(("dictation", &id)), details).await?;
     Ok(axum::Json(draft))
 }

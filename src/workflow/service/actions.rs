@@ -23,8 +23,16 @@ pub struct ActionInput {
 }
 
 /// Applies the action and returns the transition. The caller has checked that the user
-/// may see the dictation (scope); the engine checks that they may take the action.
-pub async fn act(db: &Db, clock: &Clock, user: &User, id: &str, input: &ActionInput) -> ServiceResult<Transition> {
+/// may see the dictation (scope); the engine checks that they may take the action. The
+/// audit entry `audit` builds from the transition (if any) commits with it.
+pub async fn act(
+    db: &Db,
+    clock: &Clock,
+    user: &User,
+    id: &str,
+    input: &ActionInput,
+    audit: impl FnOnce(&Transition) -> Option<crate::audit::NewEntry>,
+) -> ServiceResult<Transition> {
     let now = clock.now_ms();
     let mut tx = db.begin_write().await?;
     let loaded = load(&mut tx, id).await?.ok_or(ServiceError::NotFound)?;
@@ -54,6 +62,9 @@ pub async fn act(db: &Db, clock: &Clock, user: &User, id: &str, input: &ActionIn
     let released = loaded.def.stage(&loaded.state.stage).and_then(|s| loaded.def.action(s, &input.action));
     let skip = released.filter(|a| a.builtin == Some(Builtin::Release)).map(|_| user.username.as_str());
     auto_assign(&mut tx, &after(&loaded, &t, version), now, skip).await?;
+    if let Some(entry) = audit(&t) {
+        crate::audit::store::append(&mut tx, db.backend, &entry, now).await?;
+    }
     tx.commit().await?;
     crate::webhooks::deliver::wake();
     if t.stage_changed {

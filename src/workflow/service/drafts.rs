@@ -47,7 +47,8 @@ pub struct Draft {
     pub updated_by: String,
 }
 
-/// Saves `text` as the next version on top of `base_version` (0 when there is no draft yet).
+/// Saves `text` as the next version on top of `base_version` (0 when there is no draft yet),
+/// with the audit entry `audit` builds (if any) in the same transaction.
 pub async fn save(
     db: &Db,
     clock: &Clock,
@@ -55,6 +56,7 @@ pub async fn save(
     id: &str,
     text: &str,
     base_version: i64,
+    audit: impl FnOnce(&Draft) -> Option<crate::audit::NewEntry>,
 ) -> ServiceResult<Draft> {
     if text.chars().count() > MAX_DRAFT_CHARS {
         return Err(ServiceError::Invalid("text", format!("a letter has at most {MAX_DRAFT_CHARS} characters")));
@@ -114,8 +116,14 @@ pub async fn save(
     .execute(&mut *tx)
     .await
     .map_err(|e| conflict_or(e, current))?;
+    let draft =
+        Draft { version: next, text: text.to_string(), updated_at: rfc3339(now), updated_by: user.username.clone() };
+    // The audit entry commits with the edit: neither exists without the other.
+    if let Some(entry) = audit(&draft) {
+        crate::audit::store::append(&mut tx, db.backend, &entry, now).await?;
+    }
     tx.commit().await?;
-    Ok(Draft { version: next, text: text.to_string(), updated_at: rfc3339(now), updated_by: user.username.clone() })
+    Ok(draft)
 }
 
 fn conflict_or(e: sqlx::Error, current: i64) -> ServiceError {
