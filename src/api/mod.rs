@@ -6,6 +6,7 @@ pub mod dictation_view;
 pub mod dictations;
 pub mod extract;
 pub mod health;
+pub mod letters;
 pub mod queue;
 pub mod reports;
 pub mod vocabularies;
@@ -50,10 +51,12 @@ pub fn router(state: AppState) -> Router {
         .merge(queue::router())
         .merge(workflows::router())
         .merge(reports::router())
+        .merge(letters::router())
         .fallback(api_not_found);
     Router::new()
         .nest("/api/v1", api)
         .merge(health::router())
+        .merge(crate::web::router())
         .fallback(not_found)
         // Upload size is enforced by the upload handler itself (with an early 413);
         // everything else keeps a small body limit.

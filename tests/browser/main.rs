@@ -1,0 +1,367 @@
+//! Browser tests: headless Chromium (through chromedriver) drives the web application on the
+//! real server, with the real model recognising real corpus audio.
+//!
+//! Skipped with a printed reason when chromedriver/Chromium or the corpus are missing, unless
+//! `DICTAFLOW_TEST_REQUIRE_BROWSER=1` (CI) makes a missing browser a failure.
+
+#[allow(dead_code)]
+#[path = "../api/helpers.rs"]
+mod helpers;
+mod webdriver;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use dictaflow::domain::Role;
+use serde_json::{Value, json};
+
+use helpers::{Backend, TestApp, corpus_dir, spawn_app_with};
+use webdriver::{Driver, keys};
+
+const PASSWORD: &str = "correct horse battery";
+const SPEECH: &str = "audio/onc-01__piper__wav-s16-16k.wav";
+
+fn browser_required() -> bool {
+    std::env::var("DICTAFLOW_TEST_REQUIRE_BROWSER").is_ok_and(|v| v == "1")
+}
+
+/// Serialises the browser tests: each runs a browser and a recognition on a small machine.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn model_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("models")
+}
+
+async fn app_with_recognition(backend: Backend) -> Option<TestApp> {
+    // Fetch the model first (as `dictaflow models fetch tiny.en` does) so the server is ready.
+    let dir = model_dir();
+    tokio::task::spawn_blocking(move || dictaflow::models::fetch("tiny.en", &dir))
+        .await
+        .expect("fetch task")
+        .expect("the tiny.en model for the browser tests");
+    spawn_app_with(backend, |c| {
+        c.stt.enabled = true;
+        c.stt.models_dir = model_dir();
+        c.stt.workers = 1;
+        c.stt.threads = 2;
+        c.stt.lease_seconds = 30;
+    })
+    .await
+}
+
+struct Flow {
+    app: TestApp,
+    web: Driver,
+    shots: Option<PathBuf>,
+    tokens: std::collections::HashMap<&'static str, String>,
+}
+
+impl Flow {
+    fn url(&self, path: &str) -> String {
+        self.app.url(path)
+    }
+
+    async fn shot(&self, name: &str) {
+        if let Some(dir) = &self.shots {
+            // Let layout and fonts settle.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            self.web.screenshot(&dir.join(format!("{name}.png"))).await;
+        }
+    }
+
+    async fn api(&self, who: &str, path: &str) -> Value {
+        let (status, v) = self.app.get_json(&self.tokens[who], path).await;
+        assert_eq!(status, 200, "{path}: {v}");
+        v
+    }
+
+    async fn sign_in(&self, username: &str, home: &str) {
+        self.web.goto(&self.url("/")).await;
+        let user = self.web.wait("input[name=username]", 10).await;
+        self.web.type_into(&user, username).await;
+        let pw = self.web.find("input[name=password]").await.unwrap();
+        self.web.type_into(&pw, PASSWORD).await;
+        self.web.click_css("form button[type=submit]", 5).await;
+        let want = home.to_string();
+        self.web.wait_js(&format!("the {home} page"), &format!("return location.pathname === {want:?}"), 10).await;
+        self.web.wait("main h1", 10).await;
+    }
+
+    async fn sign_out(&self) {
+        self.web.click_css("#who button", 5).await;
+        self.web.wait("input[name=username]", 10).await;
+    }
+}
+
+async fn setup(backend: Backend, shots: bool) -> Option<Flow> {
+    let (driver, browser) = match webdriver::browser_programs() {
+        Ok(p) => p,
+        Err(reason) if !browser_required() => {
+            eprintln!("skipping the browser tests: {reason} (install chromium and chromium-driver)");
+            return None;
+        }
+        Err(reason) => panic!("DICTAFLOW_TEST_REQUIRE_BROWSER=1 but {reason}"),
+    };
+    corpus_dir()?;
+    let app = app_with_recognition(backend).await?;
+    let mut tokens = std::collections::HashMap::new();
+    tokens.insert("dr.patel", app.user("dr.patel", Role::Clinician, &["ent"]).await);
+    tokens.insert("sec.jones", app.user("sec.jones", Role::Secretary, &["ent"]).await);
+    tokens.insert("lead.smith", app.user("lead.smith", Role::TeamLead, &["ent"]).await);
+    tokens.insert("admin", app.user("admin", Role::Superuser, &[]).await);
+    let downloads = app.dir.path().join("downloads");
+    std::fs::create_dir_all(&downloads).unwrap();
+    let web = Driver::start(&driver, &browser, &downloads).await;
+    let shots = shots.then(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots"));
+    if let Some(dir) = &shots {
+        std::fs::create_dir_all(dir).unwrap();
+    }
+    Some(Flow { app, web, shots, tokens })
+}
+
+/// Clinician: sign in, check the NHS number as typed, upload a corpus file, watch the draft
+/// appear with its progress. Returns the dictation id.
+async fn clinician_uploads(f: &Flow, corpus: &Path) -> String {
+    f.sign_in("dr.patel", "/app/dictations").await;
+    f.web.click_css("a[href='/app/dictations/new']", 5).await;
+    let nhs = f.web.wait("#nhs", 10).await;
+    f.web.type_into(&nhs, "943 476 5918").await;
+    let hint = f.web.find("#nhs-hint").await.unwrap();
+    assert!(f.web.text(&hint).await.contains("check digit"), "a wrong check digit is flagged as typed");
+    f.web.type_into(&nhs, keys::BACKSPACE).await;
+    f.web.type_into(&nhs, "9").await;
+    assert_eq!(f.web.text(&hint).await, "Valid NHS number 943 476 5919");
+    f.web.type_into(&f.web.find("input[name=patient_name]").await.unwrap(), "Ann Example").await;
+    f.web.type_into(&f.web.find("input[name=specialty]").await.unwrap(), "Oncology").await;
+    let file = f.web.find("input[type=file]").await.unwrap();
+    let speech = corpus.join(SPEECH).canonicalize().expect("the corpus file");
+    f.web.type_into(&file, &speech.to_string_lossy()).await;
+    f.shot("new-dictation").await;
+    f.web.click_css("form button[type=submit]", 5).await;
+    f.web.wait_js("the list", "return location.pathname === '/app/dictations'", 30).await;
+    let row = f.web.wait("#dictations tbody tr", 15).await;
+    let _ = row;
+    // The recognition column shows a progress bar (queued or running) before the draft is there.
+    let seen = f
+        .web
+        .wait_js("recognition progress", "return document.querySelector('#dictations td.recognition progress') ? 'progress' : (document.querySelector('#dictations td.recognition')||{}).textContent", 20)
+        .await;
+    assert_eq!(seen, json!("progress"), "the list shows recognition progress while it runs");
+    f.shot("my-dictations").await;
+    let id = f.web.js("return document.querySelector('#dictations tbody tr').dataset.id", json!([])).await;
+    let id = id.as_str().unwrap().to_string();
+    f.web
+        .wait_js(
+            "the draft",
+            "return document.querySelector('#dictations td.recognition').textContent === 'Recognised' \
+             && document.querySelector('#dictations tbody tr').dataset.status === 'drafted'",
+            300,
+        )
+        .await;
+    let d = f.api("dr.patel", &format!("/api/v1/dictations/{id}")).await;
+    assert_eq!(d["draft"]["version"], 1);
+    assert_eq!(d["patient"]["nhs_number"], "9434765919");
+    f.sign_out().await;
+    id
+}
+
+/// Secretary: open the letter from the queue, claim it, use the transcription keys, correct a
+/// word (autosaved), survive an edit conflict without losing text, and submit.
+async fn secretary_corrects(f: &Flow, id: &str) {
+    f.sign_in("sec.jones", "/app/queue").await;
+    let link = f.web.wait(&format!("#queue tr[data-id='{id}'] a"), 20).await;
+    f.shot("queue").await;
+    f.web.click(&link).await;
+    f.web.click_css("button[data-action=claim]", 10).await;
+    let draft = f.web.wait("#draft:not([readonly])", 10).await;
+    f.web.wait_js("audio metadata", "return document.querySelector('#player').readyState >= 1", 20).await;
+    let audio = |prop: &str| format!("return document.querySelector('#player').{prop}");
+
+    // Play with F8, pause with F8, rewind with F7, forward with F9, faster with Alt+Up.
+    f.web.click(&draft).await;
+    f.web.type_into(&draft, keys::F8).await;
+    f.web
+        .wait_js("playback", "const a = document.querySelector('#player'); return !a.paused && a.currentTime > 1.5", 20)
+        .await;
+    f.web.wait_js("a highlighted word", "return document.querySelector('#words .w.current')", 10).await;
+    f.web.type_into(&draft, keys::F8).await;
+    f.web.wait_js("pause", &audio("paused"), 5).await;
+    let t1 = f.web.js(&audio("currentTime"), json!([])).await.as_f64().unwrap();
+    f.web.type_into(&draft, keys::F7).await;
+    let t2 = f.web.js(&audio("currentTime"), json!([])).await.as_f64().unwrap();
+    assert!((t2 - (t1 - 3.0).max(0.0)).abs() < 0.3, "F7 rewinds 3 s: {t1} -> {t2}");
+    f.web.type_into(&draft, keys::F9).await;
+    f.web.type_into(&draft, keys::F9).await;
+    let t3 = f.web.js(&audio("currentTime"), json!([])).await.as_f64().unwrap();
+    assert!((t3 - (t2 + 6.0)).abs() < 0.3, "F9 twice forwards 6 s: {t2} -> {t3}");
+    f.web.type_into(&draft, &format!("{}{}", keys::ALT, keys::ARROW_UP)).await;
+    assert_eq!(f.web.js(&audio("playbackRate"), json!([])).await.as_f64(), Some(1.1));
+    // Clicking a word seeks to it.
+    let start = f.web.js("const w = document.querySelectorAll('#words .w')[5]; w.click(); document.querySelector('#player').pause(); return Number(w.dataset.start)", json!([])).await;
+    let now = f.web.js(&audio("currentTime"), json!([])).await.as_f64().unwrap();
+    assert!((now - start.as_f64().unwrap()).abs() < 0.5, "word click seeks to {start}, at {now}");
+    f.shot("editor").await;
+
+    // Correct the first word of the letter by typing; autosave makes version 2.
+    let original = f.web.js("return document.querySelector('#draft').value", json!([])).await;
+    let original = original.as_str().unwrap().to_string();
+    let first_len = original.split_whitespace().next().unwrap().len();
+    f.web
+        .js(
+            "const a = document.querySelector('#draft'); a.focus(); a.setSelectionRange(0, arguments[0])",
+            json!([first_len]),
+        )
+        .await;
+    f.web.type_into(&draft, "Corrected").await;
+    f.web
+        .wait_js(
+            "autosave",
+            "return document.querySelector('#save-status').textContent.startsWith('Saved (version 2')",
+            15,
+        )
+        .await;
+    let mine = format!("Corrected{}", &original[first_len..]);
+    let d = f.api("sec.jones", &format!("/api/v1/dictations/{id}")).await;
+    assert_eq!(d["draft"]["text"].as_str().unwrap(), mine);
+
+    // Someone else saves version 3 (another tab); the next autosave conflicts and shows it.
+    let resp = f
+        .app
+        .client
+        .put(f.url(&format!("/api/v1/dictations/{id}/draft")))
+        .bearer_auth(&f.tokens["sec.jones"])
+        .json(&json!({"text": "Text from another tab.", "base_version": 2}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    f.web.js("const a = document.querySelector('#draft'); a.focus(); a.setSelectionRange(a.value.length, a.value.length)", json!([])).await;
+    f.web.type_into(&draft, " Signed.").await;
+    f.web.wait("#conflict #keep-mine", 15).await;
+    let theirs = f.web.js("return document.querySelector('#their-text').value", json!([])).await;
+    assert_eq!(theirs, json!("Text from another tab."));
+    let kept = f.web.js("return document.querySelector('#draft').value", json!([])).await;
+    assert_eq!(kept.as_str().unwrap(), format!("{mine} Signed."), "nothing typed is lost");
+    f.shot("conflict").await;
+    f.web.click_css("#keep-mine", 5).await;
+    f.web
+        .wait_js(
+            "save after conflict",
+            "return document.querySelector('#save-status').textContent.startsWith('Saved (version 4')",
+            15,
+        )
+        .await;
+
+    f.web.click_css("button[data-action=submit]", 5).await;
+    f.web.wait_js("back to the queue", "return location.pathname === '/app/queue'", 10).await;
+    let d = f.api("sec.jones", &format!("/api/v1/dictations/{id}")).await;
+    assert_eq!(d["status"], "awaiting_review");
+    assert_eq!(d["draft"]["text"].as_str().unwrap(), format!("{mine} Signed."));
+    f.sign_out().await;
+}
+
+async fn clinician_approves(f: &Flow, id: &str) {
+    f.sign_in("dr.patel", "/app/dictations").await;
+    f.web.click_css(&format!("#dictations tr[data-id='{id}'] a"), 10).await;
+    f.web.wait("button[data-action=approve]", 10).await;
+    let text = f.web.js("return document.querySelector('#draft').value", json!([])).await;
+    assert!(text.as_str().unwrap().starts_with("Corrected"), "{text}");
+    f.shot("review").await;
+    f.web.click_css("button[data-action=approve]", 5).await;
+    f.web.wait_js("back to the list", "return location.pathname === '/app/dictations'", 10).await;
+    let d = f.api("dr.patel", &format!("/api/v1/dictations/{id}")).await;
+    assert_eq!(d["status"], "approved");
+    f.sign_out().await;
+}
+
+/// Super-user: a broken workflow is refused with the error at its line; fixed, it saves.
+async fn superuser_edits_workflow(f: &Flow) {
+    f.sign_in("admin", "/app/workflows").await;
+    f.shot("workflows").await;
+    f.web.click_css("a[href='/app/workflows/clinic-letter']", 10).await;
+    f.web.wait_js("validation", "return document.querySelector('#validity').textContent === 'Valid.'", 15).await;
+    let yaml = f.web.js("return document.querySelector('#yaml').value", json!([])).await;
+    let yaml = yaml.as_str().unwrap().to_string();
+    let needle = "submit: { to: review";
+    let at = yaml.find(needle).expect("the submit action") + needle.len();
+    let line = yaml[..at].matches('\n').count() + 1;
+    let area = f.web.find("#yaml").await.unwrap();
+    let caret =
+        |pos: usize| format!("const a = document.querySelector('#yaml'); a.focus(); a.setSelectionRange({pos}, {pos})");
+    f.web.js(&caret(yaml[..at].encode_utf16().count()), json!([])).await;
+    f.web.type_into(&area, "z").await;
+    f.web.click_css("#save", 5).await;
+    f.web.wait_js("the error list", "return document.querySelector('#errors li')", 10).await;
+    let errors = f.web.text(&f.web.find("#errors").await.unwrap()).await;
+    assert!(errors.contains(&format!("Line {line},")), "the error is at line {line}: {errors}");
+    let marked =
+        f.web.js("return [...document.querySelectorAll('.gutter .ln.err')].map(e => e.textContent)", json!([])).await;
+    assert!(marked.as_array().unwrap().contains(&json!(line.to_string())), "gutter marks line {line}: {marked}");
+    f.shot("workflow-error").await;
+    let versions = f.api("admin", "/api/v1/workflows/clinic-letter/versions").await;
+    assert_eq!(versions["items"].as_array().unwrap().len(), 1, "nothing stored");
+    f.web.js(&caret(yaml[..at].encode_utf16().count() + 1), json!([])).await;
+    f.web.type_into(&area, keys::BACKSPACE).await;
+    f.web.wait_js("valid again", "return document.querySelector('#validity').textContent === 'Valid.'", 10).await;
+    f.web.click_css("#save", 5).await;
+    f.web
+        .wait_js("saved", "return document.querySelector('#validity').textContent === 'Saved as version 2.'", 10)
+        .await;
+    let versions = f.api("admin", "/api/v1/workflows/clinic-letter/versions").await;
+    assert_eq!(versions["items"].as_array().unwrap().len(), 2);
+    f.web.wait("svg.diagram", 5).await;
+    f.shot("workflow-editor").await;
+    f.sign_out().await;
+}
+
+/// Team lead: the letter is on the board and in the dashboard; the CSV export downloads.
+async fn team_lead_reports(f: &Flow, id: &str) {
+    f.sign_in("lead.smith", "/app/board").await;
+    f.web.wait(&format!("#board-letters tr[data-id='{id}']"), 10).await;
+    f.shot("board").await;
+    f.web.click_css("a[href='/app/dashboard']", 5).await;
+    f.web.wait(&format!("#letters tr[data-id='{id}']"), 15).await;
+    f.web.wait("svg.chart", 10).await;
+    f.shot("dashboard").await;
+    f.web.click_css("#export-csv", 5).await;
+    f.web
+        .wait_js("export", "return document.querySelector('#export-status').textContent.startsWith('Exported')", 10)
+        .await;
+    let downloads = f.app.dir.path().join("downloads");
+    let mut csv = None;
+    for _ in 0..50 {
+        csv = std::fs::read_dir(&downloads)
+            .unwrap()
+            .filter_map(Result::ok)
+            .find(|e| e.file_name().to_string_lossy().ends_with(".csv"))
+            .and_then(|e| std::fs::read_to_string(e.path()).ok());
+        if csv.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let csv = csv.expect("the CSV file was downloaded");
+    assert!(csv.lines().next().unwrap_or_default().contains("group"), "{csv}");
+    assert!(csv.lines().count() >= 2, "{csv}");
+}
+
+async fn flows(backend: Backend, shots: bool) {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let Some(corpus) = corpus_dir() else { return };
+    let Some(f) = setup(backend, shots).await else { return };
+    let id = clinician_uploads(&f, &corpus).await;
+    secretary_corrects(&f, &id).await;
+    clinician_approves(&f, &id).await;
+    superuser_edits_workflow(&f).await;
+    team_lead_reports(&f, &id).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn people_do_their_work_in_the_browser_sqlite() {
+    flows(Backend::Sqlite, true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn people_do_their_work_in_the_browser_postgres() {
+    flows(Backend::Postgres, false).await;
+}
