@@ -119,10 +119,37 @@ async fn setup(backend: Backend, shots: bool) -> Option<Flow> {
     Some(Flow { app, web, shots, tokens })
 }
 
+/// Clinician: record in the browser (Chromium's fake microphone), watch the level meter, pause
+/// and resume, play it back, and send it.
+async fn clinician_records(f: &Flow) {
+    f.web.click_css("a[href='/app/dictations/new']", 5).await;
+    f.web.click_css("#rec-start", 10).await;
+    f.web.wait_js("the level meter", "return document.querySelector('#level').value > 0.01", 10).await;
+    f.web.click_css("#rec-pause", 5).await;
+    f.web.wait_js("paused", "return document.querySelector('#rec-status').textContent === 'Paused'", 5).await;
+    f.web.click_css("#rec-pause", 5).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    f.web.click_css("#rec-stop", 5).await;
+    f.web
+        .wait_js(
+            "playback of the recording",
+            "const a = document.querySelector('#rec-playback'); return !a.hidden && a.src.startsWith('blob:') && a.readyState >= 1",
+            10,
+        )
+        .await;
+    f.web.click_css("form button[type=submit]", 5).await;
+    f.web.wait_js("the list", "return location.pathname === '/app/dictations'", 30).await;
+    let items = f.api("dr.patel", "/api/v1/dictations").await;
+    let recorded = &items["items"][0];
+    assert_eq!(recorded["audio"]["container"], "webm", "{recorded}");
+    assert!(recorded["audio"]["duration_seconds"].as_f64().unwrap() > 1.0, "{recorded}");
+}
+
 /// Clinician: sign in, check the NHS number as typed, upload a corpus file, watch the draft
 /// appear with its progress. Returns the dictation id.
 async fn clinician_uploads(f: &Flow, corpus: &Path) -> String {
     f.sign_in("dr.patel", "/app/dictations").await;
+    clinician_records(f).await;
     f.web.click_css("a[href='/app/dictations/new']", 5).await;
     let nhs = f.web.wait("#nhs", 10).await;
     f.web.type_into(&nhs, "943 476 5918").await;
@@ -144,7 +171,7 @@ async fn clinician_uploads(f: &Flow, corpus: &Path) -> String {
     // The recognition column shows a progress bar (queued or running) before the draft is there.
     let seen = f
         .web
-        .wait_js("recognition progress", "return document.querySelector('#dictations td.recognition progress') ? 'progress' : (document.querySelector('#dictations td.recognition')||{}).textContent", 20)
+        .wait_js("recognition progress", "return document.querySelector('#dictations tbody tr:first-child td.recognition progress') ? 'progress' : (document.querySelector('#dictations tbody tr:first-child td.recognition')||{}).textContent", 20)
         .await;
     assert_eq!(seen, json!("progress"), "the list shows recognition progress while it runs");
     f.shot("my-dictations").await;
@@ -153,7 +180,7 @@ async fn clinician_uploads(f: &Flow, corpus: &Path) -> String {
     f.web
         .wait_js(
             "the draft",
-            "return document.querySelector('#dictations td.recognition').textContent === 'Recognised' \
+            "return document.querySelector('#dictations tbody tr:first-child td.recognition').textContent === 'Recognised' \
              && document.querySelector('#dictations tbody tr').dataset.status === 'drafted'",
             300,
         )
@@ -274,6 +301,38 @@ async fn clinician_approves(f: &Flow, id: &str) {
     f.sign_out().await;
 }
 
+/// The letter arrives on the file system.
+async fn downloaded(dir: &Path, name: &str) -> Vec<u8> {
+    for _ in 0..100 {
+        if let Ok(bytes) = std::fs::read(dir.join(name))
+            && !bytes.is_empty()
+        {
+            return bytes;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{name} was not downloaded");
+}
+
+/// Secretary: export the approved letter as PDF and DOCX, then dispatch it.
+async fn secretary_dispatches(f: &Flow, id: &str) {
+    f.sign_in("sec.jones", "/app/queue").await;
+    f.web.click_css(&format!("#queue tr[data-id='{id}'] a"), 20).await;
+    f.web.wait("button[data-action=dispatch]", 10).await;
+    let downloads = f.app.dir.path().join("downloads");
+    f.web.click_css("a[href$='letter.pdf']", 5).await;
+    let pdf = downloaded(&downloads, &format!("letter-{id}.pdf")).await;
+    assert!(pdf.starts_with(b"%PDF-") && pdf.windows(9).any(|w| w == b"Corrected"), "the corrected letter");
+    f.web.click_css("a[href$='letter.docx']", 5).await;
+    let docx = downloaded(&downloads, &format!("letter-{id}.docx")).await;
+    assert!(docx.starts_with(b"PK"), "a zip");
+    f.web.click_css("button[data-action=dispatch]", 5).await;
+    f.web.wait_js("back to the queue", "return location.pathname === '/app/queue'", 10).await;
+    let d = f.api("sec.jones", &format!("/api/v1/dictations/{id}")).await;
+    assert_eq!(d["status"], "dispatched");
+    f.sign_out().await;
+}
+
 /// Super-user: a broken workflow is refused with the error at its line; fixed, it saves.
 async fn superuser_edits_workflow(f: &Flow) {
     f.sign_in("admin", "/app/workflows").await;
@@ -317,10 +376,15 @@ async fn superuser_edits_workflow(f: &Flow) {
 /// Team lead: the letter is on the board and in the dashboard; the CSV export downloads.
 async fn team_lead_reports(f: &Flow, id: &str) {
     f.sign_in("lead.smith", "/app/board").await;
-    f.web.wait(&format!("#board-letters tr[data-id='{id}']"), 10).await;
+    // The dispatched letter has left the board; the recorded one is still open there.
+    f.web.wait("#board-letters tbody tr", 10).await;
+    let on_board =
+        f.web.js(&format!("return !!document.querySelector(\"#board-letters tr[data-id='{id}']\")"), json!([])).await;
+    assert_eq!(on_board, json!(false));
     f.shot("board").await;
     f.web.click_css("a[href='/app/dashboard']", 5).await;
-    f.web.wait(&format!("#letters tr[data-id='{id}']"), 15).await;
+    let row = f.web.wait(&format!("#letters tr[data-id='{id}']"), 15).await;
+    assert!(f.web.text(&row).await.contains("Dispatched"));
     f.web.wait("svg.chart", 10).await;
     f.shot("dashboard").await;
     f.web.click_css("#export-csv", 5).await;
@@ -352,6 +416,7 @@ async fn flows(backend: Backend, shots: bool) {
     let id = clinician_uploads(&f, &corpus).await;
     secretary_corrects(&f, &id).await;
     clinician_approves(&f, &id).await;
+    secretary_dispatches(&f, &id).await;
     superuser_edits_workflow(&f).await;
     team_lead_reports(&f, &id).await;
 }

@@ -79,6 +79,7 @@ impl Driver {
                 "binary": browser.to_string_lossy(),
                 "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                          "--window-size=1280,900", "--autoplay-policy=no-user-gesture-required", "--mute-audio",
+                         "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
                          "--lang=en-GB"],
                 "prefs": {"download.default_directory": downloads.to_string_lossy(),
                           "download.prompt_for_download": false},

@@ -17,26 +17,26 @@ function svgEl(name, attrs = {}, text) {
 
 /** A horizontal bar chart; `series` = [{name, cls}], rows = [{label, values: [n|null], texts: [s]}]. */
 export function barChart(title, rows, series, max) {
-  const rowH = 18 * series.length + 10;
-  const height = 24 + rows.length * rowH + 10;
-  const svg = svgEl('svg', { viewBox: `0 0 520 ${height}`, width: '100%', role: 'img', class: 'chart',
+  const rowH = 20 * series.length + 8;
+  const height = 26 + rows.length * rowH + 6;
+  const svg = svgEl('svg', { viewBox: `0 0 420 ${height}`, width: '100%', role: 'img', class: 'chart',
     'aria-label': title });
   svg.append(svgEl('title', {}, title));
   const top = max || Math.max(1, ...rows.flatMap((r) => r.values.filter((v) => v !== null)));
   rows.forEach((r, i) => {
     const y = 20 + i * rowH;
-    svg.append(svgEl('text', { x: 150, y: y + rowH / 2, 'text-anchor': 'end', class: 'axis' }, r.label));
+    svg.append(svgEl('text', { x: 110, y: y + rowH / 2 + 1, 'text-anchor': 'end', class: 'axis' }, r.label));
     r.values.forEach((v, j) => {
-      const w = v === null ? 0 : Math.max(1, (v / top) * 300);
-      const by = y + j * 18;
-      svg.append(svgEl('rect', { x: 158, y: by, width: w, height: 14, class: `bar ${series[j].cls}` }));
-      svg.append(svgEl('text', { x: 164 + w, y: by + 11, class: 'value' }, v === null ? 'no data' : r.texts[j]));
+      const w = v === null ? 0 : Math.max(1, (v / top) * 200);
+      const by = y + j * 20;
+      svg.append(svgEl('rect', { x: 118, y: by, width: w, height: 16, class: `bar ${series[j].cls}` }));
+      svg.append(svgEl('text', { x: 124 + w, y: by + 13, class: 'value' }, v === null ? 'no data' : r.texts[j]));
     });
   });
   if (series.length > 1) {
     series.forEach((s, j) => {
-      svg.append(svgEl('rect', { x: 158 + j * 130, y: 2, width: 10, height: 10, class: `bar ${s.cls}` }));
-      svg.append(svgEl('text', { x: 172 + j * 130, y: 11, class: 'axis' }, s.name));
+      svg.append(svgEl('rect', { x: 118 + j * 110, y: 2, width: 12, height: 12, class: `bar ${s.cls}` }));
+      svg.append(svgEl('text', { x: 134 + j * 110, y: 13, class: 'axis' }, s.name));
     });
   }
   return svg;

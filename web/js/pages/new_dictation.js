@@ -33,13 +33,14 @@ export default async function newDictation(main, { user, navigate }) {
   const send = h('button', { type: 'submit' }, 'Send dictation');
 
   // Recording controls.
-  const meter = h('meter', { min: 0, max: 1, value: 0, 'aria-label': 'Input level' });
-  const recStatus = h('span.rec-status', { 'aria-live': 'polite' }, 'Not recording');
-  const recBtn = h('button.secondary', { type: 'button', on: { click: startRecording } }, 'Record');
-  const pauseBtn = h('button.secondary', { type: 'button', disabled: true, on: { click: togglePause } }, 'Pause');
-  const stopBtn = h('button.secondary', { type: 'button', disabled: true, on: { click: stopRecording } }, 'Stop');
-  const discardBtn = h('button.secondary', { type: 'button', disabled: true, on: { click: discard } }, 'Discard recording');
-  const playback = h('audio', { controls: true, hidden: true, 'aria-label': 'Play back the recording' });
+  const meter = h('meter', { id: 'level', min: 0, max: 1, value: 0, 'aria-label': 'Input level' });
+  const recStatus = h('span.rec-status', { id: 'rec-status', 'aria-live': 'polite' }, 'Not recording');
+  const recBtn = h('button.secondary', { type: 'button', id: 'rec-start', on: { click: startRecording } }, 'Record');
+  const pauseBtn = h('button.secondary', { type: 'button', id: 'rec-pause', disabled: true, on: { click: togglePause } }, 'Pause');
+  const stopBtn = h('button.secondary', { type: 'button', id: 'rec-stop', disabled: true, on: { click: stopRecording } }, 'Stop');
+  const discardBtn = h('button.secondary', { type: 'button', id: 'rec-discard', disabled: true, on: { click: discard } },
+    'Discard recording');
+  const playback = h('audio', { id: 'rec-playback', controls: true, hidden: true, 'aria-label': 'Play back the recording' });
   const canRecord = !!(navigator.mediaDevices && window.MediaRecorder);
 
   const form = h('form.card', { on: { submit } },
