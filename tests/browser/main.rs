@@ -213,6 +213,13 @@ async fn secretary_corrects(f: &Flow, id: &str) {
     f.web.wait_js("a highlighted word", "return document.querySelector('#words .w.current')", 10).await;
     f.web.type_into(&draft, keys::F8).await;
     f.web.wait_js("pause", &audio("paused"), 5).await;
+    // Resuming rewinds a second first.
+    let t0 = f.web.js(&audio("currentTime"), json!([])).await.as_f64().unwrap();
+    f.web.type_into(&draft, keys::F8).await;
+    let resumed = f.web.js(&audio("currentTime"), json!([])).await.as_f64().unwrap();
+    assert!(resumed < t0 - 0.6, "resume rewinds about 1 s: {t0} -> {resumed}");
+    f.web.type_into(&draft, keys::F8).await;
+    f.web.wait_js("pause", &audio("paused"), 5).await;
     let t1 = f.web.js(&audio("currentTime"), json!([])).await.as_f64().unwrap();
     f.web.type_into(&draft, keys::F7).await;
     let t2 = f.web.js(&audio("currentTime"), json!([])).await.as_f64().unwrap();
@@ -376,8 +383,24 @@ async fn superuser_edits_workflow(f: &Flow) {
 /// Team lead: the letter is on the board and in the dashboard; the CSV export downloads.
 async fn team_lead_reports(f: &Flow, id: &str) {
     f.sign_in("lead.smith", "/app/board").await;
-    // The dispatched letter has left the board; the recorded one is still open there.
-    f.web.wait("#board-letters tbody tr", 10).await;
+    // The dispatched letter has left the board; the recorded one is still open there, and
+    // the team lead allocates it.
+    let open = f.web.wait("#board-letters tbody tr", 10).await;
+    let open_id = f.web.js("return document.querySelector('#board-letters tbody tr').dataset.id", json!([])).await;
+    let open_id = open_id.as_str().unwrap().to_string();
+    let _ = open;
+    let input = f.web.find(&format!("#board-letters tr[data-id='{open_id}'] input")).await.unwrap();
+    f.web.type_into(&input, "sec.jones").await;
+    f.web.click_css(&format!("#board-letters tr[data-id='{open_id}'] button"), 5).await;
+    f.web
+        .wait_js(
+            "the reassignment",
+            &format!("const r = document.querySelector(\"#board-letters tr[data-id='{open_id}']\"); return r && r.textContent.includes('sec.jones')"),
+            10,
+        )
+        .await;
+    let d = f.api("lead.smith", &format!("/api/v1/dictations/{open_id}")).await;
+    assert_eq!(d["assignee"], "sec.jones");
     let on_board =
         f.web.js(&format!("return !!document.querySelector(\"#board-letters tr[data-id='{id}']\")"), json!([])).await;
     assert_eq!(on_board, json!(false));

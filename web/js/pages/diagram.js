@@ -58,7 +58,8 @@ export function diagram(def) {
     path.append(el('title', {}, `${e.from} → ${e.to} (${e.label})`));
     svg.append(path);
     const lx = forward ? x + reach * 0.75 + 4 : x - reach * 0.75 - 4;
-    svg.append(el('text', { x: lx, y: (y1 + y2) / 2 + 4, class: 'edge-label', 'text-anchor': forward ? 'start' : 'end' },
+    const ly = (y1 + y2) / 2 + 4 + (slot - 1) * 12;
+    svg.append(el('text', { x: lx, y: ly, class: 'edge-label', 'text-anchor': forward ? 'start' : 'end' },
       e.label));
   });
 
