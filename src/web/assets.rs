@@ -39,6 +39,7 @@ const FILES: &[(&str, &[u8])] = assets![
     "js/pages/dashboard.js",
     "js/pages/workflows.js",
     "js/pages/diagram.js",
+    "js/pages/vocabularies.js",
 ];
 
 struct Asset {
@@ -120,11 +121,16 @@ mod tests {
         for (path, bytes) in FILES.iter().filter(|(p, _)| p.ends_with(".js")) {
             let text = std::str::from_utf8(bytes).unwrap();
             let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
-            for line in text.lines().filter(|l| l.trim_start().starts_with("import ")) {
-                let Some(spec) = line.split(['\'', '"']).nth(1) else { continue };
+            // Every `from '...'` (imports may span lines) and `import('...')`.
+            let specs = text.split("from '").skip(1).chain(text.split("import('").skip(1));
+            let mut seen = 0;
+            for rest in specs {
+                let spec = rest.split('\'').next().unwrap_or_default();
                 let resolved = resolve(dir, spec);
                 assert!(table().contains_key(resolved.as_str()), "{path} imports {spec} ({resolved}), not embedded");
+                seen += 1;
             }
+            assert!(seen > 0 || !text.contains("import "), "{path}: imports not understood");
         }
         assert!(INDEX_HTML.contains("/assets/js/main.js"));
     }

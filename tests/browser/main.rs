@@ -78,6 +78,9 @@ impl Flow {
     async fn sign_in(&self, username: &str, home: &str) {
         self.web.goto(&self.url("/")).await;
         let user = self.web.wait("input[name=username]", 10).await;
+        if username == "dr.patel" {
+            self.shot("sign-in").await;
+        }
         self.web.type_into(&user, username).await;
         let pw = self.web.find("input[name=password]").await.unwrap();
         self.web.type_into(&pw, PASSWORD).await;
@@ -185,6 +188,10 @@ async fn clinician_uploads(f: &Flow, corpus: &Path) -> String {
             300,
         )
         .await;
+    // The same list on a phone.
+    f.web.window_size(390, 844).await;
+    f.shot("phone-my-dictations").await;
+    f.web.window_size(1280, 900).await;
     let d = f.api("dr.patel", &format!("/api/v1/dictations/{id}")).await;
     assert_eq!(d["draft"]["version"], 1);
     assert_eq!(d["patient"]["nhs_number"], "9434765919");
@@ -377,6 +384,18 @@ async fn superuser_edits_workflow(f: &Flow) {
     assert_eq!(versions["items"].as_array().unwrap().len(), 2);
     f.web.wait("svg.diagram", 5).await;
     f.shot("workflow-editor").await;
+
+    // Vocabularies: a term for the recogniser, saved for the oncology specialty.
+    f.web.click_css("a[href='/app/vocabularies']", 5).await;
+    let scope = f.web.wait("#vocab-scope", 10).await;
+    f.web.js("document.querySelector('#vocab-scope').value = ''", json!([])).await;
+    f.web.type_into(&scope, "specialty:Oncology").await;
+    let terms = f.web.find("#vocab-terms").await.unwrap();
+    f.web.type_into(&terms, "Pemberton\nmammography").await;
+    f.web.click_css("form.card button[type=submit]", 5).await;
+    f.web.wait_js("saved", "return document.querySelector('#vocab-status').textContent === 'Saved 2 terms.'", 10).await;
+    let v = f.api("admin", "/api/v1/vocabularies/specialty:Oncology").await;
+    assert_eq!(v["terms"], json!(["Pemberton", "mammography"]));
     f.sign_out().await;
 }
 

@@ -194,6 +194,10 @@ impl Driver {
         self.cmd("POST", "/execute/sync", Some(json!({"script": script, "args": args}))).await.expect("script")
     }
 
+    pub async fn window_size(&self, width: u32, height: u32) {
+        self.cmd("POST", "/window/rect", Some(json!({"width": width, "height": height}))).await.expect("window size");
+    }
+
     pub async fn screenshot(&self, path: &Path) {
         let v = self.cmd("GET", "/screenshot", None).await.expect("screenshot");
         let png = base64::engine::general_purpose::STANDARD.decode(v.as_str().unwrap_or_default()).expect("base64");

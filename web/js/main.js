@@ -10,6 +10,7 @@ import queue from './pages/queue.js';
 import board from './pages/board.js';
 import dashboard from './pages/dashboard.js';
 import workflows from './pages/workflows.js';
+import vocabularies from './pages/vocabularies.js';
 
 const ALL = ['clinician', 'secretary', 'team_lead', 'superuser'];
 const ROUTES = [
@@ -21,14 +22,17 @@ const ROUTES = [
   { path: /^\/app\/board$/, page: board, roles: ['team_lead', 'superuser'] },
   { path: /^\/app\/dashboard$/, page: dashboard, roles: ['team_lead', 'superuser'] },
   { path: /^\/app\/workflows(?:\/([\w.-]+))?$/, page: workflows, roles: ['superuser'], params: ['name'] },
+  { path: /^\/app\/vocabularies$/, page: vocabularies, roles: ['clinician', 'superuser'] },
 ];
 
 const NAV = {
-  clinician: [['/app/dictations/new', 'New dictation'], ['/app/dictations', 'My dictations']],
+  clinician: [['/app/dictations/new', 'New dictation'], ['/app/dictations', 'My dictations'],
+    ['/app/vocabularies', 'My vocabulary']],
   secretary: [['/app/queue', 'Work queue'], ['/app/dictations', 'Letters'], ['/app/dictations/new', 'Upload']],
   team_lead: [['/app/board', 'Team board'], ['/app/dashboard', 'Turnaround'], ['/app/queue', 'Work queue'],
     ['/app/dictations', 'Letters']],
-  superuser: [['/app/workflows', 'Workflows'], ['/app/dashboard', 'Turnaround'], ['/app/dictations', 'Letters']],
+  superuser: [['/app/workflows', 'Workflows'], ['/app/vocabularies', 'Vocabularies'], ['/app/dashboard', 'Turnaround'],
+    ['/app/dictations', 'Letters']],
 };
 export const HOME = {
   clinician: '/app/dictations', secretary: '/app/queue', team_lead: '/app/board', superuser: '/app/workflows',

@@ -127,3 +127,12 @@ export function errorText(e) {
 export function link(href, ...children) {
   return h('a', { href, dataset: { link: '' } }, ...children);
 }
+
+/** Copies each column heading onto its cells (`data-label`), for the stacked phone layout. */
+export function labelColumns(tbody) {
+  const table = tbody.closest('table');
+  const heads = table ? [...table.querySelectorAll('thead th')].map((th) => th.textContent) : [];
+  for (const row of tbody.rows) {
+    [...row.cells].forEach((cell, i) => { if (heads[i]) cell.dataset.label = heads[i]; });
+  }
+}

@@ -1,7 +1,7 @@
 // Team lead: the team board. Who has what, load per person, reassignment, absences with cover.
 
 import { api } from '../api.js';
-import { h, fill, link, toast, fmtTime, timeLeft, slaBadge, statusBadge, label, errorText,
+import { h, fill, link, toast, fmtTime, timeLeft, slaBadge, statusBadge, label, errorText, labelColumns,
   PRIORITY_LABELS } from '../ui.js';
 
 const OPEN = new Set(['received', 'transcribing', 'drafted', 'in_correction', 'awaiting_review', 'approved', 'failed']);
@@ -67,6 +67,7 @@ export default async function board(main) {
       return h('tr', h('th', { scope: 'row' }, who), h('td', list.length), h('td', state('warning')),
         h('td', state('breached')), h('td', fmtTime(due)));
     }));
+    labelColumns(loadBody);
     fill(lettersBody, items.map((d) => {
       const input = h('input', { list: 'people', 'aria-label': `New assignee for ${d.patient.name || d.id}`,
         autocomplete: 'off', size: 10 });
@@ -91,6 +92,7 @@ export default async function board(main) {
         h('td', fmtTime(d.due_at)),
         h('td.row', input, btn));
     }));
+    labelColumns(lettersBody);
     note.textContent = items.length ? '' : 'No open letters in your teams.';
   }
 

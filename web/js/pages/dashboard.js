@@ -2,7 +2,7 @@
 // priority (hand-drawn SVG bar charts), the breach list, the letters, and CSV export.
 
 import { api } from '../api.js';
-import { h, fill, link, fmtTime, slaBadge, statusBadge, label, errorText, PRIORITY_LABELS } from '../ui.js';
+import { h, fill, link, fmtTime, slaBadge, statusBadge, label, errorText, labelColumns, PRIORITY_LABELS } from '../ui.js';
 
 const NS = 'http://www.w3.org/2000/svg';
 const DAY = 86400000;
@@ -94,6 +94,7 @@ export default async function dashboard(main) {
       fill(summary, main2.map((g) => h('tr', h('th', { scope: 'row' }, g.group), h('td', g.received),
         h('td', g.completed), h('td', g.within_target), h('td', g.percent_within_target ?? '—'),
         h('td', g.median_hours ?? '—'), h('td', g.p90_hours ?? '—'), h('td', g.backlog), h('td', g.breaches))));
+      labelColumns(summary);
       fill(backlog, barChart('Backlog per secretary', bySecretary.map((g) => ({ label: g.group, values: [g.backlog],
         texts: [String(g.backlog)] })), [{ name: 'backlog', cls: 's1' }]));
       fill(dist, barChart('Turnaround by priority, hours', byPriority.map((g) => ({
@@ -111,6 +112,7 @@ export default async function dashboard(main) {
         h('td', link(`/app/dictations/${d.id}`, d.patient.name || d.patient.nhs_number || 'Unnamed')),
         h('td', d.clinician || '—'), h('td', label(PRIORITY_LABELS, d.priority)), h('td', statusBadge(d)),
         h('td', slaBadge(d)), h('td', fmtTime(d.created_at)))));
+      labelColumns(letters);
     } catch (e) {
       note.textContent = errorText(e);
     }

@@ -1,7 +1,7 @@
 // "My dictations" (clinicians) / "Letters" (everyone else): live status, polled.
 
 import { api } from '../api.js';
-import { h, fill, link, fmtTime, timeLeft, slaBadge, statusBadge, recognition, label, errorText,
+import { h, fill, link, fmtTime, timeLeft, slaBadge, statusBadge, recognition, label, errorText, labelColumns,
   PRIORITY_LABELS, LETTER_TYPES } from '../ui.js';
 
 const POLL_MS = 2000;
@@ -54,6 +54,7 @@ export default async function myDictations(main, { user }) {
       h('td', d.assignee || '—'),
       h('td', fmtTime(d.due_at)),
       h('td', slaBadge(d), ' ', timeLeft(d)))));
+    labelColumns(body);
   }
 
   await load();

@@ -2,7 +2,7 @@
 // words, time left, filters and search.
 
 import { api } from '../api.js';
-import { h, fill, link, fmtTime, timeLeft, slaBadge, statusBadge, label, errorText,
+import { h, fill, link, fmtTime, timeLeft, slaBadge, statusBadge, label, errorText, labelColumns,
   PRIORITY_LABELS, LETTER_TYPES } from '../ui.js';
 
 const POLL_MS = 10000;
@@ -61,6 +61,7 @@ export default async function queue(main, { user }) {
       h('td', statusBadge(d)),
       h('td', d.assignee || h('span.muted', 'open')),
       h('td', fmtTime(d.due_at)))));
+    labelColumns(body);
     note.textContent = items.length === 0 ? 'Nothing in your queue.'
       : `${shown.length} of ${items.length} letter${items.length === 1 ? '' : 's'} shown.`;
   }
