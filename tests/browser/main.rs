@@ -241,6 +241,15 @@ async fn secretary_corrects(f: &Flow, id: &str) {
     let start = f.web.js("const w = document.querySelectorAll('#words .w')[5]; w.click(); document.querySelector('#player').pause(); return Number(w.dataset.start)", json!([])).await;
     let now = f.web.js(&audio("currentTime"), json!([])).await.as_f64().unwrap();
     assert!((now - start.as_f64().unwrap()).abs() < 0.5, "word click seeks to {start}, at {now}");
+    // The same from the keyboard: arrows move over the words, Enter plays from the word.
+    let words = f.web.find("#words").await.unwrap();
+    f.web.type_into(&words, &keys::ARROW_RIGHT.repeat(3)).await;
+    f.web.type_into(&words, keys::ENTER).await;
+    let third = f.web.js("return Number(document.querySelectorAll('#words .w')[2].dataset.start)", json!([])).await;
+    let now = f.web.js(&audio("currentTime"), json!([])).await.as_f64().unwrap();
+    assert!((now - third.as_f64().unwrap()).abs() < 0.5, "Enter plays the third word ({third}), at {now}");
+    f.web.type_into(&draft, keys::F8).await;
+    f.web.wait_js("pause", &audio("paused"), 5).await;
     f.shot("editor").await;
 
     // Correct the first word of the letter by typing; autosave makes version 2.
@@ -404,10 +413,9 @@ async fn team_lead_reports(f: &Flow, id: &str) {
     f.sign_in("lead.smith", "/app/board").await;
     // The dispatched letter has left the board; the recorded one is still open there, and
     // the team lead allocates it.
-    let open = f.web.wait("#board-letters tbody tr", 10).await;
+    f.web.wait("#board-letters tbody tr", 10).await;
     let open_id = f.web.js("return document.querySelector('#board-letters tbody tr').dataset.id", json!([])).await;
     let open_id = open_id.as_str().unwrap().to_string();
-    let _ = open;
     let input = f.web.find(&format!("#board-letters tr[data-id='{open_id}'] input")).await.unwrap();
     f.web.type_into(&input, "sec.jones").await;
     f.web.click_css(&format!("#board-letters tr[data-id='{open_id}'] button"), 5).await;

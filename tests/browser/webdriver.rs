@@ -15,6 +15,8 @@ pub mod keys {
     pub const BACKSPACE: &str = "\u{E003}";
     pub const ALT: &str = "\u{E00A}";
     pub const ARROW_UP: &str = "\u{E013}";
+    pub const ARROW_RIGHT: &str = "\u{E014}";
+    pub const ENTER: &str = "\u{E007}";
     pub const F7: &str = "\u{E037}";
     pub const F8: &str = "\u{E038}";
     pub const F9: &str = "\u{E039}";

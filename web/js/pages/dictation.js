@@ -75,13 +75,38 @@ export default async function dictation(main, { user, params, navigate }) {
       }, w.text.trim());
       return span;
     });
-    const pane = h('div.words', { id: 'words', 'aria-label': 'Recognised speech: click a word to hear it' },
-      spans.flatMap((s) => [s, ' ']));
-    pane.addEventListener('click', (ev) => {
-      const s = ev.target.closest('.w');
-      if (!s) return;
+    const pane = h('div.words', { id: 'words', tabindex: 0, role: 'group', 'aria-describedby': 'words-help',
+      'aria-label': 'Recognised speech' }, spans.flatMap((s) => [s, ' ']));
+    const playFrom = (s) => {
       audio.currentTime = Number(s.dataset.start);
       audio.play().catch(() => {});
+    };
+    pane.addEventListener('click', (ev) => {
+      const s = ev.target.closest('.w');
+      if (s) playFrom(s);
+    });
+    // Keyboard: arrows move a cursor over the words (low-confidence ones with Shift), Enter plays.
+    let cursor = -1;
+    const moveCursor = (i) => {
+      if (cursor >= 0) spans[cursor].classList.remove('cursor');
+      cursor = Math.max(0, Math.min(spans.length - 1, i));
+      spans[cursor].classList.add('cursor');
+      spans[cursor].scrollIntoView({ block: 'nearest' });
+      pane.setAttribute('aria-label', `Recognised speech, at “${spans[cursor].textContent}”`);
+    };
+    const isLow = (i) => spans[i].classList.contains('low');
+    pane.addEventListener('keydown', (ev) => {
+      if (!spans.length) return;
+      const step = ev.key === 'ArrowRight' ? 1 : ev.key === 'ArrowLeft' ? -1 : 0;
+      if (step) {
+        ev.preventDefault();
+        let i = cursor < 0 ? (step > 0 ? -1 : spans.length) : cursor;
+        do { i += step; } while (ev.shiftKey && i >= 0 && i < spans.length && !isLow(i));
+        if (i >= 0 && i < spans.length) moveCursor(i);
+      } else if (ev.key === 'Enter' && cursor >= 0) {
+        ev.preventDefault();
+        playFrom(spans[cursor]);
+      }
     });
     let current = null;
     const sync = () => {
@@ -111,9 +136,9 @@ export default async function dictation(main, { user, params, navigate }) {
     return h('div.words-box',
       h('h2', 'Recognised speech'),
       all.length
-        ? h('p.muted', `${all.length} words; ${lows} marked `, h('span.w.low', 'low confidence'),
-          '. Click a word to play from it.')
-        : h('p.muted', 'No words were recognised.'),
+        ? h('p.muted', { id: 'words-help' }, `${all.length} words; ${lows} marked `, h('span.w.low', 'low confidence'),
+          '. Click a word to play from it, or focus the text and use ← → (with Shift: low-confidence words) and Enter.')
+        : h('p.muted', { id: 'words-help' }, 'No words were recognised.'),
       pane);
   }
 
