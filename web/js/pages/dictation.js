@@ -373,6 +373,7 @@ class DraftEditor {
         h('button.secondary', { type: 'button', id: 'take-theirs', on: { click: () => this.takeTheirs(theirs) } },
           'Use their text (mine is kept below to copy from)')));
     this.conflictBox.hidden = false;
+    this.conflictBox.scrollIntoView({ block: 'nearest' });
   }
 
   keepMine(theirs) {
