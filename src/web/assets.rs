@@ -30,6 +30,7 @@ const FILES: &[(&str, &[u8])] = assets![
     "js/nhs.js",
     "js/transport.js",
     "js/diff.js",
+    "js/draft_editor.js",
     "js/pages/login.js",
     "js/pages/new_dictation.js",
     "js/pages/my_dictations.js",
