@@ -200,10 +200,47 @@ pub async fn clinician_approves(f: &Flow, id: &str) {
     f.sign_in("dr.patel", "/app/dictations").await;
     f.web.click_css(&format!("#dictations tr[data-id='{id}'] a"), 10).await;
     f.web.wait("button[data-action=approve]", 10).await;
+    let title = f.web.js("return document.title", json!([])).await;
+    assert_eq!(title, json!("Letter – dictaflow"), "no patient name in the title (it goes into the history)");
     let text = f.web.js("return document.querySelector('#draft').value", json!([])).await;
     assert!(text.as_str().unwrap().starts_with("Corrected"), "{text}");
     f.shot("review").await;
-    f.web.click_css("button[data-action=approve]", 5).await;
+
+    // Returning needs a comment: without one the server refuses and the comment box gets focus.
+    f.web.click_css("button[data-action=return]", 5).await;
+    f.web
+        .wait_js(
+            "the comment is asked for",
+            "return document.activeElement && document.activeElement.id === 'comment'",
+            10,
+        )
+        .await;
+    let comment = f.web.find("#comment").await.unwrap();
+    f.web.type_into(&comment, "Please add the follow-up date.").await;
+    f.web.click_css("button[data-action=return]", 5).await;
+    f.web.wait_js("back to the list", "return location.pathname === '/app/dictations'", 10).await;
+    let d = f.api("dr.patel", &format!("/api/v1/dictations/{id}")).await;
+    assert_eq!((d["status"].as_str(), d["assignee"].as_str()), (Some("in_correction"), Some("sec.jones")));
+    f.sign_out().await;
+
+    // The secretary sees the comment in the history and sends the letter back.
+    f.sign_in("sec.jones", "/app/queue").await;
+    f.web.click_css(&format!("#queue tr[data-id='{id}'] a"), 20).await;
+    f.web.click_css("details > summary", 10).await;
+    f.web
+        .wait_js(
+            "the comment",
+            "return document.querySelector('ol.history').textContent.includes('Please add the follow-up date.')",
+            10,
+        )
+        .await;
+    f.web.click_css("button[data-action=submit]", 5).await;
+    f.web.wait_js("back to the queue", "return location.pathname === '/app/queue'", 10).await;
+    f.sign_out().await;
+
+    f.sign_in("dr.patel", "/app/dictations").await;
+    f.web.click_css(&format!("#dictations tr[data-id='{id}'] a"), 10).await;
+    f.web.click_css("button[data-action=approve]", 10).await;
     f.web.wait_js("back to the list", "return location.pathname === '/app/dictations'", 10).await;
     let d = f.api("dr.patel", &format!("/api/v1/dictations/{id}")).await;
     assert_eq!(d["status"], "approved");

@@ -124,7 +124,9 @@ async function route() {
     heading.setAttribute('tabindex', '-1');
     if (!main.contains(document.activeElement) || document.activeElement === main) heading.focus();
   }
-  document.title = `${heading ? heading.textContent + ' – ' : ''}dictaflow`;
+  // Titles end up in the browser's history: a page naming a patient sets a neutral `data-title`.
+  const title = heading ? heading.dataset.title || heading.textContent : '';
+  document.title = `${title ? `${title} – ` : ''}dictaflow`;
 }
 
 document.addEventListener('click', (ev) => {

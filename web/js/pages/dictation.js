@@ -30,7 +30,8 @@ export default async function dictation(main, { user, params, navigate }) {
   function header(x) {
     const p = x.patient || {};
     return h('div.letter-head',
-      h('h1', `Letter: ${p.name || (p.nhs_number ? formatNhs(p.nhs_number) : 'unnamed patient')}`),
+      h('h1', { dataset: { title: 'Letter' } },
+        `Letter: ${p.name || (p.nhs_number ? formatNhs(p.nhs_number) : 'unnamed patient')}`),
       h('dl.meta',
         h('dt', 'Status'), h('dd', { id: 'status' }, statusBadge(x), ' ', x.stage || ''),
         h('dt', 'Priority'), h('dd', label(PRIORITY_LABELS, x.priority)),
