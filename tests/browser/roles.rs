@@ -303,6 +303,13 @@ pub async fn superuser_edits_workflow(f: &Flow) {
         f.web.js("return [...document.querySelectorAll('.gutter .ln.err')].map(e => e.textContent)", json!([])).await;
     assert!(marked.as_array().unwrap().contains(&json!(line.to_string())), "gutter marks line {line}: {marked}");
     f.shot("workflow-error").await;
+    // The version history compares a stored version with the editor, line by line.
+    f.web.click_css("ol.versions button", 5).await;
+    f.web.wait_js("the diff", "return document.querySelector('.diff-box h3')", 10).await;
+    let diff = f.web.js("const b = document.querySelector('.diff-box'); return [b.querySelector('h3').textContent, [...b.querySelectorAll('ins')].map(e => e.textContent).join(''), [...b.querySelectorAll('del')].map(e => e.textContent).join('')]", json!([])).await;
+    assert_eq!(diff[0], json!("Version 1 → editor (2 changed lines)"), "{diff}");
+    assert!(diff[1].as_str().unwrap().contains("submit: { to: reviewz,"), "{diff}");
+    assert!(diff[2].as_str().unwrap().contains("submit: { to: review,"), "{diff}");
     let versions = f.api("admin", "/api/v1/workflows/clinic-letter/versions").await;
     assert_eq!(versions["items"].as_array().unwrap().len(), 1, "nothing stored");
     f.web.js(&caret(yaml[..at].encode_utf16().count() + 1), json!([])).await;
