@@ -127,6 +127,25 @@ pub async fn secretary_corrects(f: &Flow, id: &str) {
     let start = f.web.js("const w = document.querySelectorAll('#words .w')[5]; w.click(); document.querySelector('#player').pause(); return Number(w.dataset.start)", json!([])).await;
     let now = f.web.js(&audio("currentTime"), json!([])).await.as_f64().unwrap();
     assert!((now - start.as_f64().unwrap()).abs() < 0.5, "word click seeks to {start}, at {now}");
+    // Low-confidence words are marked, exactly those the recogniser flagged.
+    let d = f.api("sec.jones", &format!("/api/v1/dictations/{id}")).await;
+    let words: Vec<&serde_json::Value> = d["transcription"]["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["words"].as_array().unwrap())
+        .collect();
+    let low =
+        words.iter().filter(|w| w["low_confidence"] == json!(true) || w["confidence"].as_f64().unwrap() < 0.5).count();
+    let marked = f
+        .web
+        .js(
+            "return [document.querySelectorAll('#words .w').length, document.querySelectorAll('#words .w.low').length]",
+            json!([]),
+        )
+        .await;
+    assert_eq!(marked, json!([words.len(), low]));
+
     // The same from the keyboard: arrows move over the words, Enter plays from the word.
     let words = f.web.find("#words").await.unwrap();
     f.web.type_into(&words, &keys::ARROW_RIGHT.repeat(3)).await;
