@@ -138,7 +138,7 @@ export default async function workflows(main, { params, navigate }) {
   async function refresh() {
     fill(picture, current.definition ? diagram(current.definition) : h('p.muted', 'No diagram.'));
     const all = (await api(`workflows/${encodeURIComponent(name)}/versions`)).items;
-    fill(versions, all.slice().reverse().map((v) => h('li',
+    fill(versions, all.slice().sort((a, b) => b.version - a.version).map((v) => h('li',
       `Version ${v.version} · ${fmtTime(v.created_at)}${v.created_by ? ` · ${v.created_by}` : ''} `,
       h('button.secondary.small', { type: 'button', on: { click: () => compare(v.version) } },
         `Compare with the editor`))));
