@@ -11,6 +11,7 @@ pub mod dictations;
 pub mod extract;
 pub mod hardening;
 pub mod health;
+pub mod letters;
 pub mod multipart;
 pub mod oidc;
 pub mod openai;
@@ -64,12 +65,14 @@ pub fn router(state: AppState) -> Router {
         .merge(webhooks::router())
         .merge(calendars::router())
         .merge(oidc::router())
+        .merge(letters::router())
         .fallback(api_not_found)
         .route_layer(axum::middleware::from_fn(tag_route));
     Router::new()
         .nest("/api/v1", api)
         .merge(health::router())
         .merge(openai::router())
+        .merge(crate::web::router())
         .route_layer(axum::middleware::from_fn(tag_route))
         .fallback(not_found)
         // Upload size is enforced by the upload handler itself (with an early 413);

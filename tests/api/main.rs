@@ -9,4 +9,5 @@ mod dictations;
 mod identity;
 mod openai;
 mod recognition;
+mod web;
 mod workflow;

@@ -1,0 +1,409 @@
+//! What each role does in the browser, step by step, with the checks that prove it worked.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::webdriver::keys;
+use crate::{Flow, SPEECH};
+
+/// Clinician: record in the browser (Chromium's fake microphone), watch the level meter, pause
+/// and resume, play it back, and send it.
+pub async fn clinician_records(f: &Flow) {
+    f.web.click_css("a[href='/app/dictations/new']", 5).await;
+    f.web.click_css("#rec-start", 10).await;
+    f.web.wait_js("the level meter", "return document.querySelector('#level').value > 0.01", 10).await;
+    f.web.click_css("#rec-pause", 5).await;
+    f.web.wait_js("paused", "return document.querySelector('#rec-status').textContent === 'Paused'", 5).await;
+    f.web.click_css("#rec-pause", 5).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    f.web.click_css("#rec-stop", 5).await;
+    f.web
+        .wait_js(
+            "playback of the recording",
+            "const a = document.querySelector('#rec-playback'); return !a.hidden && a.src.startsWith('blob:') && a.readyState >= 1",
+            10,
+        )
+        .await;
+    f.web.click_css("form button[type=submit]", 5).await;
+    f.web.wait_js("the list", "return location.pathname === '/app/dictations'", 30).await;
+    let items = f.api("dr.patel", "/api/v1/dictations").await;
+    let recorded = &items["items"][0];
+    assert_eq!(recorded["audio"]["container"], "webm", "{recorded}");
+    assert!(recorded["audio"]["duration_seconds"].as_f64().unwrap() > 1.0, "{recorded}");
+}
+
+/// Clinician: sign in, check the NHS number as typed, upload a corpus file, watch the draft
+/// appear with its progress. Returns the dictation id.
+pub async fn clinician_uploads(f: &Flow, corpus: &Path) -> String {
+    f.sign_in("dr.patel", "/app/dictations").await;
+    clinician_records(f).await;
+    f.web.click_css("a[href='/app/dictations/new']", 5).await;
+    let nhs = f.web.wait("#nhs", 10).await;
+    f.web.type_into(&nhs, "943 476 5918").await;
+    let hint = f.web.find("#nhs-hint").await.unwrap();
+    assert!(f.web.text(&hint).await.contains("check digit"), "a wrong check digit is flagged as typed");
+    f.web.type_into(&nhs, keys::BACKSPACE).await;
+    f.web.type_into(&nhs, "9").await;
+    assert_eq!(f.web.text(&hint).await, "Valid NHS number 943 476 5919");
+    f.web.type_into(&f.web.find("input[name=patient_name]").await.unwrap(), "Ann Example").await;
+    f.web.type_into(&f.web.find("input[name=specialty]").await.unwrap(), "Oncology").await;
+    let file = f.web.find("input[type=file]").await.unwrap();
+    let speech = corpus.join(SPEECH).canonicalize().expect("the corpus file");
+    f.web.type_into(&file, &speech.to_string_lossy()).await;
+    f.shot("new-dictation").await;
+    f.web.click_css("form button[type=submit]", 5).await;
+    f.web.wait_js("the list", "return location.pathname === '/app/dictations'", 30).await;
+    let row = f.web.wait("#dictations tbody tr", 15).await;
+    let _ = row;
+    // The recognition column shows a progress bar (queued or running) before the draft is there.
+    let seen = f
+        .web
+        .wait_js("recognition progress", "return document.querySelector('#dictations tbody tr:first-child td.recognition progress') ? 'progress' : (document.querySelector('#dictations tbody tr:first-child td.recognition')||{}).textContent", 20)
+        .await;
+    assert_eq!(seen, json!("progress"), "the list shows recognition progress while it runs");
+    f.shot("my-dictations").await;
+    let id = f.web.js("return document.querySelector('#dictations tbody tr').dataset.id", json!([])).await;
+    let id = id.as_str().unwrap().to_string();
+    f.web
+        .wait_js(
+            "the draft",
+            "return document.querySelector('#dictations tbody tr:first-child td.recognition').textContent === 'Recognised' \
+             && document.querySelector('#dictations tbody tr').dataset.status === 'drafted'",
+            300,
+        )
+        .await;
+    // The same list on a phone.
+    f.web.window_size(390, 844).await;
+    f.shot("phone-my-dictations").await;
+    f.web.window_size(1280, 900).await;
+    let d = f.api("dr.patel", &format!("/api/v1/dictations/{id}")).await;
+    assert_eq!(d["draft"]["version"], 1);
+    assert_eq!(d["patient"]["nhs_number"], "9434765919");
+    f.sign_out().await;
+    id
+}
+
+/// Secretary: open the letter from the queue, claim it, use the transcription keys, correct a
+/// word (autosaved), survive an edit conflict without losing text, and submit.
+pub async fn secretary_corrects(f: &Flow, id: &str) {
+    f.sign_in("sec.jones", "/app/queue").await;
+    let link = f.web.wait(&format!("#queue tr[data-id='{id}'] a"), 20).await;
+    f.shot("queue").await;
+    f.web.click(&link).await;
+    f.web.click_css("button[data-action=claim]", 10).await;
+    let draft = f.web.wait("#draft:not([readonly])", 10).await;
+    f.web.wait_js("audio metadata", "return document.querySelector('#player').readyState >= 1", 20).await;
+    let audio = |prop: &str| format!("return document.querySelector('#player').{prop}");
+
+    // Play with F8, pause with F8, rewind with F7, forward with F9, faster with Alt+Up.
+    f.web.click(&draft).await;
+    f.web.type_into(&draft, keys::F8).await;
+    f.web
+        .wait_js("playback", "const a = document.querySelector('#player'); return !a.paused && a.currentTime > 1.5", 20)
+        .await;
+    f.web.wait_js("a highlighted word", "return document.querySelector('#words .w.current')", 10).await;
+    f.web.type_into(&draft, keys::F8).await;
+    f.web.wait_js("pause", &audio("paused"), 5).await;
+    // Resuming rewinds a second first.
+    let t0 = f.web.js(&audio("currentTime"), json!([])).await.as_f64().unwrap();
+    f.web.type_into(&draft, keys::F8).await;
+    let resumed = f.web.js(&audio("currentTime"), json!([])).await.as_f64().unwrap();
+    assert!(resumed < t0 - 0.6, "resume rewinds about 1 s: {t0} -> {resumed}");
+    f.web.type_into(&draft, keys::F8).await;
+    f.web.wait_js("pause", &audio("paused"), 5).await;
+    let t1 = f.web.js(&audio("currentTime"), json!([])).await.as_f64().unwrap();
+    f.web.type_into(&draft, keys::F7).await;
+    let t2 = f.web.js(&audio("currentTime"), json!([])).await.as_f64().unwrap();
+    assert!((t2 - (t1 - 3.0).max(0.0)).abs() < 0.3, "F7 rewinds 3 s: {t1} -> {t2}");
+    f.web.type_into(&draft, keys::F9).await;
+    f.web.type_into(&draft, keys::F9).await;
+    let t3 = f.web.js(&audio("currentTime"), json!([])).await.as_f64().unwrap();
+    assert!((t3 - (t2 + 6.0)).abs() < 0.3, "F9 twice forwards 6 s: {t2} -> {t3}");
+    f.web.type_into(&draft, &format!("{}{}", keys::ALT, keys::ARROW_UP)).await;
+    assert_eq!(f.web.js(&audio("playbackRate"), json!([])).await.as_f64(), Some(1.1));
+    // Clicking a word seeks to it.
+    let start = f.web.js("const w = document.querySelectorAll('#words .w')[5]; w.click(); document.querySelector('#player').pause(); return Number(w.dataset.start)", json!([])).await;
+    let now = f.web.js(&audio("currentTime"), json!([])).await.as_f64().unwrap();
+    assert!((now - start.as_f64().unwrap()).abs() < 0.5, "word click seeks to {start}, at {now}");
+    // Low-confidence words are marked, exactly those the recogniser flagged.
+    let d = f.api("sec.jones", &format!("/api/v1/dictations/{id}")).await;
+    let words: Vec<&serde_json::Value> = d["transcription"]["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["words"].as_array().unwrap())
+        .collect();
+    let low =
+        words.iter().filter(|w| w["low_confidence"] == json!(true) || w["confidence"].as_f64().unwrap() < 0.5).count();
+    let marked = f
+        .web
+        .js(
+            "return [document.querySelectorAll('#words .w').length, document.querySelectorAll('#words .w.low').length]",
+            json!([]),
+        )
+        .await;
+    assert_eq!(marked, json!([words.len(), low]));
+
+    // The same from the keyboard: arrows move over the words, Enter plays from the word.
+    let words = f.web.find("#words").await.unwrap();
+    f.web.type_into(&words, &keys::ARROW_RIGHT.repeat(3)).await;
+    f.web.type_into(&words, keys::ENTER).await;
+    let third = f.web.js("return Number(document.querySelectorAll('#words .w')[2].dataset.start)", json!([])).await;
+    let now = f.web.js(&audio("currentTime"), json!([])).await.as_f64().unwrap();
+    assert!((now - third.as_f64().unwrap()).abs() < 0.5, "Enter plays the third word ({third}), at {now}");
+    f.web.type_into(&draft, keys::F8).await;
+    f.web.wait_js("pause", &audio("paused"), 5).await;
+    f.shot("editor").await;
+
+    // Correct the first word of the letter by typing; autosave makes version 2.
+    let original = f.web.js("return document.querySelector('#draft').value", json!([])).await;
+    let original = original.as_str().unwrap().to_string();
+    let first_len = original.split_whitespace().next().unwrap().len();
+    f.web
+        .js(
+            "const a = document.querySelector('#draft'); a.focus(); a.setSelectionRange(0, arguments[0])",
+            json!([first_len]),
+        )
+        .await;
+    f.web.type_into(&draft, "Corrected").await;
+    f.web
+        .wait_js(
+            "autosave",
+            "return document.querySelector('#save-status').textContent.startsWith('Saved (version 2')",
+            15,
+        )
+        .await;
+    let mine = format!("Corrected{}", &original[first_len..]);
+    let d = f.api("sec.jones", &format!("/api/v1/dictations/{id}")).await;
+    assert_eq!(d["draft"]["text"].as_str().unwrap(), mine);
+
+    // Someone else saves version 3 (another tab); the next autosave conflicts and shows it.
+    let resp = f
+        .app
+        .client
+        .put(f.url(&format!("/api/v1/dictations/{id}/draft")))
+        .bearer_auth(&f.tokens["sec.jones"])
+        .json(&json!({"text": "Text from another tab.", "base_version": 2}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    f.web.js("const a = document.querySelector('#draft'); a.focus(); a.setSelectionRange(a.value.length, a.value.length)", json!([])).await;
+    f.web.type_into(&draft, " Signed.").await;
+    f.web.wait("#conflict #keep-mine", 15).await;
+    let theirs = f.web.js("return document.querySelector('#their-text').value", json!([])).await;
+    assert_eq!(theirs, json!("Text from another tab."));
+    let kept = f.web.js("return document.querySelector('#draft').value", json!([])).await;
+    assert_eq!(kept.as_str().unwrap(), format!("{mine} Signed."), "nothing typed is lost");
+    f.shot("conflict").await;
+    f.web.click_css("#keep-mine", 5).await;
+    f.web
+        .wait_js(
+            "save after conflict",
+            "return document.querySelector('#save-status').textContent.startsWith('Saved (version 4')",
+            15,
+        )
+        .await;
+
+    f.web.click_css("button[data-action=submit]", 5).await;
+    f.web.wait_js("back to the queue", "return location.pathname === '/app/queue'", 10).await;
+    let d = f.api("sec.jones", &format!("/api/v1/dictations/{id}")).await;
+    assert_eq!(d["status"], "awaiting_review");
+    assert_eq!(d["draft"]["text"].as_str().unwrap(), format!("{mine} Signed."));
+    f.sign_out().await;
+}
+
+pub async fn clinician_approves(f: &Flow, id: &str) {
+    f.sign_in("dr.patel", "/app/dictations").await;
+    f.web.click_css(&format!("#dictations tr[data-id='{id}'] a"), 10).await;
+    f.web.wait("button[data-action=approve]", 10).await;
+    let title = f.web.js("return document.title", json!([])).await;
+    assert_eq!(title, json!("Letter – dictaflow"), "no patient name in the title (it goes into the history)");
+    let text = f.web.js("return document.querySelector('#draft').value", json!([])).await;
+    assert!(text.as_str().unwrap().starts_with("Corrected"), "{text}");
+    f.shot("review").await;
+
+    // Returning needs a comment: without one the server refuses and the comment box gets focus.
+    f.web.click_css("button[data-action=return]", 5).await;
+    f.web
+        .wait_js(
+            "the comment is asked for",
+            "return document.activeElement && document.activeElement.id === 'comment'",
+            10,
+        )
+        .await;
+    let comment = f.web.find("#comment").await.unwrap();
+    f.web.type_into(&comment, "Please add the follow-up date.").await;
+    f.web.click_css("button[data-action=return]", 5).await;
+    f.web.wait_js("back to the list", "return location.pathname === '/app/dictations'", 10).await;
+    let d = f.api("dr.patel", &format!("/api/v1/dictations/{id}")).await;
+    assert_eq!((d["status"].as_str(), d["assignee"].as_str()), (Some("in_correction"), Some("sec.jones")));
+    f.sign_out().await;
+
+    // The secretary sees the comment in the history and sends the letter back.
+    f.sign_in("sec.jones", "/app/queue").await;
+    f.web.click_css(&format!("#queue tr[data-id='{id}'] a"), 20).await;
+    f.web.click_css("details > summary", 10).await;
+    f.web
+        .wait_js(
+            "the comment",
+            "return document.querySelector('ol.history').textContent.includes('Please add the follow-up date.')",
+            10,
+        )
+        .await;
+    f.web.click_css("button[data-action=submit]", 5).await;
+    f.web.wait_js("back to the queue", "return location.pathname === '/app/queue'", 10).await;
+    f.sign_out().await;
+
+    f.sign_in("dr.patel", "/app/dictations").await;
+    f.web.click_css(&format!("#dictations tr[data-id='{id}'] a"), 10).await;
+    f.web.click_css("button[data-action=approve]", 10).await;
+    f.web.wait_js("back to the list", "return location.pathname === '/app/dictations'", 10).await;
+    let d = f.api("dr.patel", &format!("/api/v1/dictations/{id}")).await;
+    assert_eq!(d["status"], "approved");
+    f.sign_out().await;
+}
+
+/// The letter arrives on the file system.
+pub async fn downloaded(dir: &Path, name: &str) -> Vec<u8> {
+    for _ in 0..100 {
+        if let Ok(bytes) = std::fs::read(dir.join(name))
+            && !bytes.is_empty()
+        {
+            return bytes;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{name} was not downloaded");
+}
+
+/// Secretary: export the approved letter as PDF and DOCX, then dispatch it.
+pub async fn secretary_dispatches(f: &Flow, id: &str) {
+    f.sign_in("sec.jones", "/app/queue").await;
+    f.web.click_css(&format!("#queue tr[data-id='{id}'] a"), 20).await;
+    f.web.wait("button[data-action=dispatch]", 10).await;
+    let downloads = f.app.dir.path().join("downloads");
+    f.web.click_css("a[href$='letter.pdf']", 5).await;
+    let pdf = downloaded(&downloads, &format!("letter-{id}.pdf")).await;
+    assert!(pdf.starts_with(b"%PDF-") && pdf.windows(9).any(|w| w == b"Corrected"), "the corrected letter");
+    f.web.click_css("a[href$='letter.docx']", 5).await;
+    let docx = downloaded(&downloads, &format!("letter-{id}.docx")).await;
+    assert!(docx.starts_with(b"PK"), "a zip");
+    f.web.click_css("button[data-action=dispatch]", 5).await;
+    f.web.wait_js("back to the queue", "return location.pathname === '/app/queue'", 10).await;
+    let d = f.api("sec.jones", &format!("/api/v1/dictations/{id}")).await;
+    assert_eq!(d["status"], "dispatched");
+    f.sign_out().await;
+}
+
+/// Super-user: a broken workflow is refused with the error at its line; fixed, it saves.
+pub async fn superuser_edits_workflow(f: &Flow) {
+    f.sign_in("admin", "/app/workflows").await;
+    f.shot("workflows").await;
+    f.web.click_css("a[href='/app/workflows/clinic-letter']", 10).await;
+    f.web.wait_js("validation", "return document.querySelector('#validity').textContent === 'Valid.'", 15).await;
+    let yaml = f.web.js("return document.querySelector('#yaml').value", json!([])).await;
+    let yaml = yaml.as_str().unwrap().to_string();
+    let needle = "submit: { to: review";
+    let at = yaml.find(needle).expect("the submit action") + needle.len();
+    let line = yaml[..at].matches('\n').count() + 1;
+    let area = f.web.find("#yaml").await.unwrap();
+    let caret =
+        |pos: usize| format!("const a = document.querySelector('#yaml'); a.focus(); a.setSelectionRange({pos}, {pos})");
+    f.web.js(&caret(yaml[..at].encode_utf16().count()), json!([])).await;
+    f.web.type_into(&area, "z").await;
+    f.web.click_css("#save", 5).await;
+    f.web.wait_js("the error list", "return document.querySelector('#errors li')", 10).await;
+    let errors = f.web.text(&f.web.find("#errors").await.unwrap()).await;
+    assert!(errors.contains(&format!("Line {line},")), "the error is at line {line}: {errors}");
+    let marked =
+        f.web.js("return [...document.querySelectorAll('.gutter .ln.err')].map(e => e.textContent)", json!([])).await;
+    assert!(marked.as_array().unwrap().contains(&json!(line.to_string())), "gutter marks line {line}: {marked}");
+    f.shot("workflow-error").await;
+    // The version history compares a stored version with the editor, line by line.
+    f.web.click_css("ol.versions button", 5).await;
+    f.web.wait_js("the diff", "return document.querySelector('.diff-box h3')", 10).await;
+    let diff = f.web.js("const b = document.querySelector('.diff-box'); return [b.querySelector('h3').textContent, [...b.querySelectorAll('ins')].map(e => e.textContent).join(''), [...b.querySelectorAll('del')].map(e => e.textContent).join('')]", json!([])).await;
+    assert_eq!(diff[0], json!("Version 1 → editor (2 changed lines)"), "{diff}");
+    assert!(diff[1].as_str().unwrap().contains("submit: { to: reviewz,"), "{diff}");
+    assert!(diff[2].as_str().unwrap().contains("submit: { to: review,"), "{diff}");
+    let versions = f.api("admin", "/api/v1/workflows/clinic-letter/versions").await;
+    assert_eq!(versions["items"].as_array().unwrap().len(), 1, "nothing stored");
+    f.web.js(&caret(yaml[..at].encode_utf16().count() + 1), json!([])).await;
+    f.web.type_into(&area, keys::BACKSPACE).await;
+    f.web.wait_js("valid again", "return document.querySelector('#validity').textContent === 'Valid.'", 10).await;
+    f.web.click_css("#save", 5).await;
+    f.web
+        .wait_js("saved", "return document.querySelector('#validity').textContent === 'Saved as version 2.'", 10)
+        .await;
+    let versions = f.api("admin", "/api/v1/workflows/clinic-letter/versions").await;
+    assert_eq!(versions["items"].as_array().unwrap().len(), 2);
+    f.web.wait("svg.diagram", 5).await;
+    f.shot("workflow-editor").await;
+
+    // Vocabularies: a term for the recogniser, saved for the oncology specialty.
+    f.web.click_css("a[href='/app/vocabularies']", 5).await;
+    let scope = f.web.wait("#vocab-scope", 10).await;
+    f.web.js("document.querySelector('#vocab-scope').value = ''", json!([])).await;
+    f.web.type_into(&scope, "specialty:Oncology").await;
+    let terms = f.web.find("#vocab-terms").await.unwrap();
+    f.web.type_into(&terms, "Pemberton\nmammography").await;
+    f.web.click_css("form.card button[type=submit]", 5).await;
+    f.web.wait_js("saved", "return document.querySelector('#vocab-status').textContent === 'Saved 2 terms.'", 10).await;
+    let v = f.api("admin", "/api/v1/vocabularies/specialty:Oncology").await;
+    assert_eq!(v["terms"], json!(["Pemberton", "mammography"]));
+    f.sign_out().await;
+}
+
+/// Team lead: the letter is on the board and in the dashboard; the CSV export downloads.
+pub async fn team_lead_reports(f: &Flow, id: &str) {
+    f.sign_in("lead.smith", "/app/board").await;
+    // The dispatched letter has left the board; the recorded one is still open there, and
+    // the team lead allocates it.
+    f.web.wait("#board-letters tbody tr", 10).await;
+    let open_id = f.web.js("return document.querySelector('#board-letters tbody tr').dataset.id", json!([])).await;
+    let open_id = open_id.as_str().unwrap().to_string();
+    let input = f.web.find(&format!("#board-letters tr[data-id='{open_id}'] input")).await.unwrap();
+    f.web.type_into(&input, "sec.jones").await;
+    f.web.click_css(&format!("#board-letters tr[data-id='{open_id}'] button"), 5).await;
+    f.web
+        .wait_js(
+            "the reassignment",
+            &format!("const r = document.querySelector(\"#board-letters tr[data-id='{open_id}']\"); return r && r.textContent.includes('sec.jones')"),
+            10,
+        )
+        .await;
+    let d = f.api("lead.smith", &format!("/api/v1/dictations/{open_id}")).await;
+    assert_eq!(d["assignee"], "sec.jones");
+    let on_board =
+        f.web.js(&format!("return !!document.querySelector(\"#board-letters tr[data-id='{id}']\")"), json!([])).await;
+    assert_eq!(on_board, json!(false));
+    f.shot("board").await;
+    f.web.click_css("a[href='/app/dashboard']", 5).await;
+    let row = f.web.wait(&format!("#letters tr[data-id='{id}']"), 15).await;
+    assert!(f.web.text(&row).await.contains("Dispatched"));
+    f.web.wait("svg.chart", 10).await;
+    f.shot("dashboard").await;
+    f.web.click_css("#export-csv", 5).await;
+    f.web
+        .wait_js("export", "return document.querySelector('#export-status').textContent.startsWith('Exported')", 10)
+        .await;
+    let downloads = f.app.dir.path().join("downloads");
+    let mut csv = None;
+    for _ in 0..50 {
+        csv = std::fs::read_dir(&downloads)
+            .unwrap()
+            .filter_map(Result::ok)
+            .find(|e| e.file_name().to_string_lossy().ends_with(".csv"))
+            .and_then(|e| std::fs::read_to_string(e.path()).ok());
+        if csv.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let csv = csv.expect("the CSV file was downloaded");
+    assert!(csv.lines().next().unwrap_or_default().contains("group"), "{csv}");
+    assert!(csv.lines().count() >= 2, "{csv}");
+}

@@ -1,0 +1,152 @@
+// The application shell: who is signed in, role-aware navigation, and a small client-side router.
+
+import { api } from './api.js';
+import { h, fill, link, toast, errorText } from './ui.js';
+import login from './pages/login.js';
+import newDictation from './pages/new_dictation.js';
+import myDictations from './pages/my_dictations.js';
+import dictation from './pages/dictation.js';
+import queue from './pages/queue.js';
+import board from './pages/board.js';
+import dashboard from './pages/dashboard.js';
+import workflows from './pages/workflows.js';
+import vocabularies from './pages/vocabularies.js';
+
+const ALL = ['clinician', 'secretary', 'team_lead', 'superuser'];
+const ROUTES = [
+  { path: /^\/app\/login$/, page: login, roles: null },
+  { path: /^\/app\/dictations\/new$/, page: newDictation, roles: ALL },
+  { path: /^\/app\/dictations$/, page: myDictations, roles: ALL },
+  { path: /^\/app\/dictations\/([\w-]+)$/, page: dictation, roles: ALL, params: ['id'] },
+  { path: /^\/app\/queue$/, page: queue, roles: ['secretary', 'team_lead', 'superuser'] },
+  { path: /^\/app\/board$/, page: board, roles: ['team_lead', 'superuser'] },
+  { path: /^\/app\/dashboard$/, page: dashboard, roles: ['team_lead', 'superuser'] },
+  { path: /^\/app\/workflows(?:\/([\w.-]+))?$/, page: workflows, roles: ['superuser'], params: ['name'] },
+  { path: /^\/app\/vocabularies$/, page: vocabularies, roles: ['clinician', 'superuser'] },
+];
+
+const NAV = {
+  clinician: [['/app/dictations/new', 'New dictation'], ['/app/dictations', 'My dictations'],
+    ['/app/vocabularies', 'My vocabulary']],
+  secretary: [['/app/queue', 'Work queue'], ['/app/dictations', 'Letters'], ['/app/dictations/new', 'Upload']],
+  team_lead: [['/app/board', 'Team board'], ['/app/dashboard', 'Turnaround'], ['/app/queue', 'Work queue'],
+    ['/app/dictations', 'Letters']],
+  superuser: [['/app/workflows', 'Workflows'], ['/app/vocabularies', 'Vocabularies'], ['/app/dashboard', 'Turnaround'],
+    ['/app/dictations', 'Letters']],
+};
+export const HOME = {
+  clinician: '/app/dictations', secretary: '/app/queue', team_lead: '/app/board', superuser: '/app/workflows',
+};
+
+let user = null;
+let cleanup = null;
+
+async function currentUser() {
+  if (user) return user;
+  try {
+    user = await api('auth/me', { allow401: true });
+  } catch (e) {
+    user = null;
+  }
+  return user;
+}
+
+function renderChrome() {
+  const nav = document.getElementById('nav');
+  const who = document.getElementById('who');
+  if (!user) {
+    fill(nav);
+    fill(who);
+    return;
+  }
+  const here = location.pathname;
+  fill(nav, h('ul', (NAV[user.role] || []).map(([href, text]) => {
+    const a = link(href, text);
+    if (here === href) a.setAttribute('aria-current', 'page');
+    return h('li', a);
+  })));
+  fill(who,
+    h('span', { title: `role: ${user.role}` }, `${user.display_name || user.username} (${user.role.replace('_', ' ')})`),
+    h('button.secondary', { type: 'button', on: { click: signOut } }, 'Sign out'));
+}
+
+async function signOut() {
+  try {
+    await api('auth/logout', { method: 'POST' });
+  } catch (e) {
+    // The session may already be gone; signing out locally is what matters.
+  }
+  user = null;
+  navigate('/app/login');
+}
+
+export function setUser(u) {
+  user = u;
+}
+
+export async function navigate(path, { replace = false } = {}) {
+  if (replace) history.replaceState(null, '', path);
+  else if (path !== location.pathname + location.search) history.pushState(null, '', path);
+  await route();
+}
+
+async function route() {
+  if (cleanup) {
+    try { cleanup(); } catch (e) { /* a page's cleanup must not stop navigation */ }
+    cleanup = null;
+  }
+  const path = location.pathname.replace(/\/$/, '') || '/';
+  const main = document.getElementById('main');
+  const found = ROUTES.map((r) => ({ r, m: path.match(r.path) })).find((x) => x.m);
+  const me = await currentUser();
+  if (!found) {
+    if (me) return navigate(HOME[me.role] || '/app/dictations', { replace: true });
+    return navigate('/app/login', { replace: true });
+  }
+  if (found.r.roles && !me) return navigate('/app/login', { replace: true });
+  if (found.r.page === login && me) return navigate(HOME[me.role], { replace: true });
+  renderChrome();
+  if (found.r.roles && !found.r.roles.includes(me.role)) {
+    fill(main, h('h1', { tabindex: -1 }, 'Not available'), h('p', 'Your role cannot use this page.'));
+    main.querySelector('h1').focus();
+    return;
+  }
+  const params = {};
+  (found.r.params || []).forEach((name, i) => { params[name] = found.m[i + 1]; });
+  fill(main);
+  try {
+    cleanup = (await found.r.page(main, { user: me, params, navigate })) || null;
+  } catch (e) {
+    fill(main, h('h1', { tabindex: -1 }, 'Something went wrong'), h('p.error', errorText(e)));
+  }
+  const heading = main.querySelector('h1');
+  if (heading) {
+    heading.setAttribute('tabindex', '-1');
+    if (!main.contains(document.activeElement) || document.activeElement === main) heading.focus();
+  }
+  // Titles end up in the browser's history: a page naming a patient sets a neutral `data-title`.
+  const title = heading ? heading.dataset.title || heading.textContent : '';
+  document.title = `${title ? `${title} – ` : ''}dictaflow`;
+}
+
+document.addEventListener('click', (ev) => {
+  const a = ev.target.closest && ev.target.closest('a[data-link]');
+  if (!a || ev.defaultPrevented || ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.altKey) return;
+  const url = new URL(a.href, location.href);
+  if (url.origin !== location.origin) return;
+  ev.preventDefault();
+  if (url.pathname === '/') {
+    navigate(user ? HOME[user.role] : '/app/login');
+  } else {
+    navigate(url.pathname + url.search);
+  }
+});
+window.addEventListener('popstate', route);
+window.addEventListener('dictaflow:unauthorized', () => {
+  if (location.pathname === '/app/login') return;
+  user = null;
+  toast('Your session has ended; please sign in again.', 'error');
+  navigate('/app/login');
+});
+
+route();
