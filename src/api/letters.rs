@@ -10,7 +10,10 @@ use serde_json::Value;
 
 use super::AppState;
 use super::actions::visible;
+use super::audit::record;
+use super::client::Client;
 use super::dictation_view::render;
+use crate::audit::action;
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult};
 use crate::letters::{Letter, LetterSource, docx, pdf};
@@ -45,8 +48,11 @@ fn source(d: &Value, today: String) -> LetterSource {
     }
 }
 
-async fn letter_of(state: &AppState, user: &CurrentUser, id: &str) -> ApiResult<Letter> {
+/// The letter, once the export is on the audit trail.
+async fn letter_of(state: &AppState, user: &CurrentUser, client: &Client, id: &str, format: &str) -> ApiResult<Letter> {
     let view = visible(state, &user.0, id).await?;
+    let details = serde_json::json!({"format": format});
+    record(state, Some(&user.0), client, action::LETTER_EXPORT, Some(("dictation", id)), details).await?;
     let today = state.clock.now().date_naive().format("%Y-%m-%d").to_string();
     Ok(Letter::from_source(&source(&render(&view, None), today)))
 }
@@ -64,13 +70,23 @@ fn document(bytes: Vec<u8>, content_type: &'static str, id: &str, ext: &str) -> 
     Ok(resp)
 }
 
-async fn letter_docx(State(state): State<AppState>, user: CurrentUser, Path(id): Path<String>) -> ApiResult<Response> {
-    let letter = letter_of(&state, &user, &id).await?;
+async fn letter_docx(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    client: Client,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let letter = letter_of(&state, &user, &client, &id, "docx").await?;
     let bytes = docx::write(&letter).map_err(ApiError::Internal)?;
     document(bytes, "application/vnd.openxmlformats-officedocument.wordprocessingml.document", &id, "docx")
 }
 
-async fn letter_pdf(State(state): State<AppState>, user: CurrentUser, Path(id): Path<String>) -> ApiResult<Response> {
-    let letter = letter_of(&state, &user, &id).await?;
+async fn letter_pdf(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    client: Client,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let letter = letter_of(&state, &user, &client, &id, "pdf").await?;
     document(pdf::write(&letter), "application/pdf", &id, "pdf")
 }

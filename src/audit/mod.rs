@@ -28,6 +28,7 @@ pub mod action {
     pub const AUDIO_PURGE: &str = "dictation.audio_purge";
     pub const TRANSCRIBE_DIRECT: &str = "transcription.direct";
     pub const REPORT_EXPORT: &str = "report.export";
+    pub const LETTER_EXPORT: &str = "letter.export";
     pub const ABSENCE_CREATE: &str = "admin.absence_create";
     pub const USER_CREATE: &str = "admin.user_create";
     pub const USER_UPDATE: &str = "admin.user_update";

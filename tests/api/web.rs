@@ -137,6 +137,13 @@ async fn letters_export_as_docx_and_pdf(app: TestApp) {
     }
     let missing = app.client.get(app.url("/api/v1/dictations/nope/letter.pdf")).bearer_auth(&token).send().await;
     assert_eq!(missing.unwrap().status(), 404);
+    // Both exports are on the audit trail; the refused ones are not.
+    let admin = app.user("admin", Role::Superuser, &[]).await;
+    let (_, audit) = app.get_json(&admin, "/api/v1/audit?action=letter.export").await;
+    let formats: Vec<&str> =
+        audit["items"].as_array().unwrap().iter().map(|e| e["details"]["format"].as_str().unwrap()).collect();
+    assert_eq!(formats.len(), 2, "{audit}");
+    assert!(formats.contains(&"docx") && formats.contains(&"pdf"), "{audit}");
 }
 
 crate::on_both_backends!(landing_and_assets, letters_export_as_docx_and_pdf);

@@ -61,6 +61,8 @@ fn rows() -> Vec<Row> {
         row("GET", "/api/v1/dictations/{d}", Empty, ALL, Some(HIDDEN)),
         row("GET", "/api/v1/dictations/{d}/audio", Empty, [E::Is(200); 4], Some(HIDDEN)),
         row("GET", "/api/v1/dictations/{d}/history", Empty, ALL, Some(HIDDEN)),
+        row("GET", "/api/v1/dictations/{d}/letter.docx", Empty, [E::Is(200); 4], Some(HIDDEN)),
+        row("GET", "/api/v1/dictations/{d}/letter.pdf", Empty, [E::Is(200); 4], Some(HIDDEN)),
         // A secretary who does not hold the letter may not edit it; the clinician and leads may.
         row("PUT", "/api/v1/dictations/{d}/draft", draft(), [E::Ok, E::No, E::Ok, E::Ok], Some(HIDDEN)),
         row("POST", "/api/v1/dictations/{d}/actions/frobnicate", Json(json!({})), ALL, Some(HIDDEN)),
