@@ -91,3 +91,26 @@ pub fn render(view: &DictationView, segments: Option<&str>) -> Value {
         "draft": draft,
     })
 }
+
+/// Adds `sla.working_seconds_left` to rendered dictations: working time from `now` to the
+/// breach time by the working calendar with its local closures (negative once overdue),
+/// and `sla.working_day_seconds`, the length of a working day, so clients can show
+/// "2 working days 3 h left" rather than wall-clock time.
+pub async fn add_working_time_left(state: &super::AppState, items: &mut [Value]) -> Result<(), sqlx::Error> {
+    if !items.iter().any(|d| d["sla"]["breach_at"].is_string()) {
+        return Ok(());
+    }
+    let calendar = crate::workflow::service::defs::calendar_now(&state.db, "england-and-wales").await?;
+    let now = state.clock.now();
+    let day = calendar.working_day_length().num_seconds();
+    for d in items.iter_mut() {
+        let Some(breach) = d["sla"]["breach_at"].as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        else {
+            continue;
+        };
+        let left = calendar.working_time_between(now, breach.with_timezone(&chrono::Utc)).num_seconds();
+        d["sla"]["working_seconds_left"] = json!(left);
+        d["sla"]["working_day_seconds"] = json!(day);
+    }
+    Ok(())
+}

@@ -15,7 +15,7 @@ use serde_json::json;
 use super::AppState;
 use super::audit::record;
 use super::client::Client;
-use super::dictation_view::render;
+use super::dictation_view::{add_working_time_left, render};
 use super::extract::Query;
 use super::multipart::{malformed, read_text, stage_file};
 use crate::audit::action;
@@ -296,7 +296,8 @@ async fn list(
     } else {
         None
     };
-    let items: Vec<_> = rows.iter().map(|v| render(v, None)).collect();
+    let mut items: Vec<_> = rows.iter().map(|v| render(v, None)).collect();
+    add_working_time_left(&state, &mut items).await?;
     // A list shows patients' names and numbers: which letters were shown is recorded.
     let shown: Vec<&serde_json::Value> = items.iter().map(|d| &d["id"]).collect();
     let details = json!({"filters": filters, "shown": shown});
@@ -329,7 +330,10 @@ async fn get_one(
         dictations::get(&state.db, &id, &scope_of(&user)).await?.ok_or_else(|| ApiError::not_found("dictation"))?;
     record(&state, Some(&user), &client, action::DICTATION_VIEW, Some(("dictation", &id)), json!({})).await?;
     let segments = dictations::transcript_segments(&state.db, &id).await?;
-    Ok(axum::Json(render(&view, segments.as_deref())))
+    let mut one = [render(&view, segments.as_deref())];
+    add_working_time_left(&state, &mut one).await?;
+    let [d] = one;
+    Ok(axum::Json(d))
 }
 
 async fn audio(

@@ -65,9 +65,26 @@ export function fmtDuration(ms) {
   return neg ? `${text} overdue` : text;
 }
 
-/** Time left to the due time, as text. */
+/** Working time as text: whole working days of the calendar's day length, then hours. */
+export function fmtWorking(seconds, daySeconds) {
+  const neg = seconds < 0;
+  let s = Math.abs(seconds);
+  const d = Math.floor(s / daySeconds); s -= d * daySeconds;
+  const hr = Math.floor(s / 3600); s -= hr * 3600;
+  const m = Math.floor(s / 60);
+  const text = d > 0 ? `${d} working day${d === 1 ? '' : 's'} ${hr}h` : hr > 0 ? `${hr}h ${m}m` : `${m}m`;
+  return neg ? `${text} overdue` : `${text} left`;
+}
+
+/** Time left to the due time, as text: working time when the server gives it (weekends,
+ * bank holidays and closures do not count), else wall-clock time. */
 export function timeLeft(d, now = Date.now()) {
-  const due = d.due_at || (d.sla && d.sla.breach_at);
+  const sla = d.sla || {};
+  if (typeof sla.working_seconds_left === 'number' && sla.working_day_seconds > 0) {
+    // The server computed it at load time; live pages re-poll.
+    return fmtWorking(sla.working_seconds_left, sla.working_day_seconds);
+  }
+  const due = d.due_at || sla.breach_at;
   if (!due) return '—';
   return fmtDuration(new Date(due).getTime() - now);
 }

@@ -38,6 +38,12 @@ pub async fn calendar_in(tx: &mut Tx, name: &str) -> Result<Calendar, sqlx::Erro
     Ok(base.clone().with_closures(closures.into_iter().map(|c| (c.day, c.reason))))
 }
 
+/// [`calendar_in`] outside a transaction.
+pub async fn calendar_now(db: &crate::storage::Db, name: &str) -> Result<Calendar, sqlx::Error> {
+    let closures = crate::storage::calendars::list(db, name).await?;
+    Ok(calendar(name).clone().with_closures(closures.into_iter().map(|c| (c.day, c.reason))))
+}
+
 /// Stores the shipped workflows and routing table as version 1 when absent. Idempotent
 /// and safe when several processes start at once (insert-or-ignore on the version key).
 pub async fn seed(db: &Db, now: Millis) -> anyhow::Result<()> {

@@ -21,6 +21,13 @@ async fn a_closure_pushes_new_due_dates_by_a_working_day(backend: Backend) {
     // Monday 2 March 2026 10:00, routine: 5 working days -> Monday 9 March 10:00.
     let before = t.upload(&t.patel, "routine").await;
     assert_eq!(before["due_at"], "2026-03-09T10:00:00.000Z");
+    let id = before["id"].as_str().unwrap();
+    // Time left is working time: five working days of 09:00-17:00.
+    let sla = &t.get(&t.patel, id).await["sla"];
+    assert_eq!(
+        (sla["working_seconds_left"].as_i64(), sla["working_day_seconds"].as_i64()),
+        (Some(5 * 8 * 3600), Some(8 * 3600))
+    );
     let (status, body) =
         post(&t, &t.admin, CLOSURES, json!({"date": "2026-03-04", "reason": "Site closed: water main"})).await;
     assert_eq!(status, 201, "{body}");
@@ -28,6 +35,7 @@ async fn a_closure_pushes_new_due_dates_by_a_working_day(backend: Backend) {
     assert_eq!(after["due_at"], "2026-03-10T10:00:00.000Z", "one working day later");
     let kept = t.get(&t.patel, before["id"].as_str().unwrap()).await;
     assert_eq!(kept["due_at"], "2026-03-09T10:00:00.000Z", "deadlines already given are kept");
+    assert_eq!(kept["sla"]["working_seconds_left"], 4 * 8 * 3600, "but the closed day is not working time left");
 
     // A range over a weekend counts only its working days: Thu 5 and Fri 6 March.
     let (status, body) =
