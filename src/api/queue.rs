@@ -15,7 +15,7 @@ use crate::auth::CurrentUser;
 use crate::clock::parse_rfc3339;
 use crate::domain::Role;
 use crate::error::{ApiError, ApiResult};
-use crate::storage::dictations::{self, Scope};
+use crate::storage::dictations;
 use crate::storage::notifications;
 use crate::workflow::service::absences::{self, NewAbsence};
 use crate::workflow::service::queue::queue_of;
@@ -45,12 +45,7 @@ async fn queue(
         return Err(ApiError::invalid_field("limit", "validation_failed", "limit must be between 1 and 500"));
     }
     let ids = queue_of(&state.db, &user, state.clock.now_ms(), limit).await?;
-    let mut items = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(view) = dictations::get(&state.db, &id, &Scope::All).await? {
-            items.push(render(&view, None));
-        }
-    }
+    let items: Vec<Value> = dictations::get_many(&state.db, &ids).await?.iter().map(|v| render(v, None)).collect();
     Ok(axum::Json(json!({ "items": items })))
 }
 

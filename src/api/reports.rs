@@ -17,6 +17,7 @@ use crate::clock::{parse_rfc3339, rfc3339};
 use crate::domain::Role;
 use crate::error::{ApiError, ApiResult};
 use crate::workflow::service::turnaround::{GroupBy, report, to_csv};
+use crate::workflow::service::turnaround_detail;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/reports/turnaround", get(turnaround))
@@ -75,6 +76,10 @@ async fn turnaround(
         return Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], to_csv(&rows)).into_response());
     }
     let group_by = q.group_by.unwrap_or_else(|| "priority".into());
-    Ok(axum::Json(json!({"from": rfc3339(from), "to": rfc3339(to), "group_by": group_by, "groups": rows}))
-        .into_response())
+    let scope = scope_of(&current.0);
+    let stages = turnaround_detail::stage_times(&state.db, &scope, from, to).await?;
+    let breaches = turnaround_detail::breaches(&state.db, &scope, from, to, now).await?;
+    Ok(axum::Json(json!({"from": rfc3339(from), "to": rfc3339(to), "group_by": group_by, "groups": rows,
+        "stages": stages, "breaches": breaches, "breaches_listed_max": turnaround_detail::MAX_BREACHES}))
+    .into_response())
 }
