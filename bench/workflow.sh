@@ -15,7 +15,7 @@
 # Usage: bench/workflow.sh [N]
 # Env:   DICTAFLOW_BIN (default target/release/dictaflow, or $CARGO_TARGET_DIR/release/...),
 #        OHA (default oha), DURATION (oha run length, default 20s), PAIRS (default 5000),
-#        TICK_RUNS (default 20), BENCH_TMP, BENCH_KEEP=1 (see bench/server_common.sh)
+#        TICK_RUNS (default 10), BENCH_TMP, BENCH_KEEP=1 (see bench/server_common.sh)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -23,7 +23,7 @@ N="${1:-100000}"
 OHA="${OHA:-oha}"
 DURATION="${DURATION:-20s}"
 PAIRS="${PAIRS:-5000}"
-TICK_RUNS="${TICK_RUNS:-20}"
+TICK_RUNS="${TICK_RUNS:-10}"
 command -v "$OHA" > /dev/null || { echo "oha is not installed (cargo install oha)" >&2; exit 1; }
 command -v jq > /dev/null || { echo "jq is not installed" >&2; exit 1; }
 # shellcheck source=bench/server_common.sh

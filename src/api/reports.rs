@@ -70,15 +70,18 @@ async fn turnaround(
         .unwrap_or("priority")
         .parse()
         .map_err(|e: String| ApiError::invalid_field("group_by", "validation_failed", e))?;
-    let rows = report(&state.db, &scope_of(&current.0), from, to, by, now).await?;
+    let scope = scope_of(&current.0);
     let csv = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/csv"));
     if csv {
+        let rows = report(&state.db, &scope, from, to, by, now).await?;
         return Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], to_csv(&rows)).into_response());
     }
     let group_by = q.group_by.unwrap_or_else(|| "priority".into());
-    let scope = scope_of(&current.0);
-    let stages = turnaround_detail::stage_times(&state.db, &scope, from, to).await?;
-    let breaches = turnaround_detail::breaches(&state.db, &scope, from, to, now).await?;
+    let (rows, stages, breaches) = tokio::try_join!(
+        report(&state.db, &scope, from, to, by, now),
+        turnaround_detail::stage_times(&state.db, &scope, from, to),
+        turnaround_detail::breaches(&state.db, &scope, from, to, now),
+    )?;
     Ok(axum::Json(json!({"from": rfc3339(from), "to": rfc3339(to), "group_by": group_by, "groups": rows,
         "stages": stages, "breaches": breaches, "breaches_listed_max": turnaround_detail::MAX_BREACHES}))
     .into_response())

@@ -7,4 +7,5 @@ mod corpus_upload;
 mod crash;
 mod dictations;
 mod recognition;
+mod two_processes;
 mod workflow;
