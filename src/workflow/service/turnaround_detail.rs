@@ -56,7 +56,7 @@ fn scope_clause(scope: &Scope) -> (&'static str, Option<String>) {
     }
 }
 
-/// Per-stage time for letters received in `[from, to)`, in stage order of first use.
+/// Per-stage time for letters received in `[from, to)`.
 pub async fn stage_times(db: &Db, scope: &Scope, from: Millis, to: Millis) -> anyhow::Result<Vec<StageTime>> {
     let (clause, who) = scope_clause(scope);
     // Unordered (sorted below): the covering index on events serves each letter's rows.
