@@ -11,14 +11,14 @@ use super::AppState;
 use super::actions::service_error;
 use super::audit::record;
 use super::client::Client;
-use super::dictation_view::render;
+use super::dictation_view::{add_working_time_left, render};
 use super::extract::{Json, Query};
 use crate::audit::action;
 use crate::auth::CurrentUser;
 use crate::auth::policy::{self, Permission};
 use crate::clock::parse_rfc3339;
 use crate::error::{ApiError, ApiResult};
-use crate::storage::dictations::{self, Scope};
+use crate::storage::dictations;
 use crate::storage::notifications;
 use crate::workflow::service::absences::{self, NewAbsence};
 use crate::workflow::service::queue::queue_of;
@@ -50,12 +50,8 @@ async fn queue(
     }
     let ids = queue_of(&state.db, &user, state.clock.now_ms(), limit).await?;
     record(&state, Some(&user), &client, action::QUEUE_VIEW, None, json!({"shown": ids})).await?;
-    let mut items = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(view) = dictations::get(&state.db, &id, &Scope::All).await? {
-            items.push(render(&view, None));
-        }
-    }
+    let mut items: Vec<Value> = dictations::get_many(&state.db, &ids).await?.iter().map(|v| render(v, None)).collect();
+    add_working_time_left(&state, &mut items).await?;
     Ok(axum::Json(json!({ "items": items })))
 }
 

@@ -20,6 +20,7 @@ use crate::auth::policy::{self, Permission};
 use crate::clock::{parse_rfc3339, rfc3339};
 use crate::error::{ApiError, ApiResult};
 use crate::workflow::service::turnaround::{GroupBy, report, to_csv};
+use crate::workflow::service::turnaround_detail;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/reports/turnaround", get(turnaround))
@@ -73,15 +74,22 @@ async fn turnaround(
         .unwrap_or("priority")
         .parse()
         .map_err(|e: String| ApiError::invalid_field("group_by", "validation_failed", e))?;
-    let rows = report(&state.db, &scope_of(&current.0), from, to, by, now).await?;
+    let scope = scope_of(&current.0);
     let csv = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/csv"));
     let details = json!({"report": "turnaround", "from": rfc3339(from), "to": rfc3339(to),
         "group_by": q.group_by.as_deref().unwrap_or("priority"), "format": if csv { "csv" } else { "json" }});
     record(&state, Some(&current.0), &client, action::REPORT_EXPORT, Some(("report", "turnaround")), details).await?;
     if csv {
+        let rows = report(&state.db, &scope, from, to, by, now).await?;
         return Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], to_csv(&rows)).into_response());
     }
     let group_by = q.group_by.unwrap_or_else(|| "priority".into());
-    Ok(axum::Json(json!({"from": rfc3339(from), "to": rfc3339(to), "group_by": group_by, "groups": rows}))
-        .into_response())
+    let (rows, stages, breaches) = tokio::try_join!(
+        report(&state.db, &scope, from, to, by, now),
+        turnaround_detail::stage_times(&state.db, &scope, from, to),
+        turnaround_detail::breaches(&state.db, &scope, from, to, now),
+    )?;
+    Ok(axum::Json(json!({"from": rfc3339(from), "to": rfc3339(to), "group_by": group_by, "groups": rows,
+        "stages": stages, "breaches": breaches, "breaches_listed_max": turnaround_detail::MAX_BREACHES}))
+    .into_response())
 }

@@ -235,12 +235,15 @@ pub enum DevCommand {
         #[arg(long, default_value = "seed")]
         prefix: String,
     },
-    /// Run one scheduler tick at the time when exactly N pending timers are due, and
-    /// print how long it took (the scheduler's cost per tick, for benchmarks).
+    /// Run scheduler ticks, each at the time when exactly N more pending timers are due,
+    /// and print how long each took (the scheduler's cost per tick, for benchmarks).
     Tick {
-        /// How many timers should be due.
+        /// How many timers should be due at each tick.
         #[arg(long, default_value_t = 10)]
         due: i64,
+        /// How many ticks, one after the other.
+        #[arg(long, default_value_t = 1)]
+        runs: usize,
     },
     /// Load a running server with claim/release pairs on distinct letters and print
     /// transitions per second and latency percentiles.
@@ -263,7 +266,14 @@ pub enum DevCommand {
 pub async fn run(config: &Config, cmd: DevCommand) -> anyhow::Result<()> {
     let (dictations, days, rng_seed, prefix) = match cmd {
         DevCommand::Seed { dictations, days, seed, prefix } => (dictations, days, seed, prefix),
-        DevCommand::Tick { due } => return tick(config, due).await,
+        DevCommand::Tick { due, runs } => {
+            let db = Db::connect(&config.database_url(), 4).await?;
+            db.migrate().await?;
+            for _ in 0..runs.max(1) {
+                tick(&db, due).await?;
+            }
+            return Ok(());
+        }
         DevCommand::Transitions { url, tokens, concurrency, pairs } => {
             let r = load::run(url.trim_end_matches('/'), &tokens, concurrency.max(1), pairs).await?;
             let secs = r.elapsed.as_secs_f64();
@@ -304,11 +314,9 @@ pub async fn run(config: &Config, cmd: DevCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn tick(config: &Config, due: i64) -> anyhow::Result<()> {
+async fn tick(db: &Db, due: i64) -> anyhow::Result<()> {
     use sqlx::Row;
     anyhow::ensure!(due >= 1, "--due must be at least 1");
-    let db = Db::connect(&config.database_url(), 4).await?;
-    db.migrate().await?;
     let counts = sqlx::query(
         "SELECT COUNT(*) AS stored, SUM(CASE WHEN fired_at IS NULL AND cancelled_at IS NULL THEN 1 ELSE 0 END) AS pending \
          FROM timers",
@@ -327,7 +335,7 @@ async fn tick(config: &Config, due: i64) -> anyhow::Result<()> {
     .transpose()?;
     let at = at.with_context(|| format!("fewer than {due} timers are pending"))?;
     let started = std::time::Instant::now();
-    let report = crate::workflow::service::scheduler::fire_due_timers(&db, at).await?;
+    let report = crate::workflow::service::scheduler::fire_due_timers(db, at).await?;
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     println!(
         "tick: fired {} timers ({} notifications) in {ms:.2} ms; timers stored {stored}, pending before {}",

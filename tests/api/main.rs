@@ -9,5 +9,6 @@ mod dictations;
 mod identity;
 mod openai;
 mod recognition;
+mod two_processes;
 mod web;
 mod workflow;

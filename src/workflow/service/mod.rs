@@ -16,6 +16,7 @@ pub mod scheduler;
 pub mod start;
 pub mod state;
 pub mod turnaround;
+pub mod turnaround_detail;
 
 pub use recognition::{on_recognition_done, on_recognition_failed, on_recognition_started};
 

@@ -4,6 +4,7 @@ mod calendars;
 mod concurrency;
 mod definitions;
 mod flows;
+mod report_detail;
 mod seed;
 mod support;
 mod timers;

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Benchmark: the workflow engine on SQLite with N seeded dictations (default 100000).
+#
+#   1. `dictaflow dev seed --dictations N` into a fresh data directory (timed).
+#   2. Scheduler tick cost: `dictaflow dev tick --due 10 --runs R` (R ticks in one process,
+#      each with exactly 10 more timers due) on a copy of that database and on a small one
+#      (1000 dictations): the cost must follow the timers due, not the timers stored.
+#   3. The release server on it (speech recognition off, warnings-only logs), then with
+#      32 concurrent clients:
+#      - queue listing: `oha` GET /api/v1/queue as a secretary (p50/p99, requests/s);
+#      - transitions: `dictaflow dev transitions` (claim then release on distinct letters,
+#        4 secretaries; oha cannot chain two requests per letter) (transitions/s, p99);
+#      - the turnaround report over the last 30 days as the super-user (`oha`, 1 client).
+#
+# Usage: bench/workflow.sh [N]
+# Env:   DICTAFLOW_BIN (default target/release/dictaflow, or $CARGO_TARGET_DIR/release/...),
+#        OHA (default oha), DURATION (oha run length, default 20s), PAIRS (default 5000),
+#        TICK_RUNS (default 10), BENCH_TMP, BENCH_KEEP=1 (see bench/server_common.sh)
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+N="${1:-100000}"
+OHA="${OHA:-oha}"
+DURATION="${DURATION:-20s}"
+PAIRS="${PAIRS:-5000}"
+TICK_RUNS="${TICK_RUNS:-10}"
+command -v "$OHA" > /dev/null || { echo "oha is not installed (cargo install oha)" >&2; exit 1; }
+command -v jq > /dev/null || { echo "jq is not installed" >&2; exit 1; }
+# shellcheck source=bench/server_common.sh
+source bench/server_common.sh
+
+machine_notes
+echo "binary: $DICTAFLOW_BIN ($(git rev-parse --short HEAD 2> /dev/null || echo unknown commit))"
+
+# --- 1. seed --------------------------------------------------------------------------
+mkdir -p "$DATA"
+"$DICTAFLOW_BIN" --data-dir "$DATA" dev seed --dictations "$N" > "$WORK/seed.txt" 2>> "$WORK/server.log"
+tail -1 "$WORK/seed.txt"
+token_of() { awk -v u="$1" '$1 == "token" && $2 == u { print $5 }' "$WORK/seed.txt"; }
+SECRETARY="$(token_of seed.sec.ent.1)"
+ADMIN="$(token_of seed.admin)"
+SECRETARIES=()
+for team in ent cardiology orthopaedics gastro; do SECRETARIES+=(--token "$(token_of "seed.sec.$team.1")"); done
+
+# --- 2. scheduler tick: 10 due among the big database's timers vs a 1000-letter one ---
+SMALL="$WORK/small"
+"$DICTAFLOW_BIN" --data-dir "$SMALL" dev seed --dictations 1000 > /dev/null 2>> "$WORK/server.log"
+tick() { # tick DIR: TICK_RUNS ticks in one process on a copy, each with exactly 10 more timers due
+    local dir=$1
+    rm -rf "$WORK/tick" && cp -r "$dir" "$WORK/tick"
+    "$DICTAFLOW_BIN" --data-dir "$WORK/tick" dev tick --due 10 --runs "$TICK_RUNS" 2>> "$WORK/server.log" \
+        | tee "$WORK/tick.txt" | tail -1
+    sed -n 's/.* in \([0-9.]*\) ms.*/\1/p' "$WORK/tick.txt" | sort -g | awk '{ v[NR] = $1 } END {
+        printf "  tick ms over %d ticks: min %.2f median %.2f max %.2f\n", NR, v[1], v[int((NR + 1) / 2)], v[NR] }'
+}
+echo "scheduler tick, $N letters:"
+tick "$DATA"
+echo "scheduler tick, 1000 letters:"
+tick "$SMALL"
+rm -rf "$WORK/tick"
+
+# --- 3. the server under load ----------------------------------------------------------
+set_if_key stt.enabled false
+SERVER_ENV+=(DICTAFLOW_LOG__FILTER=warn DICTAFLOW_STORAGE__MAX_CONNECTIONS=32)
+PORT="$(free_port)"
+BASE_URL="http://127.0.0.1:$PORT"
+env "${SERVER_ENV[@]}" "$DICTAFLOW_BIN" --data-dir "$DATA" serve --bind "127.0.0.1:$PORT" >> "$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 300); do
+    curl -fsS -o /dev/null "$BASE_URL/healthz" 2> /dev/null && break
+    kill -0 "$SERVER_PID" 2> /dev/null || { echo "server exited:" >&2; tail -20 "$WORK/server.log" >&2; exit 1; }
+    sleep 0.1
+done
+
+oha_summary() { # oha_summary NAME JSON: one line with the figures that matter
+    jq -r --arg n "$1" '"\($n): \(.summary.requestsPerSec | floor) req/s, success \(.summary.successRate * 100 | floor)%, "
+        + "latency ms p50 \(.latencyPercentiles.p50 * 1000 * 100 | round / 100) "
+        + "p90 \(.latencyPercentiles.p90 * 1000 * 100 | round / 100) "
+        + "p99 \(.latencyPercentiles.p99 * 1000 * 100 | round / 100) "
+        + "max \(.summary.slowest * 1000 * 100 | round / 100); statuses \(.statusCodeDistribution)"' "$2"
+}
+
+"$OHA" --no-tui --output-format json -c 32 -z "$DURATION" -H "Authorization: Bearer $SECRETARY" \
+    "$BASE_URL/api/v1/queue" > "$WORK/queue.json"
+oha_summary "queue listing (32 clients, $DURATION)" "$WORK/queue.json"
+
+"$DICTAFLOW_BIN" dev transitions --url "$BASE_URL" "${SECRETARIES[@]}" --concurrency 32 --pairs "$PAIRS" \
+    2>> "$WORK/server.log"
+
+FROM="$(date -u -d '30 days ago' +%Y-%m-%dT%H:%M:%SZ)"
+TO="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+"$OHA" --no-tui --output-format json -c 1 -n 10 -H "Authorization: Bearer $ADMIN" \
+    "$BASE_URL/api/v1/reports/turnaround?from=$FROM&to=$TO&group_by=secretary" > "$WORK/report.json"
+oha_summary "turnaround report, 30 days, all teams (1 client, 10 runs)" "$WORK/report.json"
+curl -fsS -H "Authorization: Bearer $ADMIN" "$BASE_URL/api/v1/reports/turnaround?from=$FROM&to=$TO&group_by=secretary" \
+    | jq -r '"  report covers \([.groups[].received] | add) letters in \(.groups | length) groups"'
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
