@@ -17,7 +17,7 @@ use super::audit::record;
 use super::client::Client;
 use super::dictation_view::{add_working_time_left, render};
 use super::extract::Query;
-use super::multipart::{malformed, read_text, stage_file};
+use super::multipart::{malformed, open_upload, read_text, stage_file};
 use crate::audit::action;
 use crate::auth::CurrentUser;
 use crate::auth::policy;
@@ -42,8 +42,6 @@ pub fn scope_of(user: &User) -> Scope {
     policy::dictation_scope(user)
 }
 
-/// Slack for multipart framing and text fields on top of the audio size limit.
-const MULTIPART_SLACK: u64 = 1024 * 1024;
 const MAX_TEXT_PART: usize = 16 * 1024;
 
 async fn upload(
@@ -54,19 +52,7 @@ async fn upload(
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> ApiResult<Response> {
     let limit = state.config.limits.max_upload_bytes;
-    let declared =
-        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > limit + MULTIPART_SLACK) {
-        return Err(ApiError::payload_too_large(limit));
-    }
-    let mut multipart = multipart.map_err(|e| {
-        ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "Unsupported media type",
-            format!("expected multipart/form-data with an `audio` part: {}", e.body_text()),
-        )
-    })?;
+    let mut multipart = open_upload(&headers, multipart, limit, "audio")?;
     let idempotency_key = idempotency_key(&headers)?;
     if let Some(key) = &idempotency_key
         && let Some(id) = dictations::find_by_idempotency_key(&state.db, &user.id, key).await?

@@ -1,11 +1,38 @@
 //! Reading multipart uploads: the audio part streamed to a staged blob under a size
 //! limit, short text parts with a length bound, and transport errors as problems.
 
-use axum::extract::multipart::{Field, MultipartError};
-use axum::http::StatusCode;
+use axum::extract::Multipart;
+use axum::extract::multipart::{Field, MultipartError, MultipartRejection};
+use axum::http::{HeaderMap, StatusCode, header};
 
 use crate::error::{ApiError, ApiResult};
 use crate::storage::{BlobStore, StagedBlob};
+
+/// Slack for multipart framing and text fields on top of the audio size limit.
+const MULTIPART_SLACK: u64 = 1024 * 1024;
+
+/// Checks an upload before reading it: 413 at once when `Content-Length` already exceeds
+/// `limit` (plus framing), 415 naming the expected `part` when the body is not multipart.
+pub fn open_upload(
+    headers: &HeaderMap,
+    multipart: Result<Multipart, MultipartRejection>,
+    limit: u64,
+    part: &str,
+) -> ApiResult<Multipart> {
+    let declared =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit + MULTIPART_SLACK) {
+        return Err(ApiError::payload_too_large(limit));
+    }
+    multipart.map_err(|e| {
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Unsupported media type",
+            format!("expected multipart/form-data with a `{part}` part: {}", e.body_text()),
+        )
+    })
+}
 
 /// Streams a file part to a temporary blob (hashed, fsynced), refusing it past `limit`
 /// bytes. On any error the temporary file is removed.

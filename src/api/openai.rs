@@ -29,7 +29,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::audit::record;
 use super::client::Client;
-use super::multipart::{malformed, read_text, stage_file};
+use super::multipart::{malformed, open_upload, read_text, stage_file};
 use crate::audit::action;
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult};
@@ -44,7 +44,6 @@ pub fn router() -> Router<AppState> {
 
 /// The model name OpenAI clients send; it means "the model this server runs".
 const OPENAI_MODEL: &str = "whisper-1";
-const MULTIPART_SLACK: u64 = 1024 * 1024;
 const MAX_TEXT_PART: usize = 16 * 1024;
 /// How long a request waits for a free transcription slot before 503 `overloaded`.
 const SLOT_WAIT: Duration = Duration::from_secs(120);
@@ -189,19 +188,7 @@ async fn transcriptions(
 ) -> ApiResult<Response> {
     crate::auth::policy::require(&user, crate::auth::policy::Permission::Transcribe)?;
     let limit = state.config.limits.max_upload_bytes;
-    let declared =
-        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > limit + MULTIPART_SLACK) {
-        return Err(ApiError::payload_too_large(limit));
-    }
-    let mut multipart = multipart.map_err(|e| {
-        ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "Unsupported media type",
-            format!("expected multipart/form-data with a `file` part: {}", e.body_text()),
-        )
-    })?;
+    let mut multipart = open_upload(&headers, multipart, limit, "file")?;
     // No model to serve the request: refuse without storing anything, but read (and drop)
     // the body first so the client sees the answer rather than a reset mid-upload.
     let engine = match ready_engine(&state) {

@@ -247,4 +247,4 @@ async fn command_line_administration(backend: Backend) {
     );
 }
 
-crate::identity_tests!(super_users_manage_users_and_teams, personal_api_tokens, command_line_administration);
+crate::both_backends!(super_users_manage_users_and_teams, personal_api_tokens, command_line_administration);

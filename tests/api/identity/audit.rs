@@ -133,7 +133,7 @@ async fn super_users_search_the_trail(backend: Backend) {
     }
 }
 
-crate::identity_tests!(
+crate::both_backends!(
     tampering_is_detected,
     deleting_a_row_is_detected,
     concurrent_appends_stay_linear,

@@ -165,4 +165,4 @@ async fn built_in_tls(backend: Backend) {
     assert!(app.client.get(format!("http://127.0.0.1:{port}/healthz")).send().await.is_err());
 }
 
-crate::identity_tests!(every_response_carries_security_headers, audio_is_purged_after_dispatch, built_in_tls);
+crate::both_backends!(every_response_carries_security_headers, audio_is_purged_after_dispatch, built_in_tls);

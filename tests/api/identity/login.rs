@@ -161,7 +161,7 @@ async fn forwarded_for_only_from_trusted_proxies(backend: Backend) {
     }
 }
 
-crate::identity_tests!(
+crate::both_backends!(
     brute_force_is_throttled,
     cookie_sessions_need_the_csrf_token,
     secure_cookies_when_configured,

@@ -248,4 +248,4 @@ async fn every_endpoint_every_role(backend: Backend) {
     assert!(failures.is_empty(), "{} cells wrong:\n{}", failures.len(), failures.join("\n"));
 }
 
-crate::identity_tests!(every_endpoint_every_role);
+crate::both_backends!(every_endpoint_every_role);

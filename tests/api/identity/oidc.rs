@@ -221,4 +221,4 @@ async fn off_unless_configured(backend: Backend) {
     }
 }
 
-crate::identity_tests!(single_sign_on, off_unless_configured);
+crate::both_backends!(single_sign_on, off_unless_configured);

@@ -12,29 +12,6 @@ pub const HOUR: i64 = 3_600_000;
 pub const DAY: i64 = 24 * HOUR;
 pub const PASSWORD: &str = "correct horse battery";
 
-/// Runs each listed `async fn(Backend)` once on SQLite and once on PostgreSQL.
-#[macro_export]
-macro_rules! identity_tests {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name($crate::helpers::Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name($crate::helpers::Backend::Postgres).await;
-                }
-            )*
-        }
-    };
-}
-
 pub async fn app(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Option<TestApp> {
     spawn_app_clocked(backend, Clock::manual(parse_rfc3339(START).unwrap()), tweak).await
 }
