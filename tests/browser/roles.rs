@@ -407,3 +407,94 @@ pub async fn team_lead_reports(f: &Flow, id: &str) {
     assert!(csv.lines().next().unwrap_or_default().contains("group"), "{csv}");
     assert!(csv.lines().count() >= 2, "{csv}");
 }
+
+/// Super-user: create a secretary in a team on the users page (a wrong team is reported at its
+/// field), find the creation in the audit trail, and close a day on the calendar page.
+pub async fn superuser_administers(f: &Flow) {
+    f.sign_in("admin", "/app/workflows").await;
+    f.web.click_css("a[href='/app/users']", 5).await;
+    let username = f.web.wait("#nu-username", 10).await;
+    f.web.wait("#users tr[data-username='sec.jones']", 10).await;
+    f.web.type_into(&username, "sec.new").await;
+    f.web.type_into(&f.web.find("#nu-display-name").await.unwrap(), "New Secretary").await;
+    f.web.js("const s = document.querySelector('#nu-role'); s.value = 'secretary'", json!([])).await;
+    let teams = f.web.find("#nu-teams").await.unwrap();
+    f.web.type_into(&teams, "nosuch").await;
+    f.web.type_into(&f.web.find("#nu-password").await.unwrap(), "a long enough password").await;
+    f.web.click_css("#user-new button[type=submit]", 5).await;
+    let err = f
+        .web
+        .wait_js(
+            "the error at the teams field",
+            "const e = document.querySelector('#nu-teams-error'); return e.textContent && document.activeElement.id === 'nu-teams' \
+             && document.querySelector('#nu-teams').getAttribute('aria-invalid') === 'true' ? e.textContent : null",
+            10,
+        )
+        .await;
+    assert!(err.as_str().unwrap().contains("nosuch"), "{err}");
+    f.web.js("document.querySelector('#nu-teams').value = ''", json!([])).await;
+    f.web.type_into(&teams, "ent").await;
+    f.web.click_css("#user-new button[type=submit]", 5).await;
+    f.web
+        .wait_js("created", "return document.querySelector('#nu-status').textContent === 'Created sec.new.'", 10)
+        .await;
+    let row = f.web.wait("#users tr[data-username='sec.new']", 10).await;
+    let text = f.web.text(&row).await;
+    assert!(text.contains("secretary") && text.contains("ent") && text.contains("Active"), "{text}");
+    assert_eq!(f.web.js("return document.querySelector('#nu-teams-error').textContent", json!([])).await, "");
+    f.shot("users").await;
+    let users = f.api("admin", "/api/v1/users").await;
+    let new = users["items"].as_array().unwrap().iter().find(|u| u["username"] == "sec.new").expect("sec.new");
+    assert_eq!(new["role"], "secretary", "{new}");
+    assert_eq!(new["teams"], json!(["ent"]), "{new}");
+    let new_id = new["id"].as_str().unwrap().to_string();
+
+    // The creation is in the audit trail.
+    f.web.click_css("a[href='/app/audit']", 5).await;
+    let action = f.web.wait("#audit-action", 10).await;
+    f.web.type_into(&action, "admin.user_create").await;
+    f.web.click_css("#audit-search button[type=submit]", 5).await;
+    let found = f
+        .web
+        .wait_js(
+            "the creation in the audit trail",
+            "const rows = [...document.querySelectorAll('#audit tbody tr')]; \
+             return rows.length && rows.every(r => r.dataset.action === 'admin.user_create') \
+             ? rows.map(r => r.textContent).find(t => t.includes('sec.new')) : null",
+            10,
+        )
+        .await;
+    assert!(found.as_str().unwrap().contains(&new_id), "the target is the new user: {found}");
+    f.shot("audit").await;
+    let audit = f.api("admin", "/api/v1/audit?action=admin.user_create").await;
+    assert!(audit["items"].as_array().unwrap().iter().any(|r| r["target_id"] == new_id.as_str()), "{audit}");
+
+    // A closure on the calendar page.
+    f.web.click_css("a[href='/app/calendar']", 5).await;
+    f.web.wait("#closure-new", 10).await;
+    f.web
+        .wait_js("the recognition state", "return document.querySelector('#rec-state').textContent === 'Ready'", 10)
+        .await;
+    let model = f.web.text(&f.web.find("#rec-model").await.unwrap()).await;
+    assert!(model.contains("tiny.en"), "{model}");
+    let calendar = f.web.js("return document.querySelector('#cal-name').value", json!([])).await;
+    let calendar = calendar.as_str().unwrap().to_string();
+    f.web.click_css("#closure-new button[type=submit]", 5).await;
+    f.web
+        .wait_js(
+            "the date error",
+            "return document.querySelector('#closure-date-error').textContent.includes('date')",
+            10,
+        )
+        .await;
+    f.web.js("document.querySelector('#closure-date').value = '2030-07-15'", json!([])).await;
+    f.web.type_into(&f.web.find("#closure-reason").await.unwrap(), "Ward move").await;
+    f.web.click_css("#closure-new button[type=submit]", 5).await;
+    let row = f.web.wait("#closures tr[data-date='2030-07-15']", 10).await;
+    assert!(f.web.text(&row).await.contains("Ward move"));
+    f.shot("calendar").await;
+    let cal = f.api("admin", &format!("/api/v1/calendars/{calendar}")).await;
+    let closures = cal["closures"].as_array().unwrap();
+    assert!(closures.iter().any(|c| c["date"] == "2030-07-15" && c["reason"] == "Ward move"), "{cal}");
+    f.sign_out().await;
+}
