@@ -449,6 +449,73 @@ pub async fn superuser_administers(f: &Flow) {
     assert_eq!(new["teams"], json!(["ent"]), "{new}");
     let new_id = new["id"].as_str().unwrap().to_string();
 
+    // Edit: disable the account; a short password is refused at its field, a good one is set.
+    f.web.click_css("button[aria-label='Edit sec.new']", 5).await;
+    f.web.wait_js("the editor", "return document.activeElement.id === 'ed-heading'", 5).await;
+    f.web.click_css("#ed-disabled", 5).await;
+    f.web.click_css("#user-edit button[type=submit]", 5).await;
+    f.web.wait_js("saved", "return document.querySelector('#ed-status').textContent === 'Saved sec.new.'", 10).await;
+    f.web
+        .wait_js(
+            "disabled in the list",
+            "return document.querySelector(\"#users tr[data-username='sec.new']\").textContent.includes('Disabled')",
+            10,
+        )
+        .await;
+    let u = f.api("admin", &format!("/api/v1/users/{new_id}")).await;
+    assert_eq!(u["disabled"], true, "{u}");
+    let pw = f.web.find("#ed-password").await.unwrap();
+    f.web.type_into(&pw, "short").await;
+    f.web.click_css("#user-password button[type=submit]", 5).await;
+    f.web
+        .wait_js(
+            "the password error",
+            "return document.querySelector('#ed-password-error').textContent.includes('characters') \
+             && document.activeElement.id === 'ed-password'",
+            10,
+        )
+        .await;
+    f.web.type_into(&pw, " but now long enough").await;
+    f.web.click_css("#user-password button[type=submit]", 5).await;
+    f.web
+        .wait_js(
+            "password set",
+            "return document.querySelector('#pw-status').textContent === 'Password set for sec.new.'",
+            10,
+        )
+        .await;
+    f.web.click_css("#ed-disabled", 5).await;
+    f.web.click_css("#user-edit button[type=submit]", 5).await;
+    f.web
+        .wait_js(
+            "enabled again",
+            "return document.querySelector(\"#users tr[data-username='sec.new']\").textContent.includes('Active')",
+            10,
+        )
+        .await;
+
+    // Teams: a new team, a member added and removed.
+    let team = f.web.find("#team-name").await.unwrap();
+    f.web.type_into(&team, "cardiology").await;
+    f.web.click_css("#team-new button[type=submit]", 5).await;
+    let member = f.web.wait("#teams li[data-team='cardiology'] input", 10).await;
+    f.web.type_into(&member, "sec.new").await;
+    f.web.click_css("#teams li[data-team='cardiology'] button[type=submit]", 5).await;
+    f.web.wait("button[aria-label='Remove sec.new from cardiology']", 10).await;
+    let u = f.api("admin", &format!("/api/v1/users/{new_id}")).await;
+    assert_eq!(u["teams"], json!(["cardiology", "ent"]), "{u}");
+    f.web.click_css("button[aria-label='Remove sec.new from cardiology']", 5).await;
+    f.web
+        .wait_js(
+            "the member removed",
+            "return !document.querySelector(\"button[aria-label='Remove sec.new from cardiology']\") \
+             && document.querySelector(\"#teams li[data-team='cardiology']\")",
+            10,
+        )
+        .await;
+    let u = f.api("admin", &format!("/api/v1/users/{new_id}")).await;
+    assert_eq!(u["teams"], json!(["ent"]), "{u}");
+
     // The creation is in the audit trail.
     f.web.click_css("a[href='/app/audit']", 5).await;
     let action = f.web.wait("#audit-action", 10).await;
@@ -468,6 +535,26 @@ pub async fn superuser_administers(f: &Flow) {
     f.shot("audit").await;
     let audit = f.api("admin", "/api/v1/audit?action=admin.user_create").await;
     assert!(audit["items"].as_array().unwrap().iter().any(|r| r["target_id"] == new_id.as_str()), "{audit}");
+    // Everything, ten at a time: "More" follows the cursor to older entries.
+    f.web
+        .js(
+            "document.querySelector('#audit-action').value = ''; document.querySelector('#audit-limit').value = '10'",
+            json!([]),
+        )
+        .await;
+    f.web.click_css("#audit-search button[type=submit]", 5).await;
+    f.web.wait_js("the first page", "return document.querySelectorAll('#audit tbody tr').length === 10 && !document.querySelector('#audit-more').hidden", 10).await;
+    f.web.click_css("#audit-more", 5).await;
+    let seqs = f
+        .web
+        .wait_js(
+            "the second page",
+            "const s = [...document.querySelectorAll('#audit tbody tr')].map(r => Number(r.dataset.seq)); return s.length > 10 ? s : null",
+            10,
+        )
+        .await;
+    let seqs: Vec<i64> = seqs.as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] > w[1]), "newest first, no repeats: {seqs:?}");
 
     // A closure on the calendar page.
     f.web.click_css("a[href='/app/calendar']", 5).await;
@@ -496,5 +583,11 @@ pub async fn superuser_administers(f: &Flow) {
     let cal = f.api("admin", &format!("/api/v1/calendars/{calendar}")).await;
     let closures = cal["closures"].as_array().unwrap();
     assert!(closures.iter().any(|c| c["date"] == "2030-07-15" && c["reason"] == "Ward move"), "{cal}");
+    f.web.click_css("button[aria-label='Remove the closure on 2030-07-15']", 5).await;
+    f.web
+        .wait_js("the closure removed", "return !document.querySelector(\"#closures tr[data-date='2030-07-15']\")", 10)
+        .await;
+    let cal = f.api("admin", &format!("/api/v1/calendars/{calendar}")).await;
+    assert!(cal["closures"].as_array().unwrap().iter().all(|c| c["date"] != "2030-07-15"), "{cal}");
     f.sign_out().await;
 }

@@ -24,7 +24,9 @@ export default async function audit(main) {
     from: h('input', { id: 'audit-from', type: 'datetime-local' }),
     to: h('input', { id: 'audit-to', type: 'datetime-local' }),
   };
-  const status = h('p', { id: 'audit-status', role: 'status' });
+  const limit = h('select', { id: 'audit-limit' },
+    ['10', '50', '200'].map((n) => h('option', { value: n, selected: n === '50' }, n)));
+  const status = h('p', { id: 'audit-status', role: 'status', tabindex: -1 });
   const tbody = h('tbody');
   const more = h('button.secondary#audit-more', { type: 'button', hidden: true, on: { click: () => load(true) } }, 'More');
   const form = h('form.card#audit-search', { on: { submit: (ev) => { ev.preventDefault(); load(false); } } },
@@ -33,7 +35,8 @@ export default async function audit(main) {
       apiField('Action', q.action, 'action', 'e.g. admin.user_create'),
       apiField('Target', q.target, 'target', 'Id of the thing acted on'),
       apiField('From', q.from, 'from'),
-      apiField('To', q.to, 'to')),
+      apiField('To', q.to, 'to'),
+      apiField('Per page', limit, 'limit')),
     h('button', { type: 'submit' }, 'Search'), status);
   main.append(
     h('h1', 'Audit trail'),
@@ -49,7 +52,7 @@ export default async function audit(main) {
     const params = new URLSearchParams();
     for (const k of ['actor', 'action', 'target']) if (q[k].value.trim()) params.set(k, q[k].value.trim());
     for (const k of ['from', 'to']) if (q[k].value) params.set(k, rfc3339(q[k].value));
-    params.set('limit', '50');
+    params.set('limit', limit.value);
     if (append && cursor) params.set('cursor', cursor);
     let page;
     try {
@@ -72,6 +75,8 @@ export default async function audit(main) {
     shown += page.items.length;
     labelColumns(tbody);
     cursor = page.next_cursor || null;
+    // The last page hides "More": keep keyboard focus on the page, not lost to the body.
+    if (!cursor && document.activeElement === more) status.focus();
     more.hidden = !cursor;
     status.textContent = shown ? `${shown} entr${shown === 1 ? 'y' : 'ies'}${cursor ? ', more available' : ''}.`
       : 'Nothing matches.';
