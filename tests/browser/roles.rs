@@ -504,6 +504,8 @@ pub async fn superuser_administers(f: &Flow) {
     f.web.wait("button[aria-label='Remove sec.new from cardiology']", 10).await;
     let u = f.api("admin", &format!("/api/v1/users/{new_id}")).await;
     assert_eq!(u["teams"], json!(["cardiology", "ent"]), "{u}");
+    let shown = f.web.js("return document.querySelector('#ed-teams').value", json!([])).await;
+    assert_eq!(shown, "cardiology, ent", "the open editor follows the membership");
     f.web.click_css("button[aria-label='Remove sec.new from cardiology']", 5).await;
     f.web
         .wait_js(
@@ -589,5 +591,15 @@ pub async fn superuser_administers(f: &Flow) {
         .await;
     let cal = f.api("admin", &format!("/api/v1/calendars/{calendar}")).await;
     assert!(cal["closures"].as_array().unwrap().iter().all(|c| c["date"] != "2030-07-15"), "{cal}");
+    f.sign_out().await;
+
+    // Other roles have none of these pages.
+    f.sign_in("lead.smith", "/app/board").await;
+    for page in ["/app/users", "/app/audit", "/app/calendar"] {
+        assert!(f.web.find(&format!("#nav a[href='{page}']")).await.is_err(), "{page} is not in a team lead's menu");
+    }
+    f.web.goto(&f.url("/app/users")).await;
+    f.web.wait_js("refused", "return document.querySelector('main h1').textContent === 'Not available'", 10).await;
+    assert!(f.web.find("#users").await.is_err());
     f.sign_out().await;
 }

@@ -199,6 +199,8 @@ export default async function users(main) {
     labelColumns(tbody);
     if (editing) {
       const fresh = all.find((u) => u.id === editing.id);
+      // Membership changed in the team list shows in the editor, unless its teams were edited.
+      if (fresh && ed.teams.value === (editing.teams || []).join(', ')) ed.teams.value = (fresh.teams || []).join(', ');
       if (fresh) editing = fresh;
     }
     fill(teamList, teams.length ? teams.map(teamItem) : h('li.muted', 'No teams yet.'));
