@@ -591,6 +591,27 @@ pub async fn superuser_administers(f: &Flow) {
         .await;
     let cal = f.api("admin", &format!("/api/v1/calendars/{calendar}")).await;
     assert!(cal["closures"].as_array().unwrap().iter().all(|c| c["date"] != "2030-07-15"), "{cal}");
+    // A range: a last day before the first is refused at that field, then two days close.
+    f.web
+        .js("document.querySelector('#closure-date').value = '2030-08-02'; document.querySelector('#closure-to').value = '2030-08-01'", json!([]))
+        .await;
+    f.web.type_into(&f.web.find("#closure-reason").await.unwrap(), "Audit days").await;
+    f.web.click_css("#closure-new button[type=submit]", 5).await;
+    f.web
+        .wait_js(
+            "the range error",
+            "return document.querySelector('#closure-to-error').textContent.includes('before') && document.activeElement.id === 'closure-to'",
+            10,
+        )
+        .await;
+    f.web
+        .js("document.querySelector('#closure-date').value = '2030-08-01'; document.querySelector('#closure-to').value = '2030-08-02'", json!([]))
+        .await;
+    f.web.click_css("#closure-new button[type=submit]", 5).await;
+    f.web.wait("#closures tr[data-date='2030-08-02']", 10).await;
+    f.web.wait("#closures tr[data-date='2030-08-01']", 10).await;
+    let status = f.web.text(&f.web.find("#closure-status").await.unwrap()).await;
+    assert_eq!(status, "Added 2 closed days.");
     f.sign_out().await;
 
     // Other roles have none of these pages.
