@@ -41,6 +41,10 @@ const FILES: &[(&str, &[u8])] = assets![
     "js/pages/workflows.js",
     "js/pages/diagram.js",
     "js/pages/vocabularies.js",
+    "js/forms.js",
+    "js/pages/users.js",
+    "js/pages/audit.js",
+    "js/pages/calendar.js",
 ];
 
 struct Asset {

@@ -141,6 +141,7 @@ async fn flows(backend: Backend, shots: bool) {
     clinician_approves(&f, &id).await;
     secretary_dispatches(&f, &id).await;
     superuser_edits_workflow(&f).await;
+    superuser_administers(&f).await;
     team_lead_reports(&f, &id).await;
 }
 

@@ -407,3 +407,220 @@ pub async fn team_lead_reports(f: &Flow, id: &str) {
     assert!(csv.lines().next().unwrap_or_default().contains("group"), "{csv}");
     assert!(csv.lines().count() >= 2, "{csv}");
 }
+
+/// Super-user: create a secretary in a team on the users page (a wrong team is reported at its
+/// field), find the creation in the audit trail, and close a day on the calendar page.
+pub async fn superuser_administers(f: &Flow) {
+    f.sign_in("admin", "/app/workflows").await;
+    f.web.click_css("a[href='/app/users']", 5).await;
+    let username = f.web.wait("#nu-username", 10).await;
+    f.web.wait("#users tr[data-username='sec.jones']", 10).await;
+    f.web.type_into(&username, "sec.new").await;
+    f.web.type_into(&f.web.find("#nu-display-name").await.unwrap(), "New Secretary").await;
+    f.web.js("const s = document.querySelector('#nu-role'); s.value = 'secretary'", json!([])).await;
+    let teams = f.web.find("#nu-teams").await.unwrap();
+    f.web.type_into(&teams, "nosuch").await;
+    f.web.type_into(&f.web.find("#nu-password").await.unwrap(), "a long enough password").await;
+    f.web.click_css("#user-new button[type=submit]", 5).await;
+    let err = f
+        .web
+        .wait_js(
+            "the error at the teams field",
+            "const e = document.querySelector('#nu-teams-error'); return e.textContent && document.activeElement.id === 'nu-teams' \
+             && document.querySelector('#nu-teams').getAttribute('aria-invalid') === 'true' ? e.textContent : null",
+            10,
+        )
+        .await;
+    assert!(err.as_str().unwrap().contains("nosuch"), "{err}");
+    f.web.js("document.querySelector('#nu-teams').value = ''", json!([])).await;
+    f.web.type_into(&teams, "ent").await;
+    f.web.click_css("#user-new button[type=submit]", 5).await;
+    f.web
+        .wait_js("created", "return document.querySelector('#nu-status').textContent === 'Created sec.new.'", 10)
+        .await;
+    let row = f.web.wait("#users tr[data-username='sec.new']", 10).await;
+    let text = f.web.text(&row).await;
+    assert!(text.contains("secretary") && text.contains("ent") && text.contains("Active"), "{text}");
+    assert_eq!(f.web.js("return document.querySelector('#nu-teams-error').textContent", json!([])).await, "");
+    f.shot("users").await;
+    let users = f.api("admin", "/api/v1/users").await;
+    let new = users["items"].as_array().unwrap().iter().find(|u| u["username"] == "sec.new").expect("sec.new");
+    assert_eq!(new["role"], "secretary", "{new}");
+    assert_eq!(new["teams"], json!(["ent"]), "{new}");
+    let new_id = new["id"].as_str().unwrap().to_string();
+
+    // Edit: disable the account; a short password is refused at its field, a good one is set.
+    f.web.click_css("button[aria-label='Edit sec.new']", 5).await;
+    f.web.wait_js("the editor", "return document.activeElement.id === 'ed-heading'", 5).await;
+    f.web.click_css("#ed-disabled", 5).await;
+    f.web.click_css("#user-edit button[type=submit]", 5).await;
+    f.web.wait_js("saved", "return document.querySelector('#ed-status').textContent === 'Saved sec.new.'", 10).await;
+    f.web
+        .wait_js(
+            "disabled in the list",
+            "return document.querySelector(\"#users tr[data-username='sec.new']\").textContent.includes('Disabled')",
+            10,
+        )
+        .await;
+    let u = f.api("admin", &format!("/api/v1/users/{new_id}")).await;
+    assert_eq!(u["disabled"], true, "{u}");
+    let pw = f.web.find("#ed-password").await.unwrap();
+    f.web.type_into(&pw, "short").await;
+    f.web.click_css("#user-password button[type=submit]", 5).await;
+    f.web
+        .wait_js(
+            "the password error",
+            "return document.querySelector('#ed-password-error').textContent.includes('characters') \
+             && document.activeElement.id === 'ed-password'",
+            10,
+        )
+        .await;
+    f.web.type_into(&pw, " but now long enough").await;
+    f.web.click_css("#user-password button[type=submit]", 5).await;
+    f.web
+        .wait_js(
+            "password set",
+            "return document.querySelector('#pw-status').textContent === 'Password set for sec.new.'",
+            10,
+        )
+        .await;
+    f.web.click_css("#ed-disabled", 5).await;
+    f.web.click_css("#user-edit button[type=submit]", 5).await;
+    f.web
+        .wait_js(
+            "enabled again",
+            "return document.querySelector(\"#users tr[data-username='sec.new']\").textContent.includes('Active')",
+            10,
+        )
+        .await;
+
+    // Teams: a new team, a member added and removed.
+    let team = f.web.find("#team-name").await.unwrap();
+    f.web.type_into(&team, "cardiology").await;
+    f.web.click_css("#team-new button[type=submit]", 5).await;
+    let member = f.web.wait("#teams li[data-team='cardiology'] input", 10).await;
+    f.web.type_into(&member, "sec.new").await;
+    f.web.click_css("#teams li[data-team='cardiology'] button[type=submit]", 5).await;
+    f.web.wait("button[aria-label='Remove sec.new from cardiology']", 10).await;
+    let u = f.api("admin", &format!("/api/v1/users/{new_id}")).await;
+    assert_eq!(u["teams"], json!(["cardiology", "ent"]), "{u}");
+    let shown = f.web.js("return document.querySelector('#ed-teams').value", json!([])).await;
+    assert_eq!(shown, "cardiology, ent", "the open editor follows the membership");
+    f.web.click_css("button[aria-label='Remove sec.new from cardiology']", 5).await;
+    f.web
+        .wait_js(
+            "the member removed",
+            "return !document.querySelector(\"button[aria-label='Remove sec.new from cardiology']\") \
+             && document.querySelector(\"#teams li[data-team='cardiology']\")",
+            10,
+        )
+        .await;
+    let u = f.api("admin", &format!("/api/v1/users/{new_id}")).await;
+    assert_eq!(u["teams"], json!(["ent"]), "{u}");
+
+    // The creation is in the audit trail.
+    f.web.click_css("a[href='/app/audit']", 5).await;
+    let action = f.web.wait("#audit-action", 10).await;
+    f.web.type_into(&action, "admin.user_create").await;
+    f.web.click_css("#audit-search button[type=submit]", 5).await;
+    let found = f
+        .web
+        .wait_js(
+            "the creation in the audit trail",
+            "const rows = [...document.querySelectorAll('#audit tbody tr')]; \
+             return rows.length && rows.every(r => r.dataset.action === 'admin.user_create') \
+             ? rows.map(r => r.textContent).find(t => t.includes('sec.new')) : null",
+            10,
+        )
+        .await;
+    assert!(found.as_str().unwrap().contains(&new_id), "the target is the new user: {found}");
+    f.shot("audit").await;
+    let audit = f.api("admin", "/api/v1/audit?action=admin.user_create").await;
+    assert!(audit["items"].as_array().unwrap().iter().any(|r| r["target_id"] == new_id.as_str()), "{audit}");
+    // Everything, ten at a time: "More" follows the cursor to older entries.
+    f.web
+        .js(
+            "document.querySelector('#audit-action').value = ''; document.querySelector('#audit-limit').value = '10'",
+            json!([]),
+        )
+        .await;
+    f.web.click_css("#audit-search button[type=submit]", 5).await;
+    f.web.wait_js("the first page", "return document.querySelectorAll('#audit tbody tr').length === 10 && !document.querySelector('#audit-more').hidden", 10).await;
+    f.web.click_css("#audit-more", 5).await;
+    let seqs = f
+        .web
+        .wait_js(
+            "the second page",
+            "const s = [...document.querySelectorAll('#audit tbody tr')].map(r => Number(r.dataset.seq)); return s.length > 10 ? s : null",
+            10,
+        )
+        .await;
+    let seqs: Vec<i64> = seqs.as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] > w[1]), "newest first, no repeats: {seqs:?}");
+
+    // A closure on the calendar page.
+    f.web.click_css("a[href='/app/calendar']", 5).await;
+    f.web.wait("#closure-new", 10).await;
+    f.web
+        .wait_js("the recognition state", "return document.querySelector('#rec-state').textContent === 'Ready'", 10)
+        .await;
+    let model = f.web.text(&f.web.find("#rec-model").await.unwrap()).await;
+    assert!(model.contains("tiny.en"), "{model}");
+    let calendar = f.web.js("return document.querySelector('#cal-name').value", json!([])).await;
+    let calendar = calendar.as_str().unwrap().to_string();
+    f.web.click_css("#closure-new button[type=submit]", 5).await;
+    f.web
+        .wait_js(
+            "the date error",
+            "return document.querySelector('#closure-date-error').textContent.includes('date')",
+            10,
+        )
+        .await;
+    f.web.js("document.querySelector('#closure-date').value = '2030-07-15'", json!([])).await;
+    f.web.type_into(&f.web.find("#closure-reason").await.unwrap(), "Ward move").await;
+    f.web.click_css("#closure-new button[type=submit]", 5).await;
+    let row = f.web.wait("#closures tr[data-date='2030-07-15']", 10).await;
+    assert!(f.web.text(&row).await.contains("Ward move"));
+    f.shot("calendar").await;
+    let cal = f.api("admin", &format!("/api/v1/calendars/{calendar}")).await;
+    let closures = cal["closures"].as_array().unwrap();
+    assert!(closures.iter().any(|c| c["date"] == "2030-07-15" && c["reason"] == "Ward move"), "{cal}");
+    f.web.click_css("button[aria-label='Remove the closure on 2030-07-15']", 5).await;
+    f.web
+        .wait_js("the closure removed", "return !document.querySelector(\"#closures tr[data-date='2030-07-15']\")", 10)
+        .await;
+    let cal = f.api("admin", &format!("/api/v1/calendars/{calendar}")).await;
+    assert!(cal["closures"].as_array().unwrap().iter().all(|c| c["date"] != "2030-07-15"), "{cal}");
+    // A range: a last day before the first is refused at that field, then two days close.
+    f.web
+        .js("document.querySelector('#closure-date').value = '2030-08-02'; document.querySelector('#closure-to').value = '2030-08-01'", json!([]))
+        .await;
+    f.web.type_into(&f.web.find("#closure-reason").await.unwrap(), "Audit days").await;
+    f.web.click_css("#closure-new button[type=submit]", 5).await;
+    f.web
+        .wait_js(
+            "the range error",
+            "return document.querySelector('#closure-to-error').textContent.includes('before') && document.activeElement.id === 'closure-to'",
+            10,
+        )
+        .await;
+    f.web
+        .js("document.querySelector('#closure-date').value = '2030-08-01'; document.querySelector('#closure-to').value = '2030-08-02'", json!([]))
+        .await;
+    f.web.click_css("#closure-new button[type=submit]", 5).await;
+    f.web.wait("#closures tr[data-date='2030-08-02']", 10).await;
+    f.web.wait("#closures tr[data-date='2030-08-01']", 10).await;
+    let status = f.web.text(&f.web.find("#closure-status").await.unwrap()).await;
+    assert_eq!(status, "Added 2 closed days.");
+    f.sign_out().await;
+
+    // Other roles have none of these pages.
+    f.sign_in("lead.smith", "/app/board").await;
+    for page in ["/app/users", "/app/audit", "/app/calendar"] {
+        assert!(f.web.find(&format!("#nav a[href='{page}']")).await.is_err(), "{page} is not in a team lead's menu");
+    }
+    f.web.goto(&f.url("/app/users")).await;
+    f.web.wait_js("refused", "return document.querySelector('main h1').textContent === 'Not available'", 10).await;
+    assert!(f.web.find("#users").await.is_err());
+    f.sign_out().await;
+}

@@ -11,6 +11,9 @@ import board from './pages/board.js';
 import dashboard from './pages/dashboard.js';
 import workflows from './pages/workflows.js';
 import vocabularies from './pages/vocabularies.js';
+import users from './pages/users.js';
+import audit from './pages/audit.js';
+import calendar from './pages/calendar.js';
 
 const ALL = ['clinician', 'secretary', 'team_lead', 'superuser'];
 const ROUTES = [
@@ -23,6 +26,9 @@ const ROUTES = [
   { path: /^\/app\/dashboard$/, page: dashboard, roles: ['team_lead', 'superuser'] },
   { path: /^\/app\/workflows(?:\/([\w.-]+))?$/, page: workflows, roles: ['superuser'], params: ['name'] },
   { path: /^\/app\/vocabularies$/, page: vocabularies, roles: ['clinician', 'superuser'] },
+  { path: /^\/app\/users$/, page: users, roles: ['superuser'] },
+  { path: /^\/app\/audit$/, page: audit, roles: ['superuser'] },
+  { path: /^\/app\/calendar$/, page: calendar, roles: ['superuser'] },
 ];
 
 const NAV = {
@@ -32,7 +38,7 @@ const NAV = {
   team_lead: [['/app/board', 'Team board'], ['/app/dashboard', 'Turnaround'], ['/app/queue', 'Work queue'],
     ['/app/dictations', 'Letters']],
   superuser: [['/app/workflows', 'Workflows'], ['/app/vocabularies', 'Vocabularies'], ['/app/dashboard', 'Turnaround'],
-    ['/app/dictations', 'Letters']],
+    ['/app/dictations', 'Letters'], ['/app/users', 'Users & teams'], ['/app/audit', 'Audit'], ['/app/calendar', 'Calendar']],
 };
 export const HOME = {
   clinician: '/app/dictations', secretary: '/app/queue', team_lead: '/app/board', superuser: '/app/workflows',
