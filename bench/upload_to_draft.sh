@@ -4,14 +4,16 @@
 # dictaflow: the release server with recognition on (1 worker, THREADS whisper threads);
 # for each original corpus file: time from the start of the HTTP upload to the moment
 # GET /api/v1/dictations/{id} shows the finished draft (upload, durable storage, decode,
-# VAD, whisper, draft formatting, workflow move), polled every 20 ms. Files are sent one
+# VAD, whisper, draft formatting, workflow move), polled every 20 ms by one small client
+# process (bench/upload_wait.py). Files are sent one
 # at a time. faster-whisper (PyPI, compute_type=int8, same CTranslate2 weights, same
 # thread count, greedy, its own decoder on the same original file, decode timed) is the
 # anchor; ratios are dictaflow / faster-whisper, so < 1.0 means dictaflow is faster.
 # WER (normalised, vs the scripts' `spoken` text) is reported beside every time.
 #
 # Env: THREADS (2), MODELS ("tiny.en tiny.en-q8_0"), DICTAFLOW_CORPUS, FW_PYTHON (python
-# with faster-whisper; default ../.venv-fw/bin/python, created with pip when missing).
+# with faster-whisper; default ../.venv-fw/bin/python, created with pip when missing),
+# SKIP_BUILD=1 (use the release binaries already in the target directory).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -26,8 +28,10 @@ mkdir -p "$OUT"
 RES=$OUT/upload_to_draft.jsonl
 : > "$RES"
 
-echo "== build (release)"
-nice -n 10 cargo build --release --quiet --example stt_bench --bin dictaflow
+if [ "${SKIP_BUILD:-0}" != 1 ]; then
+  echo "== build (release)"
+  nice -n 10 cargo build --release --quiet --example stt_bench --bin dictaflow
+fi
 BENCH=$CARGO_TARGET_DIR/release/examples/stt_bench
 DICTAFLOW_BIN=$CARGO_TARGET_DIR/release/dictaflow
 for m in $MODELS; do [ -f "models/ggml-$m.bin" ] || "$DICTAFLOW_BIN" models fetch "$m"; done
@@ -63,8 +67,6 @@ score() { # score TEXT_FILE IDS -> wer
   "$BENCH" --score "$1" --scripts "$2" --corpus "$CORPUS" | python3 -c 'import json,sys; print(json.load(sys.stdin)["wer"])'
 }
 
-now_ms() { date +%s%3N; }
-
 run_dictaflow() { # run_dictaflow MODEL
   local model=$1
   SERVER_ENV=(DICTAFLOW_LOG__FORMAT=json DICTAFLOW_STT__ENABLED=true "DICTAFLOW_STT__MODEL=$model"
@@ -73,23 +75,12 @@ run_dictaflow() { # run_dictaflow MODEL
   start_server
   for _ in $(seq 600); do curl -fsS -o /dev/null "$BASE_URL/readyz" 2> /dev/null && break; sleep 0.1; done
   for it in "${ITEMS[@]}"; do
-    local file=${it%%:*} ids=${it##*:} t0 id status t1 body
-    t0=$(now_ms)
-    id=$(curl -fsS -H "Authorization: Bearer $TOKEN" -F "audio=@$file" "$BASE_URL/api/v1/dictations" |
-      python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-    while :; do
-      body=$(curl -fsS -H "Authorization: Bearer $TOKEN" "$BASE_URL/api/v1/dictations/$id")
-      status=$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d["transcription"]["status"] if d.get("draft") or d["transcription"]["status"] in ("failed",) else "wait")' "$body")
-      [ "$status" = wait ] || break
-      sleep 0.02
-    done
-    t1=$(now_ms)
-    python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d["transcription"].get("raw_text") or d["transcription"]["text"])' "$body" > "$OUT/df-$model-$(basename "$file").txt"
-    local audio_s engine_s wer
-    audio_s=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["audio"]["duration_seconds"])' "$body")
-    engine_s=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["transcription"]["processing_seconds"])' "$body")
-    wer=$(score "$OUT/df-$model-$(basename "$file").txt" "$ids")
-    echo "{\"label\": \"dictaflow $model upload-to-draft\", \"audio\": \"$(basename "$file")\", \"audio_s\": $audio_s, \"wall_s\": $(python3 -c "print(($t1 - $t0) / 1000)"), \"engine_s\": $engine_s, \"status\": \"$status\", \"wer\": $wer}" | tee -a "$RES"
+    local file=${it%%:*} ids=${it##*:} txt r wer
+    txt="$OUT/df-$model-$(basename "$file").txt"
+    r=$(python3 bench/upload_wait.py "$BASE_URL" "$TOKEN" "$file" "$txt")
+    wer=$(score "$txt" "$ids")
+    python3 -c 'import json,sys; d=json.loads(sys.argv[1]); d.update({"label": sys.argv[2], "audio": sys.argv[3], "wer": float(sys.argv[4])}); print(json.dumps(d))' \
+      "$r" "dictaflow $model upload-to-draft" "$(basename "$file")" "$wer" | tee -a "$RES"
   done
   echo "{\"label\": \"dictaflow $model server peak RSS\", \"peak_rss_mb\": $(( $(rss_kb VmHWM) / 1024 ))}" | tee -a "$RES"
   kill "$SERVER_PID"; wait "$SERVER_PID" 2> /dev/null || true; SERVER_PID=""
