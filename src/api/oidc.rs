@@ -79,15 +79,7 @@ fn refused(detail: &str) -> ApiError {
 }
 
 fn state_cookie(parts: &Parts) -> Option<String> {
-    parts
-        .headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == STATE_COOKIE)
-        .map(|(_, v)| v.to_string())
+    crate::auth::cookie(parts, STATE_COOKIE).map(str::to_string)
 }
 
 async fn callback(State(state): State<AppState>, client: Client, parts: Parts) -> ApiResult<Response> {
