@@ -35,9 +35,6 @@ pub struct SttStatus {
 }
 
 impl SttStatus {
-    pub fn new(enabled: bool) -> Self {
-        Self::with_direct_slots(enabled, 1)
-    }
     pub fn with_direct_slots(enabled: bool, slots: usize) -> Self {
         Self {
             state: Arc::new(RwLock::new(if enabled { ModelState::Loading } else { ModelState::Disabled })),

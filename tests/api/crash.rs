@@ -11,6 +11,8 @@ use serde_json::Value;
 
 use crate::helpers::{Backend, drop_pg_database, fixture, fresh_pg_database};
 
+crate::both_backends!(kill_during_upload, kill_during_transcription);
+
 struct Server {
     child: Child,
     base: String,
@@ -146,16 +148,6 @@ fn tokio_stream_from(
     futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill_9_during_upload_sqlite() {
-    kill_during_upload(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill_9_during_upload_postgres() {
-    kill_during_upload(Backend::Postgres).await;
-}
-
 /// `kill -9` while Whisper is running a job; after a restart the job is taken
 /// again when its lease expires and completes exactly once.
 async fn kill_during_transcription(backend: Backend) {
@@ -219,16 +211,6 @@ async fn kill_during_transcription(backend: Backend) {
     if let Some(name) = pg_name {
         drop_pg_database(&name);
     }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill_9_during_transcription_sqlite() {
-    kill_during_transcription(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill_9_during_transcription_postgres() {
-    kill_during_transcription(Backend::Postgres).await;
 }
 
 /// Scale-out on PostgreSQL: `dictaflow serve` with recognition off takes the uploads and
