@@ -50,7 +50,8 @@ pub async fn build_state(config: Config, clock: Clock) -> anyhow::Result<AppStat
         max_attempts: config.stt.max_attempts,
     };
     let stt = crate::jobs::runtime::SttStatus::with_direct_slots(config.stt.enabled, config.stt.worker_count());
-    Ok(AppState { config: Arc::new(config), db, blobs, clock, ingest, stt })
+    let audit = crate::audit::writer::AuditWriter::spawn(db.clone());
+    Ok(AppState { config: Arc::new(config), db, blobs, clock, ingest, stt, audit })
 }
 
 /// Serves until `shutdown` is cancelled, then lets in-flight requests finish

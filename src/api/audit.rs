@@ -38,7 +38,7 @@ pub async fn record(
     if let Some((kind, id)) = target {
         entry = entry.target(kind, id);
     }
-    store::record(&state.db, &entry, state.clock.now_ms()).await?;
+    state.audit.record(entry, state.clock.now_ms()).await.map_err(anyhow::Error::from)?;
     Ok(())
 }
 

@@ -47,6 +47,8 @@ pub struct AppState {
     pub clock: Clock,
     pub ingest: Ingest,
     pub stt: crate::jobs::runtime::SttStatus,
+    /// Group commit for the audit entries requests write on their own.
+    pub audit: crate::audit::writer::AuditWriter,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

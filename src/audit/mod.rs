@@ -4,6 +4,7 @@
 
 pub mod chain;
 pub mod store;
+pub mod writer;
 
 use serde_json::Value;
 

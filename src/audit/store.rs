@@ -13,51 +13,67 @@ use crate::storage::{Backend, Db, Tx};
 /// commits). On SQLite the write transaction already excludes other writers; on
 /// PostgreSQL the chain head row is locked until commit, so the chain stays linear.
 pub async fn append(tx: &mut Tx, backend: Backend, entry: &NewEntry, now: Millis) -> Result<Record, sqlx::Error> {
+    let mut records = append_all(tx, backend, std::slice::from_ref(&(entry, now))).await?;
+    Ok(records.pop().expect("one entry in, one record out"))
+}
+
+/// Appends `entries` in order in `tx`, reading and moving the chain head once.
+pub async fn append_all(
+    tx: &mut Tx,
+    backend: Backend,
+    entries: &[(&NewEntry, Millis)],
+) -> Result<Vec<Record>, sqlx::Error> {
     let head_sql = match backend {
         Backend::Sqlite => "SELECT seq, hash FROM audit_head WHERE id = 1",
         Backend::Postgres => "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
     };
     let head = sqlx::query(head_sql).fetch_one(&mut **tx).await?;
-    let (seq, prev_hash): (i64, String) = (head.try_get("seq")?, head.try_get("hash")?);
-    let mut record = Record {
-        seq: seq + 1,
-        at: now,
-        actor_id: entry.actor_id.clone(),
-        actor: entry.actor.clone(),
-        action: entry.action.to_string(),
-        target_type: entry.target_type.clone(),
-        target_id: entry.target_id.clone(),
-        client_addr: entry.client_addr.clone(),
-        user_agent: entry.user_agent.clone(),
-        details: entry.details.to_string(),
-        prev_hash,
-        hash: String::new(),
-    };
-    record.hash = hash_of(&record);
-    sqlx::query(
-        "INSERT INTO audit_log (seq, at, actor_id, actor, action, target_type, target_id, client_addr, user_agent, \
-         details, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-    )
-    .bind(record.seq)
-    .bind(record.at)
-    .bind(&record.actor_id)
-    .bind(&record.actor)
-    .bind(&record.action)
-    .bind(&record.target_type)
-    .bind(&record.target_id)
-    .bind(&record.client_addr)
-    .bind(&record.user_agent)
-    .bind(&record.details)
-    .bind(&record.prev_hash)
-    .bind(&record.hash)
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+    let (mut seq, mut prev_hash): (i64, String) = (head.try_get("seq")?, head.try_get("hash")?);
+    let mut out = Vec::with_capacity(entries.len());
+    for (entry, now) in entries {
+        let mut record = Record {
+            seq: seq + 1,
+            at: *now,
+            actor_id: entry.actor_id.clone(),
+            actor: entry.actor.clone(),
+            action: entry.action.to_string(),
+            target_type: entry.target_type.clone(),
+            target_id: entry.target_id.clone(),
+            client_addr: entry.client_addr.clone(),
+            user_agent: entry.user_agent.clone(),
+            details: entry.details.to_string(),
+            prev_hash,
+            hash: String::new(),
+        };
+        record.hash = hash_of(&record);
+        sqlx::query(
+            "INSERT INTO audit_log (seq, at, actor_id, actor, action, target_type, target_id, client_addr, \
+             user_agent, details, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
         .bind(record.seq)
+        .bind(record.at)
+        .bind(&record.actor_id)
+        .bind(&record.actor)
+        .bind(&record.action)
+        .bind(&record.target_type)
+        .bind(&record.target_id)
+        .bind(&record.client_addr)
+        .bind(&record.user_agent)
+        .bind(&record.details)
+        .bind(&record.prev_hash)
         .bind(&record.hash)
         .execute(&mut **tx)
         .await?;
-    Ok(record)
+        seq = record.seq;
+        prev_hash = record.hash.clone();
+        out.push(record);
+    }
+    sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+        .bind(seq)
+        .bind(&prev_hash)
+        .execute(&mut **tx)
+        .await?;
+    Ok(out)
 }
 
 /// Appends one entry in its own transaction.
