@@ -7,7 +7,8 @@
 #      (1000 dictations): the cost must follow the timers due, not the timers stored.
 #   3. The release server on it (speech recognition off, warnings-only logs), then with
 #      32 concurrent clients:
-#      - queue listing: `oha` GET /api/v1/queue as a secretary (p50/p99, requests/s);
+#      - queue listing: `oha` GET /api/v1/queue as a secretary (p50/p99, requests/s), as fast
+#        as the 32 clients can go (saturation), then at QUEUE_RATE requests/s in all;
 #      - transitions: `dictaflow dev transitions` (claim then release on distinct letters,
 #        4 secretaries; oha cannot chain two requests per letter) (transitions/s, p99);
 #      - the turnaround report over the last 30 days as the super-user (`oha`, 1 client).
@@ -15,7 +16,8 @@
 # Usage: bench/workflow.sh [N]
 # Env:   DICTAFLOW_BIN (default target/release/dictaflow, or $CARGO_TARGET_DIR/release/...),
 #        OHA (default oha), DURATION (oha run length, default 20s), PAIRS (default 5000),
-#        TICK_RUNS (default 10), BENCH_TMP, BENCH_KEEP=1 (see bench/server_common.sh)
+#        TICK_RUNS (default 10), QUEUE_RATE (default 100), BENCH_TMP, BENCH_KEEP=1
+#        (see bench/server_common.sh)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -83,6 +85,12 @@ oha_summary() { # oha_summary NAME JSON: one line with the figures that matter
 "$OHA" --no-tui --output-format json -c 32 -z "$DURATION" -H "Authorization: Bearer $SECRETARY" \
     "$BASE_URL/api/v1/queue" > "$WORK/queue.json"
 oha_summary "queue listing (32 clients, $DURATION)" "$WORK/queue.json"
+# The same 32 clients at a fixed total rate (open loop): the latency a secretary sees when
+# the server is busy but not saturated (the web app polls each queue every 10 s, so
+# QUEUE_RATE=100 is 32 clients each listing three times a second).
+"$OHA" --no-tui --output-format json -c 32 -q "${QUEUE_RATE:-100}" -z "$DURATION" -H "Authorization: Bearer $SECRETARY" \
+    "$BASE_URL/api/v1/queue" > "$WORK/queue_rate.json"
+oha_summary "queue listing (32 clients, ${QUEUE_RATE:-100} req/s in all, $DURATION)" "$WORK/queue_rate.json"
 
 "$DICTAFLOW_BIN" dev transitions --url "$BASE_URL" "${SECRETARIES[@]}" --concurrency 32 --pairs "$PAIRS" \
     2>> "$WORK/server.log"

@@ -4,24 +4,23 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::AppState;
 use super::actions::service_error;
 use super::audit::record;
 use super::client::Client;
-use super::dictation_view::{add_working_time_left, render};
 use super::extract::{Json, Query};
 use crate::audit::action;
 use crate::auth::CurrentUser;
 use crate::auth::policy::{self, Permission};
-use crate::clock::parse_rfc3339;
+use crate::clock::{from_ms, parse_rfc3339, rfc3339};
 use crate::error::{ApiError, ApiResult};
-use crate::storage::dictations;
 use crate::storage::notifications;
 use crate::workflow::service::absences::{self, NewAbsence};
-use crate::workflow::service::queue::queue_of;
+use crate::workflow::service::defs::calendar_now;
+use crate::workflow::service::queue::{QueueItem, queue_of};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -43,16 +42,106 @@ async fn queue(
     CurrentUser(user): CurrentUser,
     client: Client,
     Query(q): Query<LimitQuery>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<axum::Json<QueuePage>> {
     let limit = q.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {
         return Err(ApiError::invalid_field("limit", "validation_failed", "limit must be between 1 and 500"));
     }
-    let ids = queue_of(&state.db, &user, state.clock.now_ms(), limit).await?;
-    record(&state, Some(&user), &client, action::QUEUE_VIEW, None, json!({"shown": ids})).await?;
-    let mut items: Vec<Value> = dictations::get_many(&state.db, &ids).await?.iter().map(|v| render(v, None)).collect();
-    add_working_time_left(&state, &mut items).await?;
-    Ok(axum::Json(json!({ "items": items })))
+    let now = state.clock.now_ms();
+    let rows = queue_of(&state.db, &user, now, limit).await?;
+    let shown: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    record(&state, Some(&user), &client, action::QUEUE_VIEW, None, json!({"shown": shown})).await?;
+    let calendar = calendar_now(&state.db, "england-and-wales").await?;
+    let breaches = rows.iter().filter_map(|r| r.due_at);
+    let (lo, hi) = breaches.fold((now, now), |(lo, hi), t| (lo.min(t), hi.max(t)));
+    let clock = calendar.working_clock(from_ms(lo), from_ms(hi));
+    let day = calendar.working_day_length().num_seconds();
+    let items = rows.iter().map(|r| QueueEntry::of(r, clock.between_ms(now, r.due_at.unwrap_or(now)) / 1000, day));
+    Ok(axum::Json(QueuePage { items: items.collect() }))
+}
+
+/// `GET /queue`: work-list items, the dictation's own fields and its turnaround state
+/// (open the dictation for its recognition, transcript and draft).
+#[derive(Serialize)]
+struct QueuePage {
+    items: Vec<QueueEntry>,
+}
+
+#[derive(Serialize)]
+struct QueueEntry {
+    id: String,
+    status: String,
+    stage: Option<String>,
+    workflow: Option<WorkflowRef>,
+    priority: String,
+    specialty: Option<String>,
+    letter_type: Option<String>,
+    clinician: String,
+    assignee: Option<String>,
+    patient: Patient,
+    created_at: String,
+    updated_at: String,
+    due_at: Option<String>,
+    sla: Option<Sla>,
+    pool: Option<String>,
+    version: i64,
+}
+
+#[derive(Serialize)]
+struct WorkflowRef {
+    name: String,
+    version: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct Patient {
+    nhs_number: Option<String>,
+    name: Option<String>,
+    dob: Option<String>,
+    hospital_number: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Sla {
+    state: String,
+    warn_at: Option<String>,
+    breach_at: String,
+    working_seconds_left: i64,
+    working_day_seconds: i64,
+}
+
+impl QueueEntry {
+    fn of(r: &QueueItem, working_seconds_left: i64, working_day_seconds: i64) -> Self {
+        Self {
+            id: r.id.clone(),
+            status: r.status.clone(),
+            stage: r.stage.clone(),
+            workflow: r.workflow_name.clone().map(|name| WorkflowRef { name, version: r.workflow_version }),
+            priority: r.priority.clone(),
+            specialty: r.specialty.clone(),
+            letter_type: r.letter_type.clone(),
+            clinician: r.clinician.clone(),
+            assignee: r.assignee.clone(),
+            patient: Patient {
+                nhs_number: r.patient_nhs_number.clone(),
+                name: r.patient_name.clone(),
+                dob: r.patient_dob.clone(),
+                hospital_number: r.hospital_number.clone(),
+            },
+            created_at: rfc3339(r.created_at),
+            updated_at: rfc3339(r.updated_at),
+            due_at: r.due_at.map(rfc3339),
+            sla: r.due_at.map(|due| Sla {
+                state: r.sla_state.clone().unwrap_or_else(|| "on_track".into()),
+                warn_at: r.warn_at.map(rfc3339),
+                breach_at: rfc3339(due),
+                working_seconds_left,
+                working_day_seconds,
+            }),
+            pool: r.pool.clone(),
+            version: r.version,
+        }
+    }
 }
 
 #[derive(Deserialize)]

@@ -13,6 +13,7 @@ pub mod webhooks;
 pub mod workflows;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -33,10 +34,19 @@ pub enum Backend {
 }
 
 /// The database handle shared by the whole process.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
+    /// The URL it was opened with (PostgreSQL `LISTEN` needs a connection of its own).
+    url: Arc<str>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Not the URL: it may carry a password.
+        f.debug_struct("Db").field("backend", &self.backend).finish_non_exhaustive()
+    }
 }
 
 impl Db {
@@ -51,11 +61,15 @@ impl Db {
             if let Some(dir) = sqlite_parent_dir(url) {
                 std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
             }
+            // mmap_size: reads use the pages the OS already caches, shared by every connection
+            // of the pool, instead of copying them into each connection's own page cache,
+            // which each commit by another connection (every audited view is one) throws away.
             pool_options = pool_options.after_connect(|conn, _meta| {
                 Box::pin(async move {
                     conn.execute(
                         "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
-                         PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL;",
+                         PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL; \
+                         PRAGMA mmap_size = 268435456;",
                     )
                     .await?;
                     Ok(())
@@ -66,7 +80,11 @@ impl Db {
             .connect_with(options)
             .await
             .with_context(|| format!("cannot connect to the {backend:?} database"))?;
-        Ok(Self { pool, backend })
+        Ok(Self { pool, backend, url: Arc::from(url) })
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     /// Applies pending migrations (idempotent; safe with several processes).

@@ -142,3 +142,33 @@ fn calendar_days_keep_the_local_time_over_a_clock_change() {
     assert_eq!(show(due), expect("2025-03-31 12:00"));
     assert_eq!(due - at("2025-03-29 12:00"), TimeDelta::hours(47));
 }
+
+#[test]
+fn the_working_clock_agrees_with_working_time_between() {
+    // A year over Christmas, Easter and both clock changes, with a local closure; pairs
+    // spread over it (deterministic pseudo-random), including ones outside the period.
+    let closures = [(NaiveDate::from_ymd_opt(2025, 6, 4).unwrap(), "training day".to_string())];
+    let cal = cal().with_closures(closures);
+    let (from, to) = (at("2025-01-01 00:00"), at("2026-01-10 00:00"));
+    let clock = cal.working_clock(from, to);
+    let span = (to - from).num_milliseconds() + 20 * 86_400_000;
+    let start = from.timestamp_millis() - 10 * 86_400_000;
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        start + (seed % span as u64) as i64
+    };
+    for _ in 0..5000 {
+        let (a, b) = (next(), next());
+        let b = if b % 3 == 0 { a + (b % (9 * 86_400_000)) } else { b };
+        let expected = cal
+            .working_time_between(
+                DateTime::from_timestamp_millis(a).unwrap(),
+                DateTime::from_timestamp_millis(b).unwrap(),
+            )
+            .num_milliseconds();
+        assert_eq!(clock.between_ms(a, b), expected, "between {a} and {b}");
+    }
+}

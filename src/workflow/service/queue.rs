@@ -14,61 +14,145 @@ use crate::storage::Db;
 use crate::storage::users::User;
 use crate::workflow::{DictationState, WorkflowDef, is_in_queue_of};
 
-/// Candidates read before the pool filter.
-const SCAN: i64 = 2000;
+/// The risk bands, most urgent first. Within a band letters come by due time, in the
+/// order of the open-letters index (`finished_at, due_at, warn_at, id`), so each band is
+/// an index range read that stops as soon as the page is full: the cost follows the
+/// letters shown, not the letters open.
+const BANDS: [&str; 4] = [
+    "d.due_at <= $4 ORDER BY d.due_at, d.warn_at, d.id",
+    "d.due_at > $4 AND d.warn_at <= $4 ORDER BY d.due_at, d.warn_at, d.id",
+    "d.due_at > $4 AND (d.warn_at > $4 OR d.warn_at IS NULL) ORDER BY d.due_at, d.warn_at, d.id",
+    "d.due_at IS NULL AND CAST($4 AS BIGINT) IS NOT NULL ORDER BY d.id",
+];
 
-/// Ids of the letters in `user`'s queue, in order, at most `limit`.
-pub async fn queue_of(db: &Db, user: &User, now: Millis, limit: usize) -> anyhow::Result<Vec<String>> {
+/// One letter of a work queue: what a work list shows (the dictation's own fields; its
+/// recognition, transcript and draft are read when it is opened).
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueItem {
+    pub id: String,
+    pub status: String,
+    pub stage: Option<String>,
+    pub workflow_name: Option<String>,
+    pub workflow_version: Option<i64>,
+    pub priority: String,
+    pub specialty: Option<String>,
+    pub letter_type: Option<String>,
+    pub pool: Option<String>,
+    pub version: i64,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    pub due_at: Option<Millis>,
+    pub warn_at: Option<Millis>,
+    pub sla_state: Option<String>,
+    pub patient_name: Option<String>,
+    pub patient_nhs_number: Option<String>,
+    pub patient_dob: Option<String>,
+    pub hospital_number: Option<String>,
+    pub clinician: String,
+    pub assignee: Option<String>,
+}
+
+impl QueueItem {
+    fn from_row(r: &sqlx::any::AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            id: r.try_get("id")?,
+            status: r.try_get("status")?,
+            stage: r.try_get("stage")?,
+            workflow_name: r.try_get("workflow_name")?,
+            workflow_version: r.try_get("workflow_version")?,
+            priority: r.try_get("priority")?,
+            specialty: r.try_get("specialty")?,
+            letter_type: r.try_get("letter_type")?,
+            pool: r.try_get("pool")?,
+            version: r.try_get("version")?,
+            created_at: r.try_get("created_at")?,
+            updated_at: r.try_get("updated_at")?,
+            due_at: r.try_get("due_at")?,
+            warn_at: r.try_get("warn_at")?,
+            sla_state: r.try_get("sla_state")?,
+            patient_name: r.try_get("patient_name")?,
+            patient_nhs_number: r.try_get("patient_nhs_number")?,
+            patient_dob: r.try_get("patient_dob")?,
+            hospital_number: r.try_get("hospital_number")?,
+            clinician: r.try_get("clinician")?,
+            assignee: r.try_get("assignee")?,
+        })
+    }
+}
+
+/// The letters in `user`'s queue, in order, at most `limit`: breached, then warning,
+/// then on track (then letters without a deadline), each by due time.
+pub async fn queue_of(db: &Db, user: &User, now: Millis, limit: usize) -> anyhow::Result<Vec<QueueItem>> {
     let lead = i64::from(user.role == Role::TeamLead);
     let all = i64::from(user.role == Role::Superuser);
-    let rows = sqlx::query(
-        "SELECT d.id, d.stage, d.workflow_name, d.workflow_version, d.pool, d.assignee_id, c.username AS clinician \
-         FROM dictations d JOIN users c ON c.id = d.clinician_id \
-         WHERE d.finished_at IS NULL AND d.workflow_name IS NOT NULL AND ( \
-           d.assignee_id = $1 \
-           OR ($2 = 1 AND d.assignee_id IN (SELECT m2.user_id FROM team_members m1 \
-               JOIN team_members m2 ON m1.team_id = m2.team_id WHERE m1.user_id = $1)) \
-           OR (d.assignee_id IS NULL AND ($3 = 1 \
-               OR d.clinician_id IN (SELECT m2.user_id FROM team_members m1 \
-                   JOIN team_members m2 ON m1.team_id = m2.team_id WHERE m1.user_id = $1) \
-               OR d.pool IN (SELECT t.name FROM teams t JOIN team_members m ON m.team_id = t.id WHERE m.user_id = $1)))) \
-         ORDER BY CASE WHEN d.due_at <= $4 THEN 0 WHEN d.warn_at <= $4 THEN 1 ELSE 2 END, d.due_at, d.id LIMIT $5",
-    )
-    .bind(&user.id)
-    .bind(lead)
-    .bind(all)
-    .bind(now)
-    .bind(SCAN)
-    .fetch_all(&db.pool)
-    .await?;
     let actor = actor_of(user);
+    // Rows read per query before the pool filter; more pages are read when it leaves too few.
+    let page = limit + limit / 4 + 8;
     let mut defs: HashMap<(String, i64), WorkflowDef> = HashMap::new();
     let mut out = Vec::new();
-    for r in rows {
-        let id: String = r.try_get("id")?;
-        let holder: Option<String> = r.try_get("assignee_id")?;
-        if holder.is_some() {
-            out.push(id);
-        } else {
-            let key = (r.try_get("workflow_name")?, r.try_get("workflow_version")?);
-            if !defs.contains_key(&key) {
-                let mut tx = db.pool.begin().await?;
-                let def = load_version(&mut tx, &key.0, key.1).await?;
-                defs.insert(key.clone(), def);
+    for band in BANDS {
+        let sql = format!(
+            "SELECT d.id, d.status, d.stage, d.workflow_name, d.workflow_version, d.priority, d.specialty, \
+               d.letter_type, d.pool, d.assignee_id, d.version, d.created_at, d.updated_at, d.due_at, d.warn_at, \
+               d.sla_state, d.patient_name, d.patient_nhs_number, d.patient_dob, d.hospital_number, \
+               c.username AS clinician, a.username AS assignee \
+             FROM dictations d JOIN users c ON c.id = d.clinician_id LEFT JOIN users a ON a.id = d.assignee_id \
+             WHERE d.finished_at IS NULL AND d.workflow_name IS NOT NULL AND ( \
+               d.assignee_id = $1 \
+               OR ($2 = 1 AND d.assignee_id IN (SELECT m2.user_id FROM team_members m1 \
+                   JOIN team_members m2 ON m1.team_id = m2.team_id WHERE m1.user_id = $1)) \
+               OR (d.assignee_id IS NULL AND ($3 = 1 \
+                   OR d.clinician_id IN (SELECT m2.user_id FROM team_members m1 \
+                       JOIN team_members m2 ON m1.team_id = m2.team_id WHERE m1.user_id = $1) \
+                   OR d.pool IN (SELECT t.name FROM teams t JOIN team_members m ON m.team_id = t.id \
+                       WHERE m.user_id = $1)))) \
+             AND {band} LIMIT $5 OFFSET $6"
+        );
+        let mut offset = 0usize;
+        loop {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(&user.id)
+                .bind(lead)
+                .bind(all)
+                .bind(now)
+                .bind(page as i64)
+                .bind(offset as i64)
+                .fetch_all(&db.pool)
+                .await?;
+            let n = rows.len();
+            for r in rows {
+                let holder: Option<String> = r.try_get("assignee_id")?;
+                let item = QueueItem::from_row(&r)?;
+                if holder.is_none() {
+                    let (Some(name), Some(version)) = (&item.workflow_name, item.workflow_version) else {
+                        continue;
+                    };
+                    let key = (name.clone(), version);
+                    if !defs.contains_key(&key) {
+                        let mut tx = db.pool.begin().await?;
+                        let def = load_version(&mut tx, &key.0, key.1).await?;
+                        defs.insert(key.clone(), def);
+                    }
+                    let state = DictationState {
+                        stage: item.stage.clone().unwrap_or_default(),
+                        clinician: item.clinician.clone(),
+                        assignee: None,
+                        pool: item.pool.clone(),
+                        previous_assignees: Default::default(),
+                    };
+                    if !defs.get(&key).is_some_and(|def| is_in_queue_of(def, &state, &actor)) {
+                        continue;
+                    }
+                }
+                out.push(item);
+                if out.len() >= limit {
+                    return Ok(out);
+                }
             }
-            let state = DictationState {
-                stage: r.try_get("stage")?,
-                clinician: r.try_get("clinician")?,
-                assignee: None,
-                pool: r.try_get("pool")?,
-                previous_assignees: Default::default(),
-            };
-            if defs.get(&key).is_some_and(|def| is_in_queue_of(def, &state, &actor)) {
-                out.push(id);
+            if n < page {
+                break;
             }
-        }
-        if out.len() >= limit {
-            break;
+            offset += n;
         }
     }
     Ok(out)

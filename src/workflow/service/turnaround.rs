@@ -90,6 +90,8 @@ pub async fn report(
         q = q.bind(who);
     }
     let rows = q.fetch_all(&db.pool).await?;
+    let cal = calendar("england-and-wales");
+    let clock = cal.working_clock(from_ms(from), from_ms(to.max(now)));
     let mut groups: BTreeMap<String, (GroupRow, Vec<f64>, Vec<f64>)> = BTreeMap::new();
     for r in rows {
         let group: String = r.try_get::<Option<String>, _>("grp")?.unwrap_or_else(|| "(none)".into());
@@ -112,9 +114,8 @@ pub async fn report(
                 entry.0.within_target += u64::from(on_time);
                 entry.0.breaches += u64::from(!on_time);
                 entry.1.push((done - created) as f64 / 3_600_000.0);
-                let cal = calendar("england-and-wales");
-                let working = cal.working_time_between(from_ms(created), from_ms(done));
-                entry.2.push(working.num_seconds() as f64 / 3600.0);
+                let working = clock.between_ms(created, done) / 1000;
+                entry.2.push(working as f64 / 3600.0);
             }
         }
     }

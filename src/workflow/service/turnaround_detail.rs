@@ -74,6 +74,8 @@ pub async fn stage_times(db: &Db, scope: &Scope, from: Millis, to: Millis) -> an
     }
     events.sort_unstable_by(|a, b| (&a.0, a.1, &a.2).cmp(&(&b.0, b.1, &b.2)));
     let cal = calendar("england-and-wales");
+    let last = events.iter().map(|e| e.1).max().unwrap_or(to).max(to);
+    let clock = cal.working_clock(from_ms(from), from_ms(last));
     // stage -> (order, per-letter elapsed ms, per-letter working ms)
     let mut stages: BTreeMap<String, (usize, Vec<f64>, Vec<f64>)> = BTreeMap::new();
     let mut letter: BTreeMap<String, (i64, i64)> = BTreeMap::new();
@@ -89,7 +91,7 @@ pub async fn stage_times(db: &Db, scope: &Scope, from: Millis, to: Millis) -> an
     for (id, at, _, stage) in events {
         match prev.take() {
             Some((pid, pat, pstage)) if pid == id => {
-                let working = cal.working_time_between(from_ms(pat), from_ms(at)).num_milliseconds();
+                let working = clock.between_ms(pat, at);
                 let entry = letter.entry(pstage).or_default();
                 entry.0 += at - pat;
                 entry.1 += working;

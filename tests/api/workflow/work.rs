@@ -2,13 +2,14 @@
 
 use serde_json::{Value, json};
 
-use super::support::{DAY, MONDAY_10AM, team};
+use super::support::{DAY, HOUR, MONDAY_10AM, team};
 use crate::helpers::Backend;
 
 crate::both_backends!(
     absence_moves_work_to_the_cover_or_the_pool,
     round_robin_pool_assigns_in_turn,
-    turnaround_report_json_and_csv
+    turnaround_report_json_and_csv,
+    queue_orders_by_risk_then_due_time_with_summaries
 );
 
 async fn absence_moves_work_to_the_cover_or_the_pool(backend: Backend) {
@@ -132,4 +133,37 @@ async fn turnaround_report_json_and_csv(backend: Backend) {
     assert_eq!(status, 403);
     let (status, err) = t.app.get_json(&t.lead, "/api/v1/reports/turnaround?group_by=colour").await;
     assert_eq!((status, err["field"].as_str()), (422, Some("group_by")));
+}
+
+async fn queue_orders_by_risk_then_due_time_with_summaries(backend: Backend) {
+    let Some(t) = team(backend).await else { return };
+    // Monday 10:00: a routine letter (5 working days) and an urgent one (2).
+    let routine = t.drafted(&t.patel, "routine").await;
+    let urgent = t.drafted(&t.patel, "urgent").await;
+    t.advance(HOUR);
+    let later_routine = t.drafted(&t.patel, "routine").await;
+    // Wednesday 10:00: another urgent letter, due Friday 10:00, warned at 80 % (Thursday).
+    t.advance(2 * DAY - HOUR);
+    let warned = t.drafted(&t.patel, "urgent").await;
+    // Thursday 15:00: the first urgent letter is past its Wednesday deadline.
+    t.advance(DAY + 5 * HOUR);
+    t.fire().await;
+    let (status, q) = t.app.get_json(&t.jones, "/api/v1/queue").await;
+    assert_eq!(status, 200, "{q}");
+    let items = q["items"].as_array().unwrap();
+    let ids: Vec<&str> = items.iter().map(|d| d["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [urgent.as_str(), warned.as_str(), routine.as_str(), later_routine.as_str()]);
+    let states: Vec<&str> = items.iter().map(|d| d["sla"]["state"].as_str().unwrap()).collect();
+    assert_eq!(states, ["breached", "warning", "on_track", "on_track"]);
+    // Working time since the deadline: Wednesday 10:00-17:00 and Thursday 09:00-15:00.
+    assert_eq!(items[0]["sla"]["working_seconds_left"], -13 * 3600);
+    assert_eq!(items[0]["sla"]["working_day_seconds"], 8 * 3600);
+    // A work-list summary: the letter's own fields, not its transcript or draft.
+    assert!(items[0].get("transcription").is_none() && items[0].get("draft").is_none(), "{}", items[0]);
+    assert_eq!((items[0]["status"].as_str(), items[0]["priority"].as_str()), (Some("drafted"), Some("urgent")));
+    assert!(items[0]["patient"].is_object() && items[0]["clinician"] == "dr.patel", "{}", items[0]);
+    let (status, one) = t.app.get_json(&t.jones, "/api/v1/queue?limit=1").await;
+    assert_eq!((status, one["items"].as_array().unwrap().len()), (200, 1));
+    let (status, bad) = t.app.get_json(&t.jones, "/api/v1/queue?limit=0").await;
+    assert_eq!((status, bad["code"].as_str()), (422, Some("validation_failed")), "{bad}");
 }
