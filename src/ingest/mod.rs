@@ -94,7 +94,9 @@ impl Ingest {
             Ok(id) => {
                 // Routing, the start stage, the due time and the timers commit with the row.
                 crate::workflow::service::start::start_dictation(&mut tx, &id, now).await?;
+                crate::jobs::announce(&mut tx, self.db.backend).await?;
                 tx.commit().await?;
+                crate::jobs::wake();
                 tracing::info!(dictation = %id, sha256 = %new.audio.sha256, duration = new.audio.duration_seconds, "dictation received");
                 Ok(id)
             }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use super::transcribe::Transcriber;
@@ -145,7 +145,7 @@ pub fn start(
             clock,
             transcriber: Arc::new(transcriber),
             lease_ms: (config.lease_seconds.max(1) * 1000) as i64,
-            wake: Arc::new(Notify::new()),
+            wake: super::waker(),
             process_id: format!("{}-{}", std::process::id(), &crate::storage::new_id()[..8]),
         };
         for handle in workers.spawn(config.worker_count(), shutdown) {

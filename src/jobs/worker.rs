@@ -49,14 +49,16 @@ impl Workers {
     /// Runs `count` worker loops until `shutdown`. A job interrupted by shutdown
     /// keeps its lease and is taken again when the lease expires.
     pub fn spawn(&self, count: usize, shutdown: CancellationToken) -> Vec<tokio::task::JoinHandle<()>> {
-        (0..count)
+        let mut handles: Vec<_> = (0..count)
             .map(|i| {
                 let me = self.clone();
                 let stop = shutdown.clone();
                 let owner = format!("{}-w{i}", self.process_id);
                 tokio::spawn(async move { me.run_loop(&owner, stop).await })
             })
-            .collect()
+            .collect();
+        handles.push(tokio::spawn(super::listen(self.db.clone(), shutdown)));
+        handles
     }
 
     async fn run_loop(&self, owner: &str, shutdown: CancellationToken) {
