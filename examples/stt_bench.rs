@@ -52,7 +52,19 @@ fn main() {
         ..TranscribeOptions::default()
     };
     dictaflow::stt::route_native_logs_to_tracing();
-    let engine = Engine::load(&model, EngineConfig { threads, ..EngineConfig::default() }).expect("load model");
+    let mut config = EngineConfig { threads, flash_attn: has("--flash-attn"), ..EngineConfig::default() };
+    // Ablations of the recognition windows: whisper's own 30 s sliding window, or our
+    // windows with the full encoder.
+    if has("--no-windows") {
+        config.windows.enabled = false;
+    }
+    if let Some(n) = arg(&args, "--min-ctx") {
+        config.windows.min_audio_ctx = n.parse().expect("--min-ctx positions");
+    }
+    if has("--full-ctx") {
+        config.windows.trim_audio_ctx = false;
+    }
+    let engine = Engine::load(&model, config).expect("load model");
     let samples =
         dictaflow::audio::decode_16k_mono(&wav, &dictaflow::audio::Limits::default()).expect("decode audio").0;
     let reference = arg(&args, "--scripts").and_then(|ids| reference(&corpus, &ids));

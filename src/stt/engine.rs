@@ -12,12 +12,14 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Instant;
 
 use whisper_rs::{
-    FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperSysContext, WhisperSysState,
+    FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState, WhisperSysContext,
+    WhisperSysState,
 };
 
 use super::repetition::{cut_loops, find_loops, flat_words, segment_of_word};
 use super::types::{EngineConfig, Segment, SttError, TranscribeOptions, Transcript};
 use super::vad::{self, SAMPLE_RATE, TimeMap};
+use super::windows;
 use super::words::{RawSegment, RawToken, assemble, remap_times};
 
 /// Shared, cheaply clonable handle on a loaded model.
@@ -140,12 +142,49 @@ impl Engine {
             return Ok(transcript);
         }
         let compact = map.extract(&samples);
+        drop(samples);
         tracing::debug!(kept = compact.len() as f64 / 16e3, of = audio_seconds, "vad compaction");
-        let (raw, lang) =
-            self.run(&compact, opts, language.as_deref(), opts.temperature, &cancel, &sink, (0.0, 0.9))?;
+        let junctions: Vec<windows::Junction> = map
+            .pieces
+            .windows(2)
+            .map(|w| windows::Junction {
+                at: w[1].compact_start,
+                removed: w[1].orig_start - (w[0].orig_start + w[0].len),
+            })
+            .collect();
+        let windows = windows::plan(&compact, &junctions, &self.config.windows);
+        let mut state = self.ctx.create_state().map_err(|e| SttError::Whisper(e.to_string()))?;
+        let mut raw = Vec::new();
+        let mut lang = String::from("en");
+        // A multilingual model detects the language on the first window; the rest keep it.
+        let mut language = language;
+        let total = compact.len().max(1) as f32;
+        for w in &windows {
+            let range = (0.9 * w.start as f32 / total, 0.9 * w.end as f32 / total);
+            let audio = &compact[w.start..w.end];
+            let (mut part, l) = self.run(
+                &mut state,
+                audio,
+                w.audio_ctx,
+                opts,
+                language.as_deref(),
+                opts.temperature,
+                &cancel,
+                &sink,
+                range,
+            )?;
+            let offset = w.start as f64 / SAMPLE_RATE as f64;
+            for seg in &mut part {
+                seg.shift(offset);
+            }
+            raw.extend(part);
+            language.get_or_insert_with(|| l.clone());
+            lang = l;
+        }
+        tracing::debug!(windows = windows.len(), "recognition windows");
         let mut segments = assemble(&raw, opts.low_confidence_threshold);
         if opts.repetition_guard {
-            segments = self.repair_loops(segments, &compact, opts, language.as_deref(), &cancel, &sink)?;
+            segments = self.repair_loops(&mut state, segments, &compact, opts, language.as_deref(), &cancel, &sink)?;
         }
         let max = audio_seconds;
         remap_times(&mut segments, |t| map.to_original(t), |t| map.to_original_end(t), max);
@@ -178,7 +217,9 @@ impl Engine {
     #[allow(clippy::too_many_arguments)]
     fn run(
         &self,
+        state: &mut WhisperState,
         audio: &[f32],
+        audio_ctx: usize,
         opts: &TranscribeOptions,
         language: Option<&str>,
         temperature: f32,
@@ -199,7 +240,6 @@ impl Engine {
             audio
         };
         let wstate_err = |e: whisper_rs::WhisperError| SttError::Whisper(e.to_string());
-        let mut state = self.ctx.create_state().map_err(wstate_err)?;
         let strategy = match opts.beam_size {
             Some(b) if b > 1 => SamplingStrategy::BeamSearch { beam_size: b as c_int, patience: -1.0 },
             _ => SamplingStrategy::Greedy { best_of: 5 },
@@ -217,6 +257,7 @@ impl Engine {
         p.set_temperature(temperature);
         p.set_temperature_inc(opts.temperature_increment);
         p.set_no_context(true);
+        p.set_audio_ctx(audio_ctx as c_int);
         if let Some(prompt) = opts.initial_prompt.as_deref().map(|s| s.replace('\0', " "))
             && !prompt.trim().is_empty()
         {
@@ -268,8 +309,10 @@ impl Engine {
 
     /// Re-decode windows holding repetition loops at a higher temperature; cut whatever
     /// still loops. Times stay on the compact timeline.
+    #[allow(clippy::too_many_arguments)]
     fn repair_loops(
         &self,
+        state: &mut WhisperState,
         mut segments: Vec<Segment>,
         audio: &[f32],
         opts: &TranscribeOptions,
@@ -289,8 +332,10 @@ impl Engine {
             }
             let range = (0.9 + 0.09 * k as f32 / n as f32, 0.9 + 0.09 * (k + 1) as f32 / n as f32);
             let retry = TranscribeOptions { beam_size: None, initial_prompt: None, ..opts.clone() };
-            let (raw, _) =
-                self.run(&audio[sa..sb], &retry, language, opts.temperature.max(0.0) + 0.4, cancel, sink, range)?;
+            let piece = &audio[sa..sb];
+            let ctx = windows::audio_ctx_for(piece.len(), &self.config.windows);
+            let temperature = opts.temperature.max(0.0) + 0.4;
+            let (raw, _) = self.run(state, piece, ctx, &retry, language, temperature, cancel, sink, range)?;
             let mut fresh = assemble(&raw, opts.low_confidence_threshold);
             if !find_loops(&flat_words(&fresh)).is_empty() {
                 continue;

@@ -6,6 +6,7 @@ pub mod output;
 pub mod repetition;
 pub mod types;
 pub mod vad;
+pub mod windows;
 pub mod words;
 
 pub use engine::Engine;

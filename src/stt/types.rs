@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::vad::VadConfig;
+use super::windows::WindowConfig;
 
 /// Engine-wide settings, fixed at [`super::Engine::load`].
 #[derive(Debug, Clone)]
@@ -16,6 +17,8 @@ pub struct EngineConfig {
     pub vad: VadConfig,
     /// At most this many repetition-loop windows are re-decoded per job.
     pub max_redecodes: usize,
+    /// How the audio is cut into recognition windows and how their encoder is sized.
+    pub windows: WindowConfig,
 }
 
 impl Default for EngineConfig {
@@ -27,6 +30,7 @@ impl Default for EngineConfig {
             flash_attn: false,
             vad: VadConfig::default(),
             max_redecodes: 3,
+            windows: WindowConfig::default(),
         }
     }
 }

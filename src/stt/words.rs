@@ -39,6 +39,18 @@ pub struct RawSegment {
     pub avg_logprob: f32,
 }
 
+impl RawSegment {
+    /// Moves the segment and its tokens `by` seconds later (a window's offset).
+    pub fn shift(&mut self, by: f64) {
+        self.t0 += by;
+        self.t1 += by;
+        for t in &mut self.tokens {
+            t.t0 += by;
+            t.t1 += by;
+        }
+    }
+}
+
 fn is_lexical(bytes: &[u8]) -> bool {
     // Non-ASCII bytes are letters of other scripts (or pieces of them).
     bytes.iter().any(|b| b.is_ascii_alphanumeric() || *b >= 0x80)
