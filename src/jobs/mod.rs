@@ -2,5 +2,6 @@
 
 pub mod queue;
 pub mod runtime;
+pub mod settings;
 pub mod transcribe;
 pub mod worker;
