@@ -16,6 +16,7 @@ pub mod multipart;
 pub mod oidc;
 pub mod openai;
 pub mod queue;
+pub mod recognition;
 pub mod reports;
 pub mod vocabularies;
 pub mod webhooks;
@@ -68,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .merge(calendars::router())
         .merge(oidc::router())
         .merge(letters::router())
+        .merge(recognition::router())
         .fallback(api_not_found)
         .route_layer(axum::middleware::from_fn(tag_route));
     Router::new()

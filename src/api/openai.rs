@@ -290,7 +290,9 @@ async fn transcribe_staged(
         Some(p) => Some(p),
         None => crate::vocabulary::prompt_for_scopes(&state.db, &user.username, None).await?,
     };
-    let mut options: TranscribeOptions = crate::jobs::runtime::transcribe_options(&state.config.stt);
+    // The recognition settings in force (beam, VAD, threshold, language), as for uploads.
+    let settings = crate::jobs::settings::effective(&state.db, &state.config.stt).await?.settings;
+    let mut options: TranscribeOptions = settings.options();
     options.initial_prompt = prompt;
     options.temperature = params.temperature;
     if params.language.is_some() {

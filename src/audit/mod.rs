@@ -45,6 +45,7 @@ pub mod action {
     pub const WEBHOOK_DELETE: &str = "admin.webhook_delete";
     pub const CLOSURE_ADD: &str = "admin.calendar_closure_add";
     pub const CLOSURE_REMOVE: &str = "admin.calendar_closure_remove";
+    pub const RECOGNITION_SETTINGS_PUT: &str = "admin.recognition_settings_put";
 }
 
 /// Who is acting, and from where: the common part of the entries one request writes.

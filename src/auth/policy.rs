@@ -11,6 +11,7 @@
 //! | read workflows, routing, vocabularies | yes | yes | yes | yes |
 //! | edit vocabularies | own list | | | yes |
 //! | workflows, routing, users, teams, audit | | | | yes |
+//! | recognition models and settings | | | | yes |
 //!
 //! Scope: clinicians see their own dictations; secretaries and team leads those of
 //! clinicians who share a team with them and anything assigned to them; super-users all.
@@ -38,10 +39,12 @@ pub enum Permission {
     SuperviseWork,
     /// The OpenAI-compatible transcription endpoint (no dictation is stored).
     Transcribe,
+    /// List the speech models; read and change the recognition settings.
+    ManageRecognition,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 11] = [
+    pub const ALL: [Permission; 12] = [
         Self::WorkOnDictations,
         Self::UploadDictations,
         Self::ManageAbsences,
@@ -53,6 +56,7 @@ impl Permission {
         Self::OwnAccount,
         Self::SuperviseWork,
         Self::Transcribe,
+        Self::ManageRecognition,
     ];
 }
 
@@ -62,7 +66,7 @@ pub fn role_can(role: Role, permission: Permission) -> bool {
     match permission {
         P::WorkOnDictations | P::UploadDictations | P::ReadDefinitions | P::OwnAccount | P::Transcribe => true,
         P::ManageAbsences | P::ViewReports | P::SuperviseWork => matches!(role, Role::TeamLead | Role::Superuser),
-        P::ManageDefinitions | P::ManageUsers | P::ReadAudit => role == Role::Superuser,
+        P::ManageDefinitions | P::ManageUsers | P::ReadAudit | P::ManageRecognition => role == Role::Superuser,
     }
 }
 
@@ -144,6 +148,7 @@ mod tests {
             (P::OwnAccount, true, true, true, true),
             (P::SuperviseWork, false, false, true, true),
             (P::Transcribe, true, true, true, true),
+            (P::ManageRecognition, false, false, false, true),
         ];
         assert_eq!(table.len(), P::ALL.len(), "every permission is in the table");
         for (p, c, s, t, su) in table {

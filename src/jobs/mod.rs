@@ -2,6 +2,7 @@
 
 pub mod queue;
 pub mod runtime;
+pub mod settings;
 pub mod transcribe;
 pub mod worker;
 

@@ -8,12 +8,13 @@ use anyhow::Context;
 use sqlx::Row;
 
 use super::queue::{self, ClaimedJob};
+use super::runtime::Recognition;
 use super::worker::JobControl;
 use crate::audio::{self, Limits};
 use crate::clock::Clock;
 use crate::draft::{CommandTable, format_draft};
 use crate::storage::{BlobStore, Db, Tx};
-use crate::stt::{Engine, TranscribeOptions, Transcript};
+use crate::stt::Transcript;
 use crate::workflow::SystemEvent;
 use crate::workflow::service::recognition;
 
@@ -21,9 +22,9 @@ pub struct Transcriber {
     pub db: Db,
     pub blobs: Arc<dyn BlobStore>,
     pub clock: Clock,
-    pub engine: Arc<Engine>,
+    /// The settings and engine in force when a job starts (they may change between jobs).
+    pub recognition: Arc<Recognition>,
     pub limits: Limits,
-    pub options: TranscribeOptions,
     pub commands: Arc<CommandTable>,
 }
 
@@ -39,9 +40,8 @@ impl Transcriber {
         let path = self.blobs.local_path(&sha).await?;
         let (samples, _info) =
             audio::decode(path, self.limits.clone()).await.context("cannot decode the stored audio")?;
-        let mut options = self.options.clone();
+        let (engine, mut options) = self.recognition.for_job().await?;
         options.initial_prompt = crate::vocabulary::prompt_for(&self.db, id).await?;
-        let engine = self.engine.clone();
         let cancel = control.cancel_flag();
         let progress = control.clone();
         let transcript = crate::telemetry::spawn_blocking_with_tracing(move || {

@@ -45,6 +45,7 @@ const FILES: &[(&str, &[u8])] = assets![
     "js/pages/users.js",
     "js/pages/audit.js",
     "js/pages/calendar.js",
+    "js/pages/recognition.js",
 ];
 
 struct Asset {

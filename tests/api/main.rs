@@ -9,6 +9,7 @@ mod dictations;
 mod identity;
 mod openai;
 mod recognition;
+mod recognition_settings;
 mod two_processes;
 mod web;
 mod workflow;

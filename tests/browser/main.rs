@@ -4,6 +4,7 @@
 //! Skipped with a printed reason when chromedriver/Chromium or the corpus are missing, unless
 //! `DICTAFLOW_TEST_REQUIRE_BROWSER=1` (CI) makes a missing browser a failure.
 
+mod admin;
 #[allow(dead_code)]
 #[path = "../api/helpers.rs"]
 mod helpers;
@@ -35,11 +36,14 @@ fn model_dir() -> PathBuf {
 
 async fn app_with_recognition(backend: Backend) -> Option<TestApp> {
     // Fetch the model first (as `dictaflow models fetch tiny.en` does) so the server is ready.
-    let dir = model_dir();
-    tokio::task::spawn_blocking(move || dictaflow::models::fetch("tiny.en", &dir))
-        .await
-        .expect("fetch task")
-        .expect("the tiny.en model for the browser tests");
+    // The quantized sibling is the model a super-user switches to.
+    for name in ["tiny.en", "tiny.en-q8_0"] {
+        let dir = model_dir();
+        tokio::task::spawn_blocking(move || dictaflow::models::fetch(name, &dir))
+            .await
+            .expect("fetch task")
+            .unwrap_or_else(|e| panic!("the {name} model for the browser tests: {e:#}"));
+    }
     spawn_app_with(backend, |c| {
         c.stt.enabled = true;
         c.stt.models_dir = model_dir();
@@ -142,6 +146,8 @@ async fn flows(backend: Backend, shots: bool) {
     secretary_dispatches(&f, &id).await;
     superuser_edits_workflow(&f).await;
     superuser_administers(&f).await;
+    admin::superuser_tunes_recognition(&f).await;
+    admin::superuser_pages_on_a_phone(&f).await;
     team_lead_reports(&f, &id).await;
 }
 

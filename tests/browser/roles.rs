@@ -408,32 +408,42 @@ pub async fn team_lead_reports(f: &Flow, id: &str) {
     assert!(csv.lines().count() >= 2, "{csv}");
 }
 
-/// Super-user: create a secretary in a team on the users page (a wrong team is reported at its
-/// field), find the creation in the audit trail, and close a day on the calendar page.
+/// Super-user: create a secretary in a team on the users page (teams ticked with the keyboard;
+/// a bad username is reported at its field), find the creation in the audit trail, and close
+/// a day on the calendar page.
 pub async fn superuser_administers(f: &Flow) {
     f.sign_in("admin", "/app/workflows").await;
     f.web.click_css("a[href='/app/users']", 5).await;
     let username = f.web.wait("#nu-username", 10).await;
     f.web.wait("#users tr[data-username='sec.jones']", 10).await;
-    f.web.type_into(&username, "sec.new").await;
+    f.web.type_into(&username, "Sec New").await;
     f.web.type_into(&f.web.find("#nu-display-name").await.unwrap(), "New Secretary").await;
     f.web.js("const s = document.querySelector('#nu-role'); s.value = 'secretary'", json!([])).await;
-    let teams = f.web.find("#nu-teams").await.unwrap();
-    f.web.type_into(&teams, "nosuch").await;
+    // The teams are checkboxes of the existing teams; Space ticks the focused one.
+    let boxes = f
+        .web
+        .js("return [...document.querySelectorAll('#nu-teams input[type=checkbox]')].map(b => b.value)", json!([]))
+        .await;
+    assert_eq!(boxes, json!(["ent"]), "one box per existing team");
+    let ent = f.web.find("#nu-teams-ent").await.unwrap();
+    f.web.type_into(&ent, " ").await;
+    assert_eq!(f.web.js("return document.querySelector('#nu-teams-ent').checked", json!([])).await, true);
+    let label = f.web.js("return document.querySelector(\"label[for='nu-teams-ent']\").textContent", json!([])).await;
+    assert_eq!(label, "ent", "each box has its label");
     f.web.type_into(&f.web.find("#nu-password").await.unwrap(), "a long enough password").await;
     f.web.click_css("#user-new button[type=submit]", 5).await;
     let err = f
         .web
         .wait_js(
-            "the error at the teams field",
-            "const e = document.querySelector('#nu-teams-error'); return e.textContent && document.activeElement.id === 'nu-teams' \
-             && document.querySelector('#nu-teams').getAttribute('aria-invalid') === 'true' ? e.textContent : null",
+            "the error at the username field",
+            "const e = document.querySelector('#nu-username-error'); return e.textContent && document.activeElement.id === 'nu-username' \
+             && document.querySelector('#nu-username').getAttribute('aria-invalid') === 'true' ? e.textContent : null",
             10,
         )
         .await;
-    assert!(err.as_str().unwrap().contains("nosuch"), "{err}");
-    f.web.js("document.querySelector('#nu-teams').value = ''", json!([])).await;
-    f.web.type_into(&teams, "ent").await;
+    assert!(err.as_str().unwrap().contains("Sec New"), "{err}");
+    f.web.js("document.querySelector('#nu-username').value = ''", json!([])).await;
+    f.web.type_into(&username, "sec.new").await;
     f.web.click_css("#user-new button[type=submit]", 5).await;
     f.web
         .wait_js("created", "return document.querySelector('#nu-status').textContent === 'Created sec.new.'", 10)
@@ -441,7 +451,12 @@ pub async fn superuser_administers(f: &Flow) {
     let row = f.web.wait("#users tr[data-username='sec.new']", 10).await;
     let text = f.web.text(&row).await;
     assert!(text.contains("secretary") && text.contains("ent") && text.contains("Active"), "{text}");
-    assert_eq!(f.web.js("return document.querySelector('#nu-teams-error').textContent", json!([])).await, "");
+    assert_eq!(f.web.js("return document.querySelector('#nu-username-error').textContent", json!([])).await, "");
+    assert_eq!(
+        f.web.js("return document.querySelector('#nu-teams-ent').checked", json!([])).await,
+        false,
+        "the form is reset"
+    );
     f.shot("users").await;
     let users = f.api("admin", "/api/v1/users").await;
     let new = users["items"].as_array().unwrap().iter().find(|u| u["username"] == "sec.new").expect("sec.new");
@@ -504,8 +519,9 @@ pub async fn superuser_administers(f: &Flow) {
     f.web.wait("button[aria-label='Remove sec.new from cardiology']", 10).await;
     let u = f.api("admin", &format!("/api/v1/users/{new_id}")).await;
     assert_eq!(u["teams"], json!(["cardiology", "ent"]), "{u}");
-    let shown = f.web.js("return document.querySelector('#ed-teams').value", json!([])).await;
-    assert_eq!(shown, "cardiology, ent", "the open editor follows the membership");
+    let ticked = "return [...document.querySelectorAll('#ed-teams input:checked')].map(b => b.value)";
+    let shown = f.web.js(ticked, json!([])).await;
+    assert_eq!(shown, json!(["cardiology", "ent"]), "the open editor follows the membership");
     f.web.click_css("button[aria-label='Remove sec.new from cardiology']", 5).await;
     f.web
         .wait_js(
@@ -517,6 +533,22 @@ pub async fn superuser_administers(f: &Flow) {
         .await;
     let u = f.api("admin", &format!("/api/v1/users/{new_id}")).await;
     assert_eq!(u["teams"], json!(["ent"]), "{u}");
+    assert_eq!(f.web.js(ticked, json!([])).await, json!(["ent"]));
+    // In the editor: tick cardiology and untick ent, with the keyboard, and save.
+    f.web.type_into(&f.web.find("#ed-teams-cardiology").await.unwrap(), " ").await;
+    f.web.type_into(&f.web.find("#ed-teams-ent").await.unwrap(), " ").await;
+    f.web.js("document.querySelector('#ed-status').textContent = ''", json!([])).await;
+    f.web.click_css("#user-edit button[type=submit]", 5).await;
+    f.web.wait_js("saved", "return document.querySelector('#ed-status').textContent === 'Saved sec.new.'", 10).await;
+    let u = f.api("admin", &format!("/api/v1/users/{new_id}")).await;
+    assert_eq!(u["teams"], json!(["cardiology"]), "{u}");
+    f.web
+        .wait_js(
+            "the list shows the teams",
+            "return document.querySelector(\"#users tr[data-username='sec.new']\").textContent.includes('cardiology')",
+            10,
+        )
+        .await;
 
     // The creation is in the audit trail.
     f.web.click_css("a[href='/app/audit']", 5).await;

@@ -34,8 +34,3 @@ export function showError(form, e, status) {
     status.textContent = errorText(e);
   }
 }
-
-/** "a, b ,c" -> ['a', 'b', 'c'] */
-export function splitList(text) {
-  return text.split(',').map((t) => t.trim()).filter(Boolean);
-}

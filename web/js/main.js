@@ -14,6 +14,7 @@ import vocabularies from './pages/vocabularies.js';
 import users from './pages/users.js';
 import audit from './pages/audit.js';
 import calendar from './pages/calendar.js';
+import recognition from './pages/recognition.js';
 
 const ALL = ['clinician', 'secretary', 'team_lead', 'superuser'];
 const ROUTES = [
@@ -29,6 +30,7 @@ const ROUTES = [
   { path: /^\/app\/users$/, page: users, roles: ['superuser'] },
   { path: /^\/app\/audit$/, page: audit, roles: ['superuser'] },
   { path: /^\/app\/calendar$/, page: calendar, roles: ['superuser'] },
+  { path: /^\/app\/recognition$/, page: recognition, roles: ['superuser'] },
 ];
 
 const NAV = {
@@ -38,7 +40,8 @@ const NAV = {
   team_lead: [['/app/board', 'Team board'], ['/app/dashboard', 'Turnaround'], ['/app/queue', 'Work queue'],
     ['/app/dictations', 'Letters']],
   superuser: [['/app/workflows', 'Workflows'], ['/app/vocabularies', 'Vocabularies'], ['/app/dashboard', 'Turnaround'],
-    ['/app/dictations', 'Letters'], ['/app/users', 'Users & teams'], ['/app/audit', 'Audit'], ['/app/calendar', 'Calendar']],
+    ['/app/dictations', 'Letters'], ['/app/users', 'Users & teams'], ['/app/audit', 'Audit'], ['/app/calendar', 'Calendar'],
+    ['/app/recognition', 'Recognition']],
 };
 export const HOME = {
   clinician: '/app/dictations', secretary: '/app/queue', team_lead: '/app/board', superuser: '/app/workflows',

@@ -117,6 +117,16 @@ fn rows() -> Vec<Row> {
             [E::No, E::No, E::No, E::Hidden],
             None,
         ),
+        // Speech models and recognition settings (an out-of-range beam is refused on its merits).
+        row("GET", "/api/v1/models", Empty, SUPER, None),
+        row("GET", "/api/v1/settings/recognition", Empty, SUPER, None),
+        row(
+            "PUT",
+            "/api/v1/settings/recognition",
+            Json(json!({"beam_size": 99})),
+            [E::No, E::No, E::No, E::Is(422)],
+            None,
+        ),
         // The caller's account.
         row("GET", "/api/v1/auth/me", Empty, ALL, None),
         row("GET", "/api/v1/auth/tokens", Empty, ALL, None),

@@ -1,8 +1,9 @@
 // Working calendars (super-users): bank holidays and closures, which due times skip; add a
-// closure for a day or a range, remove one. Also the state of speech recognition.
+// closure for a day or a range, remove one. Also the state of speech recognition (changed on
+// the recognition page).
 
 import { api } from '../api.js';
-import { h, fill, toast, errorText } from '../ui.js';
+import { h, fill, toast, errorText, link } from '../ui.js';
 import { apiField, clearErrors, showError } from '../forms.js';
 
 export default async function calendar(main) {
@@ -32,7 +33,8 @@ export default async function calendar(main) {
         h('h2', 'Closures'),
         h('table.list#closures', h('thead', h('tr', ['Date', 'Reason', 'Added by', ''].map((t) => h('th', t)))), closures),
         h('h2', 'Bank holidays'), holidays),
-      h('div', form, h('section.card', { 'aria-labelledby': 'rec-heading' }, h('h2#rec-heading', 'Recognition'), model))));
+      h('div', form, h('section.card', { 'aria-labelledby': 'rec-heading' }, h('h2#rec-heading', 'Recognition'), model,
+        link('/app/recognition', 'Choose the model and settings')))));
   pick.addEventListener('change', () => load());
 
   async function load() {

@@ -3,13 +3,47 @@
 
 import { api } from '../api.js';
 import { h, fill, toast, errorText, labelColumns } from '../ui.js';
-import { apiField, clearErrors, showError, splitList } from '../forms.js';
+import { apiField, clearErrors, showError } from '../forms.js';
 
 const ROLES = [['clinician', 'Clinician'], ['secretary', 'Secretary'], ['team_lead', 'Team lead'],
   ['superuser', 'Super-user']];
 
 function roleSelect(id, value) {
   return h('select', { id }, ROLES.map(([v, t]) => h('option', { value: v, selected: v === value }, t)));
+}
+
+/** The teams as a group of checkboxes (a keyboard-friendly multi-select): `el` is the
+ * labelled fieldset (its errors shown under it), `value()` the checked team names,
+ * `set(names)` checks them, `update(teams)` rebuilds the boxes keeping what is checked. */
+function teamPicker(id, legend) {
+  const el = h('fieldset.choices', { id, tabindex: -1, dataset: { field: 'teams' }, 'aria-describedby': `${id}-error` });
+  const error = h('span.hint.error.field-error', { id: `${id}-error`, 'aria-live': 'polite' });
+  let names = [];
+  let dirty = false;
+  const boxes = () => [...el.querySelectorAll('input[type=checkbox]')];
+  const picker = {
+    el: h('div.field', el, error),
+    value: () => boxes().filter((b) => b.checked).map((b) => b.value),
+    set(list) {
+      for (const b of boxes()) b.checked = list.includes(b.value);
+      dirty = false;
+    },
+    get edited() { return dirty; },
+    update(teams) {
+      const checked = picker.value();
+      names = teams.map((t) => t.name);
+      fill(el, h('legend', legend), names.length
+        ? names.map((n) => {
+          const boxId = `${id}-${n.replace(/[^\w-]/g, '_')}`;
+          return h('div.choice', h('input', { type: 'checkbox', id: boxId, value: n, checked: checked.includes(n) }),
+            h('label', { for: boxId }, n));
+        })
+        : h('p.muted', 'No teams yet: create one below.'));
+    },
+  };
+  el.addEventListener('change', () => { dirty = true; });
+  picker.update([]);
+  return picker;
 }
 
 export default async function users(main) {
@@ -24,7 +58,7 @@ export default async function users(main) {
     username: h('input', { id: 'nu-username', autocomplete: 'off', required: true }),
     display_name: h('input', { id: 'nu-display-name', autocomplete: 'off' }),
     role: roleSelect('nu-role', 'clinician'),
-    teams: h('input', { id: 'nu-teams', autocomplete: 'off' }),
+    teams: teamPicker('nu-teams', 'Teams'),
     password: h('input', { id: 'nu-password', type: 'password', autocomplete: 'new-password' }),
   };
   const nuStatus = h('p', { id: 'nu-status', role: 'status' });
@@ -33,7 +67,7 @@ export default async function users(main) {
     apiField('Username', nu.username, 'username'),
     apiField('Display name', nu.display_name, 'display_name'),
     apiField('Role', nu.role, 'role'),
-    apiField('Teams', nu.teams, 'teams', 'Comma-separated team names'),
+    nu.teams.el,
     apiField('Initial password', nu.password, 'password', 'Leave empty to set one later'),
     h('button', { type: 'submit' }, 'Create user'), nuStatus);
 
@@ -41,7 +75,7 @@ export default async function users(main) {
   const ed = {
     role: roleSelect('ed-role', 'clinician'),
     display_name: h('input', { id: 'ed-display-name', autocomplete: 'off' }),
-    teams: h('input', { id: 'ed-teams', autocomplete: 'off' }),
+    teams: teamPicker('ed-teams', 'Teams'),
     disabled: h('input', { id: 'ed-disabled', type: 'checkbox' }),
     password: h('input', { id: 'ed-password', type: 'password', autocomplete: 'new-password' }),
   };
@@ -52,7 +86,7 @@ export default async function users(main) {
   const editForm = h('form#user-edit', { on: { submit: saveUser } },
     apiField('Role', ed.role, 'role'),
     apiField('Display name', ed.display_name, 'display_name'),
-    apiField('Teams', ed.teams, 'teams', 'Comma-separated team names'),
+    ed.teams.el,
     h('div.field.inline', ed.disabled, h('label', { for: 'ed-disabled' }, 'Disabled (cannot sign in; tokens revoked)')),
     h('button', { type: 'submit' }, 'Save changes'), edStatus);
   const pwForm = h('form#user-password', { on: { submit: setPassword } },
@@ -85,7 +119,7 @@ export default async function users(main) {
     edHeading.textContent = `Edit ${u.username}`;
     ed.role.value = u.role;
     ed.display_name.value = u.display_name || '';
-    ed.teams.value = (u.teams || []).join(', ');
+    ed.teams.set(u.teams || []);
     ed.disabled.checked = !!u.disabled;
     ed.password.value = '';
     edStatus.textContent = '';
@@ -100,13 +134,14 @@ export default async function users(main) {
     ev.preventDefault();
     const body = {
       username: nu.username.value.trim(), display_name: nu.display_name.value.trim(), role: nu.role.value,
-      teams: splitList(nu.teams.value),
+      teams: nu.teams.value(),
     };
     if (nu.password.value) body.password = nu.password.value;
     try {
       const u = await api('users', { json: body });
       clearErrors(newForm);
       newForm.reset();
+      nu.teams.set([]);
       nuStatus.textContent = `Created ${u.username}.`;
       toast(`User ${u.username} created.`);
       await refresh();
@@ -119,13 +154,14 @@ export default async function users(main) {
     ev.preventDefault();
     if (!editing) return;
     const patch = {
-      role: ed.role.value, display_name: ed.display_name.value.trim(), teams: splitList(ed.teams.value),
+      role: ed.role.value, display_name: ed.display_name.value.trim(), teams: ed.teams.value(),
       disabled: ed.disabled.checked,
     };
     try {
       const u = await api(`users/${encodeURIComponent(editing.id)}`, { method: 'PATCH', json: patch });
       clearErrors(editForm);
       editing = u;
+      ed.teams.set(u.teams || []);
       edStatus.textContent = `Saved ${u.username}.`;
       await refresh();
     } catch (e) {
@@ -197,10 +233,12 @@ export default async function users(main) {
       h('td', h('button.secondary', { type: 'button', 'aria-label': `Edit ${u.username}`, on: { click: () => edit(u) } },
         'Edit')))));
     labelColumns(tbody);
+    nu.teams.update(teams);
+    ed.teams.update(teams);
     if (editing) {
       const fresh = all.find((u) => u.id === editing.id);
       // Membership changed in the team list shows in the editor, unless its teams were edited.
-      if (fresh && ed.teams.value === (editing.teams || []).join(', ')) ed.teams.value = (fresh.teams || []).join(', ');
+      if (fresh && !ed.teams.edited) ed.teams.set(fresh.teams || []);
       if (fresh) editing = fresh;
     }
     fill(teamList, teams.length ? teams.map(teamItem) : h('li.muted', 'No teams yet.'));
