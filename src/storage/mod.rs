@@ -62,15 +62,11 @@ impl Db {
             if let Some(dir) = sqlite_parent_dir(url) {
                 std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
             }
-            // mmap_size: reads use the pages the OS already caches, shared by every connection
-            // of the pool, instead of copying them into each connection's own page cache,
-            // which each commit by another connection (every audited view is one) throws away.
             pool_options = pool_options.after_connect(|conn, _meta| {
                 Box::pin(async move {
                     conn.execute(
                         "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
-                         PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL; \
-                         PRAGMA mmap_size = 268435456;",
+                         PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL;",
                     )
                     .await?;
                     Ok(())
