@@ -222,28 +222,6 @@ pub async fn get(db: &Db, id: &str, scope: &Scope) -> Result<Option<DictationVie
     Ok(row.map(|row| DictationView { row }))
 }
 
-/// Several dictations by id in one query (no scope check: the caller chose the ids), in
-/// the order of `ids`; ids that do not exist are left out.
-pub async fn get_many(db: &Db, ids: &[String]) -> Result<Vec<DictationView>, sqlx::Error> {
-    get_many_with(db, VIEW_SELECT, ids).await
-}
-
-async fn get_many_with(db: &Db, select: &str, ids: &[String]) -> Result<Vec<DictationView>, sqlx::Error> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
-    let sql = format!("{select} WHERE d.id IN ({})", marks.join(", "));
-    let args = ids.iter().map(|id| Arg::Text(id.clone())).collect();
-    let rows = bind_all(sqlx::query(AssertSqlSafe(sql)), args).fetch_all(&db.pool).await?;
-    let mut by_id: std::collections::HashMap<String, AnyRow> = std::collections::HashMap::new();
-    for row in rows {
-        let id: String = row.try_get("id")?;
-        by_id.insert(id, row);
-    }
-    Ok(ids.iter().filter_map(|id| by_id.remove(id)).map(|row| DictationView { row }).collect())
-}
-
 /// A page of dictations, newest first.
 pub async fn list(db: &Db, scope: &Scope, f: &ListFilter) -> Result<Vec<DictationView>, sqlx::Error> {
     let mut args = Vec::new();
