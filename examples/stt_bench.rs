@@ -53,10 +53,10 @@ fn main() {
     };
     dictaflow::stt::route_native_logs_to_tracing();
     let mut config = EngineConfig { threads, flash_attn: has("--flash-attn"), ..EngineConfig::default() };
-    // Ablations of the recognition windows: whisper's own 30 s sliding window, or our
-    // windows with the full encoder.
-    if has("--no-windows") {
-        config.windows.enabled = false;
+    // Ablations of the recognition windows (off in production): on, and on with the full
+    // encoder or an encoder floor.
+    if has("--windows") {
+        config.windows.enabled = true;
     }
     if let Some(n) = arg(&args, "--min-ctx") {
         config.windows.min_audio_ctx = n.parse().expect("--min-ctx positions");

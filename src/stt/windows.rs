@@ -16,16 +16,16 @@ const SAMPLES_PER_CTX: usize = SAMPLE_RATE / 50;
 /// How windows are cut and sized.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct WindowConfig {
-    /// Cut the audio into windows (off: one pass over everything, whisper sliding its own
-    /// 30 s window, as plain whisper.cpp does).
+    /// Cut the audio into windows. Off by default: on the corpus's five Piper letters the
+    /// windows saved 35-40 % of engine time but raised WER on four of them (mean 0.130 ->
+    /// 0.157, the 8 kHz telephone letter 0.191 -> 0.250), and the product must not trade
+    /// accuracy for speed. Off, whisper slides its own 30 s window over everything.
     pub enabled: bool,
     /// The longest window, in seconds (at most 30).
     pub max_seconds: f32,
-    /// Audio longer than this keeps whisper's own sliding 30 s window: measured on the
-    /// corpus, cutting a long dictation at pauses made it 20 % faster but raised its WER
-    /// from 0.118 to 0.141 (a cut loses the sentence whisper would have carried into its
-    /// next window), while letters of up to a minute got faster (about 40 %) at equal or
-    /// better WER: there the cut saves a whole 30 s encoder pass for a few seconds of tail.
+    /// With windows on, audio longer than this keeps whisper's own sliding 30 s window:
+    /// cutting the corpus's long dictation at pauses made it 20 % faster but raised its WER
+    /// from 0.118 to 0.141 (a cut loses the sentence whisper would have carried over).
     pub max_windowed_seconds: f32,
     /// A cut is looked for no earlier than this into the window, so windows stay long
     /// enough to carry context.
@@ -43,7 +43,7 @@ pub struct WindowConfig {
 impl Default for WindowConfig {
     fn default() -> Self {
         Self {
-            enabled: true,
+            enabled: false,
             max_seconds: 29.0,
             max_windowed_seconds: 60.0,
             min_seconds: 12.0,
@@ -73,9 +73,10 @@ impl Window {
 }
 
 /// The encoder context for `len` samples: enough positions to cover them plus the margin,
-/// rounded up to a multiple of 64; 0 (the full window) when that is not smaller.
+/// rounded up to a multiple of 64; 0 (the full window) when that is not smaller, or when
+/// windows are off.
 pub fn audio_ctx_for(len: usize, cfg: &WindowConfig) -> usize {
-    if !cfg.trim_audio_ctx {
+    if !cfg.enabled || !cfg.trim_audio_ctx {
         return 0;
     }
     let need = (len.div_ceil(SAMPLES_PER_CTX) + cfg.ctx_margin).max(cfg.min_audio_ctx);
@@ -170,23 +171,23 @@ mod tests {
     #[test]
     fn short_audio_is_one_window_with_a_small_encoder() {
         let x = tone(4.0, &[]);
-        let w = plan(&x, &[], &WindowConfig::default());
+        let w = plan(&x, &[], &on());
         assert_eq!(w.len(), 1);
         // 4 s = 200 positions + 64 margin, rounded up to 320; or a configured floor.
         assert_eq!(w[0].audio_ctx, 320);
-        let floor = WindowConfig { min_audio_ctx: 768, ..Default::default() };
+        let floor = WindowConfig { min_audio_ctx: 768, ..on() };
         assert_eq!(plan(&x, &[], &floor)[0].audio_ctx, 768);
-        let full = WindowConfig { trim_audio_ctx: false, ..Default::default() };
+        let full = WindowConfig { trim_audio_ctx: false, ..on() };
         assert_eq!(plan(&x, &[], &full)[0].audio_ctx, 0);
     }
 
     #[test]
     fn a_window_near_30_s_keeps_the_full_encoder() {
         // 29 s: 1450 positions + 64 margin round up past 1500.
-        assert_eq!(audio_ctx_for(29 * S, &WindowConfig::default()), 0);
-        assert_eq!(audio_ctx_for(28 * S, &WindowConfig::default()), 1472);
-        assert_eq!(audio_ctx_for(20 * S, &WindowConfig::default()), 1088);
-        assert_eq!(audio_ctx_for(10 * S, &WindowConfig::default()), 576);
+        assert_eq!(audio_ctx_for(29 * S, &on()), 0);
+        assert_eq!(audio_ctx_for(28 * S, &on()), 1472);
+        assert_eq!(audio_ctx_for(20 * S, &on()), 1088);
+        assert_eq!(audio_ctx_for(10 * S, &on()), 576);
     }
 
     fn junctions(at_removed: &[(usize, usize)]) -> Vec<Junction> {
@@ -197,24 +198,34 @@ mod tests {
     fn cuts_go_to_the_longest_removed_pause_in_range() {
         let x = tone(50.0, &[]);
         // 5 s is too early, 31 s too late; of the rest the 3 s pause at 20 s wins.
-        let w = plan(&x, &junctions(&[(5, 9), (20, 3), (26, 2), (31, 9)]), &WindowConfig::default());
+        let w = plan(&x, &junctions(&[(5, 9), (20, 3), (26, 2), (31, 9)]), &on());
         cover_in_order(&w, x.len());
         assert_eq!(w[0].end, 20 * S);
         // Equal pauses: the latest.
-        let w = plan(&x, &junctions(&[(14, 2), (26, 2)]), &WindowConfig::default());
+        let w = plan(&x, &junctions(&[(14, 2), (26, 2)]), &on());
         assert_eq!(w[0].end, 26 * S);
     }
 
     /// Windows on any length, for the tests of the cutting itself.
     fn always() -> WindowConfig {
-        WindowConfig { max_windowed_seconds: f32::INFINITY, ..Default::default() }
+        WindowConfig { max_windowed_seconds: f32::INFINITY, ..on() }
+    }
+
+    fn on() -> WindowConfig {
+        WindowConfig { enabled: true, ..Default::default() }
+    }
+
+    #[test]
+    fn windows_are_off_by_default() {
+        let x = tone(40.0, &[]);
+        assert_eq!(plan(&x, &[], &WindowConfig::default()), [Window { start: 0, end: x.len(), audio_ctx: 0 }]);
     }
 
     #[test]
     fn long_audio_keeps_whispers_own_window() {
         let x = tone(61.0, &[]);
-        assert_eq!(plan(&x, &[], &WindowConfig::default()), [Window { start: 0, end: x.len(), audio_ctx: 0 }]);
-        assert_eq!(plan(&tone(59.0, &[]), &[], &WindowConfig::default()).len(), 3);
+        assert_eq!(plan(&x, &[], &on()), [Window { start: 0, end: x.len(), audio_ctx: 0 }]);
+        assert_eq!(plan(&tone(59.0, &[]), &[], &on()).len(), 3);
     }
 
     #[test]
