@@ -97,20 +97,30 @@ pub fn render(view: &DictationView, segments: Option<&str>) -> Value {
 /// and `sla.working_day_seconds`, the length of a working day, so clients can show
 /// "2 working days 3 h left" rather than wall-clock time.
 pub async fn add_working_time_left(state: &super::AppState, items: &mut [Value]) -> Result<(), sqlx::Error> {
-    if !items.iter().any(|d| d["sla"]["breach_at"].is_string()) {
+    let deadline = |d: &Value| d["sla"]["breach_at"].as_str().and_then(crate::clock::parse_rfc3339);
+    let deadlines: Vec<i64> = items.iter().filter_map(deadline).collect();
+    if deadlines.is_empty() {
         return Ok(());
     }
-    let calendar = crate::workflow::service::defs::calendar_now(&state.db, "england-and-wales").await?;
-    let now = state.clock.now();
-    let day = calendar.working_day_length().num_seconds();
-    for d in items.iter_mut() {
-        let Some(breach) = d["sla"]["breach_at"].as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-        else {
-            continue;
-        };
-        let left = calendar.working_time_between(now, breach.with_timezone(&chrono::Utc)).num_seconds();
-        d["sla"]["working_seconds_left"] = json!(left);
+    let (left, day) = working_seconds_left(state, &deadlines).await?;
+    let mut left = left.into_iter();
+    for d in items.iter_mut().filter(|d| deadline(d).is_some()) {
+        d["sla"]["working_seconds_left"] = json!(left.next());
         d["sla"]["working_day_seconds"] = json!(day);
     }
     Ok(())
+}
+
+/// Working seconds from now to each of `deadlines` (negative once passed) on the
+/// department calendar with its closures, and the length of a working day in seconds.
+pub async fn working_seconds_left(
+    state: &super::AppState,
+    deadlines: &[crate::clock::Millis],
+) -> Result<(Vec<i64>, i64), sqlx::Error> {
+    let calendar = crate::workflow::service::defs::calendar_now(&state.db, "england-and-wales").await?;
+    let now = state.clock.now_ms();
+    let (lo, hi) = deadlines.iter().fold((now, now), |(lo, hi), &t| (lo.min(t), hi.max(t)));
+    let clock = calendar.working_clock(crate::clock::from_ms(lo), crate::clock::from_ms(hi));
+    let left = deadlines.iter().map(|&t| clock.between_ms(now, t) / 1000).collect();
+    Ok((left, calendar.working_day_length().num_seconds()))
 }

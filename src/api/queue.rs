@@ -11,15 +11,15 @@ use super::AppState;
 use super::actions::service_error;
 use super::audit::record;
 use super::client::Client;
+use super::dictation_view::working_seconds_left;
 use super::extract::{Json, Query};
 use crate::audit::action;
 use crate::auth::CurrentUser;
 use crate::auth::policy::{self, Permission};
-use crate::clock::{from_ms, parse_rfc3339, rfc3339};
+use crate::clock::{parse_rfc3339, rfc3339};
 use crate::error::{ApiError, ApiResult};
 use crate::storage::notifications;
 use crate::workflow::service::absences::{self, NewAbsence};
-use crate::workflow::service::defs::calendar_now;
 use crate::workflow::service::queue::{QueueItem, queue_of};
 
 pub fn router() -> Router<AppState> {
@@ -51,12 +51,9 @@ async fn queue(
     let rows = queue_of(&state.db, &user, now, limit).await?;
     let shown: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
     record(&state, Some(&user), &client, action::QUEUE_VIEW, None, json!({"shown": shown})).await?;
-    let calendar = calendar_now(&state.db, "england-and-wales").await?;
-    let breaches = rows.iter().filter_map(|r| r.due_at);
-    let (lo, hi) = breaches.fold((now, now), |(lo, hi), t| (lo.min(t), hi.max(t)));
-    let clock = calendar.working_clock(from_ms(lo), from_ms(hi));
-    let day = calendar.working_day_length().num_seconds();
-    let items = rows.iter().map(|r| QueueEntry::of(r, clock.between_ms(now, r.due_at.unwrap_or(now)) / 1000, day));
+    let deadlines: Vec<i64> = rows.iter().map(|r| r.due_at.unwrap_or(now)).collect();
+    let (left, day) = working_seconds_left(&state, &deadlines).await?;
+    let items = rows.iter().zip(left).map(|(r, left)| QueueEntry::of(r, left, day));
     Ok(axum::Json(QueuePage { items: items.collect() }))
 }
 
