@@ -214,6 +214,8 @@ pub async fn seed(
         }
     }
     writer.flush(db, &mut report).await?;
+    // The seeded history went straight into `events`; the stage times follow from it.
+    crate::storage::stage_times::rebuild(db).await?;
     Ok(report)
 }
 

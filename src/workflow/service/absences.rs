@@ -143,7 +143,7 @@ async fn move_one(
     let cause = Cause { actor_id: Some(lead_id), comment: Some("absence cover") };
     let version = persist::apply(tx, &loaded, &t, &cause, now).await.map_err(|e| anyhow::anyhow!(e.to_string()))?;
     let skip = loaded.state.assignee.clone();
-    auto_assign(tx, &after(&loaded, &t, version), now, skip.as_deref())
+    auto_assign(tx, &after(&loaded, &t, version, now), now, skip.as_deref())
         .await
         .map_err(|e| anyhow::anyhow!(e.to_string()))?;
     Ok(t.assignee)

@@ -61,7 +61,7 @@ pub async fn act(
     let version = persist::apply(&mut tx, &loaded, &t, &cause, now).await?;
     let released = loaded.def.stage(&loaded.state.stage).and_then(|s| loaded.def.action(s, &input.action));
     let skip = released.filter(|a| a.builtin == Some(Builtin::Release)).map(|_| user.username.as_str());
-    auto_assign(&mut tx, &after(&loaded, &t, version), now, skip).await?;
+    auto_assign(&mut tx, &after(&loaded, &t, version, now), now, skip).await?;
     if let Some(entry) = audit(&t) {
         crate::audit::store::append(&mut tx, db.backend, &entry, now).await?;
     }

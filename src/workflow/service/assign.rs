@@ -144,10 +144,13 @@ fn hold_in_place(loaded: &Loaded, username: &str) -> crate::workflow::Transition
 }
 
 /// The letter after `t` as a `Loaded` (for chaining auto-assignment).
-pub fn after(loaded: &Loaded, t: &crate::workflow::Transition, version: i64) -> Loaded {
+pub fn after(loaded: &Loaded, t: &crate::workflow::Transition, version: i64, now: Millis) -> Loaded {
     let mut next = loaded.clone();
     next.state.stage = t.to_stage.clone();
     next.state.assignee = t.assignee.clone();
     next.version = version;
+    if let Some(step) = t.steps.last() {
+        next.stage_mark = Some((now, step.to.clone()));
+    }
     next
 }

@@ -9,7 +9,7 @@ use super::state::Loaded;
 use super::{ServiceError, ServiceResult};
 use crate::clock::{Millis, from_ms};
 use crate::storage::history::{self, NewEvent};
-use crate::storage::{Tx, timers, webhooks};
+use crate::storage::{Tx, stage_times, timers, webhooks};
 use crate::timers::deadlines;
 use crate::workflow::{Transition, WorkflowDef};
 
@@ -56,6 +56,7 @@ pub async fn apply(tx: &mut Tx, loaded: &Loaded, t: &Transition, cause: &Cause<'
         return Err(ServiceError::VersionConflict("the dictation was changed by someone else; reload it".into()));
     }
     record_steps(tx, &loaded.def, &loaded.id, t, assignee_id.as_deref(), cause, now).await?;
+    record_stage_times(tx, loaded, t, now).await?;
     let version = loaded.version + 1;
     let payload = || crate::webhooks::transition_payload(&loaded.id, version, &loaded.def.name, t, now).to_string();
     let key = format!("transition:{}:{version}", loaded.id);
@@ -93,6 +94,29 @@ async fn record_steps(
             comment: if i == 0 { cause.comment } else { None },
         };
         history::insert(tx, &event).await?;
+    }
+    Ok(())
+}
+
+/// Closes the visit the letter's latest step opened, and the zero-length visits of the
+/// automatic steps passed through now.
+async fn record_stage_times(tx: &mut Tx, loaded: &Loaded, t: &Transition, now: Millis) -> Result<(), sqlx::Error> {
+    if loaded.stage_mark.is_none() && t.steps.len() < 2 {
+        return Ok(());
+    }
+    let cal = calendar_in(tx, &loaded.def.calendar).await?;
+    let mut mark = loaded.stage_mark.clone();
+    for step in &t.steps {
+        if let Some((entered, stage)) = mark.take() {
+            let left = stage != step.to;
+            let letter = stage_times::Letter {
+                id: &loaded.id,
+                received_at: loaded.created_at,
+                clinician_id: &loaded.clinician_id,
+            };
+            stage_times::add_visit(tx, &cal, letter, &stage, (entered, now), left).await?;
+        }
+        mark = Some((now, step.to.clone()));
     }
     Ok(())
 }

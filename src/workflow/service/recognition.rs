@@ -76,7 +76,7 @@ pub async fn apply_in(
     }
     let cause = Cause { actor_id: None, comment: reason };
     let version = persist::apply(tx, &loaded, &t, &cause, now).await.map_err(service)?;
-    auto_assign(tx, &after(&loaded, &t, version), now, None).await.map_err(service)?;
+    auto_assign(tx, &after(&loaded, &t, version, now), now, None).await.map_err(service)?;
     tracing::info!(dictation = %id, %event, stage = %t.to_stage, "recognition event applied");
     Ok(())
 }

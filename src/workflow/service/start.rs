@@ -61,6 +61,7 @@ async fn route(tx: &mut Tx, id: &str) -> anyhow::Result<Routed> {
         created_at: row.try_get("created_at")?,
         due_at: None,
         clinician_id,
+        stage_mark: None,
     };
     Ok(Routed { rule, version: stored.version, loaded })
 }

@@ -24,6 +24,9 @@ pub struct Loaded {
     pub created_at: Millis,
     pub due_at: Option<Millis>,
     pub clinician_id: String,
+    /// The latest history step into a stage (when, which stage): the visit the next
+    /// transition closes, for the stage times.
+    pub stage_mark: Option<(Millis, String)>,
 }
 
 /// Loads a dictation that has a workflow; `None` when there is no such dictation.
@@ -51,8 +54,10 @@ pub async fn load(tx: &mut Tx, id: &str) -> anyhow::Result<Option<Loaded>> {
         clinician: row.try_get("clinician")?,
         assignee: row.try_get("assignee")?,
         pool: row.try_get("pool")?,
-        previous_assignees: previous_holders(tx, id).await?,
+        previous_assignees: BTreeMap::new(),
     };
+    let (previous_assignees, stage_mark) = history_marks(tx, id).await?;
+    let state = DictationState { previous_assignees, ..state };
     Ok(Some(Loaded {
         id: id.to_string(),
         def,
@@ -63,23 +68,33 @@ pub async fn load(tx: &mut Tx, id: &str) -> anyhow::Result<Option<Loaded>> {
         created_at: row.try_get("created_at")?,
         due_at: row.try_get("due_at")?,
         clinician_id: row.try_get("clinician_id")?,
+        stage_mark,
     }))
 }
 
-/// Who last held each stage, from the history (so a returned letter goes back to its typist).
-async fn previous_holders(tx: &mut Tx, id: &str) -> Result<BTreeMap<String, String>, sqlx::Error> {
+/// From the history: who last held each stage (so a returned letter goes back to its
+/// typist), and the latest step into a stage.
+async fn history_marks(
+    tx: &mut Tx,
+    id: &str,
+) -> Result<(BTreeMap<String, String>, Option<(Millis, String)>), sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT e.to_stage, u.username FROM events e JOIN users u ON u.id = e.assignee_id \
+        "SELECT e.at, e.to_stage, u.username FROM events e LEFT JOIN users u ON u.id = e.assignee_id \
          WHERE e.dictation_id = $1 AND e.to_stage IS NOT NULL ORDER BY e.at, e.id",
     )
     .bind(id)
     .fetch_all(&mut **tx)
     .await?;
-    let mut out = BTreeMap::new();
+    let mut holders = BTreeMap::new();
+    let mut mark = None;
     for r in rows {
-        out.insert(r.try_get("to_stage")?, r.try_get("username")?);
+        let stage: String = r.try_get("to_stage")?;
+        if let Some(user) = r.try_get::<Option<String>, _>("username")? {
+            holders.insert(stage.clone(), user);
+        }
+        mark = Some((r.try_get("at")?, stage));
     }
-    Ok(out)
+    Ok((holders, mark))
 }
 
 pub fn actor_of(user: &User) -> Actor {

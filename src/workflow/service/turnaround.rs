@@ -137,13 +137,14 @@ fn round(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
-/// Nearest-rank percentile.
+/// Nearest-rank percentile: the smallest value with at least `p`% of the values at or
+/// below it (rank `ceil(p * n / 100)`, computed so that whole ranks stay whole).
 pub fn percentile(values: &mut [f64], p: f64) -> Option<f64> {
     if values.is_empty() {
         return None;
     }
     values.sort_by(|a, b| a.total_cmp(b));
-    let rank = ((p / 100.0) * values.len() as f64).ceil().max(1.0) as usize;
+    let rank = (p * values.len() as f64 / 100.0).ceil().max(1.0) as usize;
     Some(round(values[rank.min(values.len()) - 1]))
 }
 
@@ -190,6 +191,9 @@ mod tests {
         assert_eq!(percentile(&mut [], 50.0), None);
         let mut ten: Vec<f64> = (1..=10).map(f64::from).collect();
         assert_eq!(percentile(&mut ten, 90.0), Some(9.0));
+        // 0.9 * 70 is slightly over 63 in floating point; the rank must stay 63.
+        let mut seventy: Vec<f64> = (1..=70).map(f64::from).collect();
+        assert_eq!(percentile(&mut seventy, 90.0), Some(63.0));
     }
 
     #[test]

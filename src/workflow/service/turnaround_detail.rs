@@ -1,15 +1,14 @@
 //! The turnaround report's detail for the same letters and scope as its groups: time
-//! spent per stage (from the history), and the breaches with the stage and holder each
+//! spent per stage (from the stage times), and the breaches with the stage and holder each
 //! letter was at when its deadline passed.
-
-use std::collections::BTreeMap;
 
 use serde::Serialize;
 use sqlx::Row;
 
-use super::defs::calendar;
+use anyhow::Context;
+
 use super::turnaround::percentile;
-use crate::clock::{Millis, from_ms, rfc3339};
+use crate::clock::{Millis, rfc3339};
 use crate::storage::Db;
 use crate::storage::dictations::Scope;
 
@@ -56,68 +55,54 @@ fn scope_clause(scope: &Scope) -> (&'static str, Option<String>) {
     }
 }
 
-/// Per-stage time for letters received in `[from, to)`.
+/// Per-stage time for letters received in `[from, to)`, from the per-letter totals each
+/// transition keeps (`stage_times`), read from their report index alone: one row per
+/// stage with its values packed in a string (a month is ~200,000 letter-stage pairs; row
+/// by row through the driver they would cost most of a second). Stages come in the order
+/// letters reach them (mean time after receipt).
 pub async fn stage_times(db: &Db, scope: &Scope, from: Millis, to: Millis) -> anyhow::Result<Vec<StageTime>> {
-    let (clause, who) = scope_clause(scope);
-    // Unordered (sorted below): the covering index on events serves each letter's rows.
-    let sql = format!(
-        "SELECT e.dictation_id, e.at, e.id, e.to_stage FROM dictations d JOIN events e ON e.dictation_id = d.id \
-         WHERE d.created_at >= $1 AND d.created_at < $2 {clause} AND e.to_stage IS NOT NULL"
-    );
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(from).bind(to);
-    if let Some(w) = who {
-        q = q.bind(w);
-    }
-    let mut events: Vec<(String, Millis, String, String)> = Vec::new();
-    for r in q.fetch_all(&db.pool).await? {
-        events.push((r.try_get("dictation_id")?, r.try_get("at")?, r.try_get("id")?, r.try_get("to_stage")?));
-    }
-    events.sort_unstable_by(|a, b| (&a.0, a.1, &a.2).cmp(&(&b.0, b.1, &b.2)));
-    let cal = calendar("england-and-wales");
-    let last = events.iter().map(|e| e.1).max().unwrap_or(to).max(to);
-    let clock = cal.working_clock(from_ms(from), from_ms(last));
-    // stage -> (order, per-letter elapsed ms, per-letter working ms)
-    let mut stages: BTreeMap<String, (usize, Vec<f64>, Vec<f64>)> = BTreeMap::new();
-    let mut letter: BTreeMap<String, (i64, i64)> = BTreeMap::new();
-    let flush = |letter: &mut BTreeMap<String, (i64, i64)>, stages: &mut BTreeMap<_, (usize, Vec<f64>, Vec<f64>)>| {
-        for (stage, (elapsed, working)) in std::mem::take(letter) {
-            let n = stages.len();
-            let e = stages.entry(stage).or_insert_with(|| (n, vec![], vec![]));
-            e.1.push(elapsed as f64 / 3_600_000.0);
-            e.2.push(working as f64 / 3_600_000.0);
+    let clause = match scope {
+        Scope::All => "",
+        Scope::OwnDictations(_) => "AND st.clinician_id = $3",
+        Scope::Teams(_) => {
+            "AND st.clinician_id IN (SELECT m2.user_id FROM team_members m1 JOIN team_members m2 \
+             ON m1.team_id = m2.team_id WHERE m1.user_id = $3)"
         }
     };
-    let mut prev: Option<(String, Millis, String)> = None;
-    for (id, at, _, stage) in events {
-        match prev.take() {
-            Some((pid, pat, pstage)) if pid == id => {
-                let working = clock.between_ms(pat, at);
-                let entry = letter.entry(pstage).or_default();
-                entry.0 += at - pat;
-                entry.1 += working;
-            }
-            Some(_) => flush(&mut letter, &mut stages),
-            None => {}
-        }
-        prev = Some((id, at, stage));
+    let sql = format!(
+        "SELECT st.stage, COUNT(*) AS n, CAST(AVG(st.first_at - st.received_at) AS BIGINT) AS pos, \
+           string_agg(CAST(st.elapsed_ms AS TEXT), ',') AS elapsed, string_agg(CAST(st.working_ms AS TEXT), ',') AS working \
+         FROM stage_times st WHERE st.received_at >= $1 AND st.received_at < $2 {clause} \
+         GROUP BY st.stage ORDER BY pos, st.stage"
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(from).bind(to);
+    if let Scope::OwnDictations(who) | Scope::Teams(who) = scope {
+        q = q.bind(who);
     }
-    flush(&mut letter, &mut stages);
-    let mut out: Vec<(usize, StageTime)> = stages
-        .into_iter()
-        .map(|(stage, (order, mut hours, mut working))| {
-            let t = StageTime {
-                stage,
-                letters: hours.len() as u64,
-                median_hours: percentile(&mut hours, 50.0),
-                p90_hours: percentile(&mut hours, 90.0),
-                median_working_hours: percentile(&mut working, 50.0),
-                p90_working_hours: percentile(&mut working, 90.0),
-            };
-            (order, t)
-        })
-        .collect();
-    out.sort_by_key(|(order, _)| *order);
-    Ok(out.into_iter().map(|(_, t)| t).collect())
+    let mut out = Vec::new();
+    for r in q.fetch_all(&db.pool).await? {
+        let stage: String = r.try_get("stage")?;
+        let mut elapsed = hours(&r.try_get::<String, _>("elapsed")?).with_context(|| format!("stage {stage}"))?;
+        let mut working = hours(&r.try_get::<String, _>("working")?).with_context(|| format!("stage {stage}"))?;
+        out.push(StageTime {
+            stage,
+            letters: r.try_get::<i64, _>("n")? as u64,
+            median_hours: percentile(&mut elapsed, 50.0),
+            p90_hours: percentile(&mut elapsed, 90.0),
+            median_working_hours: percentile(&mut working, 50.0),
+            p90_working_hours: percentile(&mut working, 90.0),
+        });
+    }
+    Ok(out)
+}
+
+/// Milliseconds packed as `1,2,3` to hours.
+fn hours(packed: &str) -> anyhow::Result<Vec<f64>> {
+    packed
+        .split(',')
+        .filter(|v| !v.is_empty())
+        .map(|v| v.parse::<i64>().map(|ms| ms as f64 / 3_600_000.0).with_context(|| format!("bad stage time {v:?}")))
+        .collect()
 }
 
 /// Letters received in `[from, to)` that missed their target (finished late, or open
