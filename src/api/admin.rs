@@ -57,7 +57,7 @@ async fn get_user(
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
     policy::require(&user, Permission::ManageUsers)?;
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin_read().await?;
     let account = store::find(&mut tx, &id).await?.ok_or_else(|| ApiError::not_found("user"))?;
     tx.commit().await?;
     Ok(axum::Json(render(&account)))

@@ -47,7 +47,7 @@ fn account_of(row: &AnyRow, teams: Vec<String>) -> Result<Account, sqlx::Error> 
 const ACCOUNT_COLUMNS: &str = "id, username, display_name, role, active, created_at";
 
 pub async fn list(db: &Db) -> Result<Vec<Account>, sqlx::Error> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_read().await?;
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {ACCOUNT_COLUMNS} FROM users ORDER BY username")))
         .fetch_all(&mut *tx)
         .await?;

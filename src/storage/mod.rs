@@ -8,6 +8,7 @@ pub mod history;
 pub mod notifications;
 pub mod recognition;
 pub mod reconcile;
+pub mod stage_times;
 pub mod timers;
 pub mod users;
 pub mod webhooks;
@@ -23,7 +24,40 @@ use sqlx::{AnyPool, Executor};
 
 pub use blob::{BlobStore, LocalBlobStore, StagedBlob};
 
-pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+/// A database transaction. Write transactions on SQLite also hold this process's turn
+/// at the database's single write lock (see [`Db::begin_write`]) until they end.
+pub struct Tx {
+    // Declared first so that it is dropped (and rolled back) before the turn is passed on.
+    inner: sqlx::Transaction<'static, sqlx::Any>,
+    _turn: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.inner.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.inner.rollback().await
+    }
+}
+
+impl std::ops::Deref for Tx {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &sqlx::AnyConnection {
+        &self.inner
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.inner
+    }
+}
+
+/// How long a SQLite writer waits for its turn in this process before it goes to the
+/// database's own lock anyway (where `busy_timeout` applies, as without the queue).
+const WRITE_TURN_WAIT: Duration = Duration::from_secs(10);
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -39,6 +73,10 @@ pub enum Backend {
 pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
+    /// SQLite writers of this process take turns here, first come first served, instead
+    /// of polling the file lock (SQLite's busy handler sleeps between tries, up to 100 ms,
+    /// which idles the database and gives writers under load second-long waits).
+    write_turn: Arc<tokio::sync::Semaphore>,
     /// The URL it was opened with (PostgreSQL `LISTEN` needs a connection of its own).
     url: Arc<str>,
 }
@@ -77,7 +115,7 @@ impl Db {
             .connect_with(options)
             .await
             .with_context(|| format!("cannot connect to the {backend:?} database"))?;
-        Ok(Self { pool, backend, url: Arc::from(url) })
+        Ok(Self { pool, backend, write_turn: Arc::new(tokio::sync::Semaphore::new(1)), url: Arc::from(url) })
     }
 
     pub fn url(&self) -> &str {
@@ -91,17 +129,30 @@ impl Db {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&self.pool).await.context("database migration failed")?;
+        stage_times::backfill_if_pending(self).await.context("filling in the stage times")?;
         Ok(())
     }
 
-    /// Starts a write transaction. On SQLite it takes the write lock up front
-    /// (`BEGIN IMMEDIATE`) so that concurrent writers queue on the busy timeout
+    /// Starts a write transaction. On SQLite it waits for this process's write turn, then
+    /// takes the write lock up front (`BEGIN IMMEDIATE`) so that concurrent writers queue
     /// instead of failing when a read transaction tries to upgrade.
     pub async fn begin_write(&self) -> Result<Tx, sqlx::Error> {
         match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
+            Backend::Sqlite => {
+                // The connection first, so that the turn is spent on the database only.
+                let conn = self.pool.acquire().await?;
+                let turn = tokio::time::timeout(WRITE_TURN_WAIT, self.write_turn.clone().acquire_owned()).await;
+                let turn = turn.ok().and_then(Result::ok);
+                let begin = sqlx::SqlSafeStr::into_sql_str("BEGIN IMMEDIATE");
+                Ok(Tx { inner: sqlx::Transaction::begin(conn, Some(begin)).await?, _turn: turn })
+            }
+            Backend::Postgres => Ok(Tx { inner: self.pool.begin().await?, _turn: None }),
         }
+    }
+
+    /// Starts a transaction for reading (a consistent view across several queries).
+    pub async fn begin_read(&self) -> Result<Tx, sqlx::Error> {
+        Ok(Tx { inner: self.pool.begin().await?, _turn: None })
     }
 
     pub async fn ping(&self) -> Result<(), sqlx::Error> {

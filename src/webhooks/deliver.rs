@@ -167,6 +167,18 @@ async fn send(http: &reqwest::Client, clock: &Clock, d: &ClaimedDelivery) -> Res
     }
 }
 
+/// The next delivery's due time (`Some(None)`: none waiting); `None` when it cannot be
+/// read (logged), which makes the loop try a pass.
+async fn next_due(db: &Db) -> Option<Option<Millis>> {
+    match store::next_due(db).await {
+        Ok(due) => Some(due),
+        Err(e) => {
+            tracing::error!(error = ?e, "cannot read the next webhook delivery");
+            None
+        }
+    }
+}
+
 /// Runs until `shutdown` is cancelled: a pass, then a sleep until the next delivery is
 /// due (or a wake-up, or at most [`MAX_SLEEP`]).
 pub async fn run(db: Db, clock: Clock, policy: Policy, shutdown: CancellationToken) {
@@ -177,16 +189,18 @@ pub async fn run(db: Db, clock: Clock, policy: Policy, shutdown: CancellationTok
         let woken = waker().notified();
         tokio::pin!(woken);
         woken.as_mut().enable();
-        if let Err(e) = deliver_due(&db, &http, &clock, &policy, &owner).await {
-            tracing::error!(error = ?e, "delivering webhooks failed; retrying shortly");
-        }
-        let sleep = match store::next_due(&db).await {
-            Ok(Some(due)) => Duration::from_millis(due.saturating_sub(clock.now_ms()).max(0) as u64).min(MAX_SLEEP),
-            Ok(None) => MAX_SLEEP,
-            Err(e) => {
-                tracing::error!(error = ?e, "cannot read the next webhook delivery");
-                MAX_SLEEP
+        // Read first: most wake-ups are transitions with no delivery due, and the claim is
+        // a write that would queue behind the letters' own transactions.
+        let mut next = next_due(&db).await;
+        if next.is_none_or(|due| due.is_some_and(|d| d <= clock.now_ms())) {
+            if let Err(e) = deliver_due(&db, &http, &clock, &policy, &owner).await {
+                tracing::error!(error = ?e, "delivering webhooks failed; retrying shortly");
             }
+            next = next_due(&db).await;
+        }
+        let sleep = match next {
+            Some(Some(due)) => Duration::from_millis(due.saturating_sub(clock.now_ms()).max(0) as u64).min(MAX_SLEEP),
+            Some(None) | None => MAX_SLEEP,
         };
         tokio::select! {
             _ = shutdown.cancelled() => break,

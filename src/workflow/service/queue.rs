@@ -129,7 +129,7 @@ pub async fn queue_of(db: &Db, user: &User, now: Millis, limit: usize) -> anyhow
                     };
                     let key = (name.clone(), version);
                     if !defs.contains_key(&key) {
-                        let mut tx = db.pool.begin().await?;
+                        let mut tx = db.begin_read().await?;
                         let def = load_version(&mut tx, &key.0, key.1).await?;
                         defs.insert(key.clone(), def);
                     }
