@@ -1,7 +1,7 @@
 //! Benchmark/inspection tool: transcribe one audio file with the engine and print one JSON line
 //! (RTF, WER vs the corpus `spoken` text, word counts). Used by `bench/stt.sh`.
 //!
-//! `stt_bench --model M --wav F [--scripts id1,id2] [--corpus DIR] [--beam N] [--threads N]
+//! `stt_bench --model M --wav F [--scripts id1,id2] [--corpus DIR] [--beam N] [--threads N] [--no-flash-attn] [--max-text-ctx N]
 //!            [--runs N] [--label L] [--no-vad] [--no-guard] [--prompt P] [--show] [--json-out F]`
 //! `stt_bench --score HYP.txt --scripts ids [--corpus DIR]` scores an external transcript.
 
@@ -52,9 +52,12 @@ fn main() {
         ..TranscribeOptions::default()
     };
     dictaflow::stt::route_native_logs_to_tracing();
-    let mut config = EngineConfig { threads, flash_attn: has("--flash-attn"), ..EngineConfig::default() };
+    let mut config = EngineConfig { threads, flash_attn: !has("--no-flash-attn"), ..EngineConfig::default() };
     // Ablations of the recognition windows (off in production): on, and on with the full
     // encoder or an encoder floor.
+    if let Some(n) = arg(&args, "--max-text-ctx") {
+        config.max_text_ctx = n.parse().expect("--max-text-ctx N");
+    }
     if has("--windows") {
         config.windows.enabled = true;
     }

@@ -122,6 +122,12 @@ pub struct SttConfig {
     pub lease_seconds: u64,
     /// Attempts before a job is marked failed.
     pub max_attempts: i64,
+    /// whisper.cpp's flash attention: the encoder no longer holds its full attention
+    /// matrices (about 70 MB less peak memory with tiny.en, the same transcripts).
+    pub flash_attn: bool,
+    /// Tokens of already recognised text given to the decoder as context for the next
+    /// 30 s of a long recording (1-224; fewer use less memory and time, see BENCHMARKS).
+    pub max_text_ctx: usize,
 }
 
 impl Default for SttConfig {
@@ -137,6 +143,8 @@ impl Default for SttConfig {
             beam_size: 0,
             lease_seconds: 60,
             max_attempts: 3,
+            flash_attn: true,
+            max_text_ctx: 224,
         }
     }
 }
@@ -146,6 +154,15 @@ impl SttConfig {
         match self.workers {
             0 => (cores() / 4).max(1),
             n => n,
+        }
+    }
+    /// The engine settings these options give.
+    pub fn engine_config(&self) -> crate::stt::EngineConfig {
+        crate::stt::EngineConfig {
+            threads: self.thread_count(),
+            flash_attn: self.flash_attn,
+            max_text_ctx: self.max_text_ctx.clamp(1, 224),
+            ..crate::stt::EngineConfig::default()
         }
     }
     pub fn thread_count(&self) -> usize {

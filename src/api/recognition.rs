@@ -149,7 +149,7 @@ async fn put_settings(
     // This process switches now (so /readyz tells the truth and a file whisper.cpp
     // refuses is reported here); other processes switch at their next job.
     if next.model_name() != before.settings.model_name() && matches!(state.stt.get(), ModelState::Ready(_)) {
-        state.stt.engine_for(&next.model, &stt.models_dir, stt.thread_count()).await.map_err(|e| {
+        state.stt.engine_for(&next.model, &stt.models_dir, stt.engine_config()).await.map_err(|e| {
             tracing::warn!(model = %next.model, error = %format!("{e:#}"), "cannot load the chosen model");
             ApiError::Problem {
                 status: StatusCode::UNPROCESSABLE_ENTITY,

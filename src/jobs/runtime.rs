@@ -75,7 +75,12 @@ impl SttStatus {
     /// The engine for `model` (a manifest name or a path, see [`settings::model_path`]):
     /// the loaded one when it is that model, else the model is loaded on a blocking
     /// thread and swapped in. Jobs already running keep the engine they hold.
-    pub async fn engine_for(&self, model: &str, models_dir: &Path, threads: usize) -> anyhow::Result<Arc<Engine>> {
+    pub async fn engine_for(
+        &self,
+        model: &str,
+        models_dir: &Path,
+        engine: EngineConfig,
+    ) -> anyhow::Result<Arc<Engine>> {
         let name = settings::model_name(model);
         if let Some(e) = self.loaded(&name) {
             return Ok(e);
@@ -90,7 +95,7 @@ impl SttStatus {
             "model {name} is not installed ({} is missing); run `dictaflow models fetch {name}`",
             path.display()
         );
-        let engine = load_file(path, threads).await?;
+        let engine = load_file(path, engine).await?;
         let previous = self.engine().map(|e| e.model_name().to_string());
         self.set_engine(engine.clone());
         self.set(ModelState::Ready(name.clone()));
@@ -135,7 +140,7 @@ impl Recognition {
         let options = s.options();
         let known_bad = self.failed.lock().ok().and_then(|f| f.clone()) == Some((s.model.clone(), version));
         if !known_bad {
-            match self.status.engine_for(&s.model, &self.config.models_dir, self.config.thread_count()).await {
+            match self.status.engine_for(&s.model, &self.config.models_dir, self.config.engine_config()).await {
                 Ok(engine) => return Ok((engine, options)),
                 Err(e) => {
                     tracing::error!(model = %s.model, error = %format!("{e:#}"), "cannot switch to the chosen model; keeping the loaded one");
@@ -164,7 +169,7 @@ impl Recognition {
             if !path.is_file() {
                 tracing::warn!(model = %model, "the chosen model is not installed here; starting with the configured one");
             } else {
-                match load_file(path, self.config.thread_count()).await {
+                match load_file(path, self.config.engine_config()).await {
                     Ok(engine) => return Ok(engine),
                     Err(e) => tracing::error!(model = %model, error = %format!("{e:#}"),
                         "cannot load the chosen model; starting with the configured one"),
@@ -198,12 +203,11 @@ pub async fn resolve_model(config: &SttConfig) -> anyhow::Result<PathBuf> {
 
 pub async fn load_engine(config: &SttConfig) -> anyhow::Result<Arc<Engine>> {
     let path = resolve_model(config).await?;
-    load_file(path, config.thread_count()).await
+    load_file(path, config.engine_config()).await
 }
 
 /// Loads a ggml file on a blocking thread (never on the async runtime).
-async fn load_file(path: PathBuf, threads: usize) -> anyhow::Result<Arc<Engine>> {
-    let engine_config = EngineConfig { threads, ..EngineConfig::default() };
+async fn load_file(path: PathBuf, engine_config: EngineConfig) -> anyhow::Result<Arc<Engine>> {
     crate::stt::route_native_logs_to_tracing();
     let engine = tokio::task::spawn_blocking(move || Engine::load(&path, engine_config)).await??;
     Ok(Arc::new(engine))
