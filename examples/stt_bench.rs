@@ -1,7 +1,8 @@
 //! Benchmark/inspection tool: transcribe one audio file with the engine and print one JSON line
 //! (RTF, WER vs the corpus `spoken` text, word counts). Used by `bench/stt.sh`.
 //!
-//! `stt_bench --model M --wav F [--scripts id1,id2] [--corpus DIR] [--beam N] [--threads N] [--no-flash-attn] [--max-text-ctx N]
+//! `stt_bench --model M --wav F [--scripts id1,id2] [--corpus DIR] [--beam N] [--threads N] [--flash-attn] [--max-text-ctx N]
+//!   [--windows] [--full-ctx] [--ctx-margin N] [--no-sized-slide] [--temperature-inc T]
 //!            [--runs N] [--label L] [--no-vad] [--no-guard] [--prompt P] [--show] [--json-out F]`
 //! `stt_bench --score HYP.txt --scripts ids [--corpus DIR]` scores an external transcript.
 
@@ -49,10 +50,21 @@ fn main() {
         initial_prompt: arg(&args, "--prompt"),
         vad: !has("--no-vad"),
         repetition_guard: !has("--no-guard"),
+        temperature_increment: arg(&args, "--temperature-inc")
+            .map_or(TranscribeOptions::default().temperature_increment, |t| t.parse().expect("--temperature-inc")),
         ..TranscribeOptions::default()
     };
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
+    }
     dictaflow::stt::route_native_logs_to_tracing();
-    let mut config = EngineConfig { threads, flash_attn: !has("--no-flash-attn"), ..EngineConfig::default() };
+    let mut config = EngineConfig { threads, ..EngineConfig::default() };
+    if has("--flash-attn") {
+        config.flash_attn = true;
+    }
     // Ablations of the recognition windows (off in production): on, and on with the full
     // encoder or an encoder floor.
     if let Some(n) = arg(&args, "--max-text-ctx") {
@@ -66,6 +78,13 @@ fn main() {
     }
     if has("--full-ctx") {
         config.windows.trim_audio_ctx = false;
+    }
+    if let Some(n) = arg(&args, "--ctx-margin") {
+        config.windows.ctx_margin = n.parse().expect("--ctx-margin positions");
+    }
+    // whisper's own sliding window in one call, as before the sized slide.
+    if has("--no-sized-slide") {
+        config.windows.sized_slide = false;
     }
     let engine = Engine::load(&model, config).expect("load model");
     let samples =

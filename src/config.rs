@@ -123,10 +123,12 @@ pub struct SttConfig {
     /// Attempts before a job is marked failed.
     pub max_attempts: i64,
     /// whisper.cpp's flash attention: the encoder no longer holds its full attention
-    /// matrices (about 70 MB less peak memory with tiny.en, the same transcripts).
+    /// matrices (about 70 MB less peak memory with tiny.en) but, on CPU, runs 20-30 %
+    /// slower (see BENCHMARKS.md); off by default.
     pub flash_attn: bool,
     /// Tokens of already recognised text given to the decoder as context for the next
-    /// 30 s of a long recording (1-224; fewer use less memory and time, see BENCHMARKS).
+    /// 30 s of a recording (1-224; whisper's own 224 costs memory and time and did not
+    /// recognise the corpus better, see BENCHMARKS.md).
     pub max_text_ctx: usize,
 }
 
@@ -143,8 +145,8 @@ impl Default for SttConfig {
             beam_size: 0,
             lease_seconds: 60,
             max_attempts: 3,
-            flash_attn: true,
-            max_text_ctx: 224,
+            flash_attn: false,
+            max_text_ctx: 64,
         }
     }
 }

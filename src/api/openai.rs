@@ -306,7 +306,7 @@ async fn transcribe_staged(
     let cancel = Arc::new(AtomicBool::new(false));
     let guard = CancelOnDrop(cancel.clone());
     let job = tokio::task::spawn_blocking(move || {
-        let result = engine.transcribe(&samples, &options, |_| {}, cancel);
+        let result = engine.transcribe_owned(samples, &options, |_| {}, cancel);
         drop(slot);
         result
     });

@@ -45,7 +45,7 @@ impl Transcriber {
         let cancel = control.cancel_flag();
         let progress = control.clone();
         let transcript = crate::telemetry::spawn_blocking_with_tracing(move || {
-            engine.transcribe(&samples, &options, move |p| progress.set_progress(p), cancel)
+            engine.transcribe_owned(samples, &options, move |p| progress.set_progress(p), cancel)
         })
         .await
         .context("the recogniser thread failed")??;

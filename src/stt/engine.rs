@@ -4,6 +4,7 @@
 // cancellation, whose user data outlives the `full` call they are registered for.
 #![allow(unsafe_code)]
 
+use std::borrow::Cow;
 use std::ffi::{c_int, c_void};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
@@ -16,7 +17,7 @@ use whisper_rs::{
     WhisperSysState,
 };
 
-use super::repetition::{cut_loops, find_loops, flat_words, segment_of_word};
+use super::repetition::{cut_loops, find_loops, flat_words, has_echo, segment_of_word};
 use super::types::{EngineConfig, Segment, SttError, TranscribeOptions, Transcript};
 use super::vad::{self, SAMPLE_RATE, TimeMap};
 use super::windows;
@@ -82,6 +83,115 @@ unsafe extern "C" fn abort_trampoline(user_data: *mut c_void) -> bool {
     unsafe { &*(user_data as *const AtomicBool) }.load(Ordering::Relaxed)
 }
 
+/// What the encoder-start callback sees: the job's cancel flag, and whether the call
+/// must stop before its second window.
+struct EncoderGate<'a> {
+    cancel: &'a AtomicBool,
+    one_window: bool,
+    starts: AtomicU32,
+}
+
+unsafe extern "C" fn encoder_gate_trampoline(
+    _: *mut WhisperSysContext,
+    _: *mut WhisperSysState,
+    user_data: *mut c_void,
+) -> bool {
+    // SAFETY: user_data is the &EncoderGate kept alive on the stack across `full`.
+    let gate = unsafe { &*(user_data as *const EncoderGate) };
+    let starts = gate.starts.fetch_add(1, Ordering::Relaxed) + 1;
+    let second_window = gate.one_window && starts > 1;
+    !(gate.cancel.load(Ordering::Relaxed) || second_window)
+}
+
+/// What one job's passes share.
+struct Job<'a> {
+    opts: &'a TranscribeOptions,
+    cancel: &'a Arc<AtomicBool>,
+    sink: &'a ProgressSink,
+    /// Samples of compacted audio, for progress.
+    total: f32,
+}
+
+impl Job<'_> {
+    /// The share of the progress bar for samples `[start, end)` (recognition is 0..0.9).
+    fn range(&self, start: usize, end: usize) -> (f32, f32) {
+        (0.9 * start as f32 / self.total, 0.9 * end as f32 / self.total)
+    }
+}
+
+/// The decoder's context at the start of a `full` call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Context {
+    /// None but the vocabulary prompt.
+    Fresh,
+    /// The text the state's previous call decoded (whisper's own carry-over).
+    Carry,
+    /// Nothing at all.
+    None,
+}
+
+/// One `full` call.
+struct Pass<'a> {
+    audio: &'a [f32],
+    /// Encoder positions (0: whisper's full 30 s).
+    audio_ctx: usize,
+    temperature: f32,
+    context: Context,
+    /// Stop before a second window: the caller moves the window itself.
+    one_window: bool,
+    /// How much of `audio` whisper may decode, in ms (0: all of it).
+    duration_ms: usize,
+    /// Context tokens given explicitly (instead of `context`): a window decoded again.
+    prompt: Option<&'a [c_int]>,
+    /// whisper's temperature fallback (`TranscribeOptions::temperature_increment`).
+    fallback: bool,
+    range: (f32, f32),
+}
+
+impl<'a> Pass<'a> {
+    /// A call over all of `audio` with whisper's defaults: full encoder, fresh context,
+    /// temperature fallback, every window.
+    fn whole(audio: &'a [f32], temperature: f32, range: (f32, f32)) -> Self {
+        Self {
+            audio,
+            audio_ctx: 0,
+            temperature,
+            context: Context::Fresh,
+            one_window: false,
+            duration_ms: 0,
+            prompt: None,
+            fallback: true,
+            range,
+        }
+    }
+}
+
+struct PassOut {
+    segments: Vec<RawSegment>,
+    /// The decoded token ids, text and timestamps (what whisper carries as context).
+    ids: Vec<c_int>,
+    lang: String,
+    /// The call was stopped before its second window.
+    stopped: bool,
+}
+
+/// Signs that a window's decoding went astray: a segment ending well past the window's
+/// audio, a mean token log-probability under whisper's own threshold for a retry (-1), or
+/// a phrase echoed back to back.
+fn astray(segments: &[RawSegment], audio_seconds: f64, opts: &TranscribeOptions) -> bool {
+    const LOGPROB_THRESHOLD: f64 = -1.0;
+    if segments.iter().any(|s| s.t1 > audio_seconds + 1.0) {
+        return true;
+    }
+    let (sum, n) = segments
+        .iter()
+        .fold((0.0, 0usize), |(sum, n), s| (sum + s.avg_logprob as f64 * s.tokens.len() as f64, n + s.tokens.len()));
+    if n > 0 && sum / (n as f64) < LOGPROB_THRESHOLD {
+        return true;
+    }
+    has_echo(&flat_words(&assemble(segments, opts.low_confidence_threshold)))
+}
+
 /// Hands the C allocator's free memory back to the system. A job's whisper state (its
 /// compute buffers, caches and the mel of the whole recording: 150-250 MB with tiny.en)
 /// is allocated and freed through glibc's malloc, whose arenas otherwise keep much of it:
@@ -132,14 +242,28 @@ impl Engine {
         progress: impl Fn(f32) + Send + 'static,
         cancel: Arc<AtomicBool>,
     ) -> Result<Transcript, SttError> {
-        let result = self.transcribe_with_state(samples_16k_mono, opts, progress, cancel);
+        let result = self.transcribe_with_state(Cow::Borrowed(samples_16k_mono), opts, progress, cancel);
+        release_freed_memory();
+        result
+    }
+
+    /// [`Self::transcribe`], taking the samples: they are freed as soon as the speech is
+    /// cut out of them (a long recording's samples are tens of MB of the job's peak).
+    pub fn transcribe_owned(
+        &self,
+        samples_16k_mono: Vec<f32>,
+        opts: &TranscribeOptions,
+        progress: impl Fn(f32) + Send + 'static,
+        cancel: Arc<AtomicBool>,
+    ) -> Result<Transcript, SttError> {
+        let result = self.transcribe_with_state(Cow::Owned(samples_16k_mono), opts, progress, cancel);
         release_freed_memory();
         result
     }
 
     fn transcribe_with_state(
         &self,
-        samples_16k_mono: &[f32],
+        mut samples: Cow<'_, [f32]>,
         opts: &TranscribeOptions,
         progress: impl Fn(f32) + Send + 'static,
         cancel: Arc<AtomicBool>,
@@ -148,8 +272,13 @@ impl Engine {
         let sink = ProgressSink { f: Box::new(progress), last: AtomicU32::new((-1.0f32).to_bits()) };
         sink.emit(0.0);
         let language = self.resolve_language(opts)?;
-        let samples: Vec<f32> =
-            samples_16k_mono.iter().map(|x| if x.is_finite() { x.clamp(-1.0, 1.0) } else { 0.0 }).collect();
+        // Mended in place, or copied only when borrowed samples need it (a long
+        // recording's samples are tens of MB, and the job's peak memory counts every copy).
+        if !samples.iter().all(|x| x.abs() <= 1.0) {
+            for x in samples.to_mut().iter_mut() {
+                *x = if x.is_finite() { x.clamp(-1.0, 1.0) } else { 0.0 };
+            }
+        }
         let audio_seconds = samples.len() as f64 / SAMPLE_RATE as f64;
         let map = if opts.vad { vad::detect(&samples, &self.config.vad) } else { TimeMap::identity(samples.len()) };
         let mut transcript = Transcript {
@@ -177,39 +306,18 @@ impl Engine {
                 removed: w[1].orig_start - (w[0].orig_start + w[0].len),
             })
             .collect();
-        let windows = windows::plan(&compact, &junctions, &self.config.windows);
         let mut state = self.ctx.create_state().map_err(|e| SttError::Whisper(e.to_string()))?;
-        let mut raw = Vec::new();
-        let mut lang = String::from("en");
-        // A multilingual model detects the language on the first window; the rest keep it.
-        let mut language = language;
-        let total = compact.len().max(1) as f32;
-        for w in &windows {
-            let range = (0.9 * w.start as f32 / total, 0.9 * w.end as f32 / total);
-            let audio = &compact[w.start..w.end];
-            let (mut part, l) = self.run(
-                &mut state,
-                audio,
-                w.audio_ctx,
-                opts,
-                language.as_deref(),
-                opts.temperature,
-                &cancel,
-                &sink,
-                range,
-            )?;
-            let offset = w.start as f64 / SAMPLE_RATE as f64;
-            for seg in &mut part {
-                seg.shift(offset);
-            }
-            raw.extend(part);
-            language.get_or_insert_with(|| l.clone());
-            lang = l;
-        }
-        tracing::debug!(windows = windows.len(), "recognition windows");
+        let job = Job { opts, cancel: &cancel, sink: &sink, total: compact.len().max(1) as f32 };
+        let (raw, lang, language) = if self.config.windows.enabled {
+            let windows = windows::plan(&compact, &junctions, &self.config.windows);
+            tracing::debug!(windows = windows.len(), "recognition windows");
+            self.windowed(&mut state, &compact, &windows, language, &job)?
+        } else {
+            self.slide(&mut state, &compact, language, &job)?
+        };
         let mut segments = assemble(&raw, opts.low_confidence_threshold);
         if opts.repetition_guard {
-            segments = self.repair_loops(&mut state, segments, &compact, opts, language.as_deref(), &cancel, &sink)?;
+            segments = self.repair_loops(&mut state, segments, &compact, language.as_deref(), &job)?;
         }
         let max = audio_seconds;
         remap_times(&mut segments, |t| map.to_original(t), |t| map.to_original_end(t), max);
@@ -237,32 +345,188 @@ impl Engine {
         }
     }
 
-    /// One whisper.cpp pass over `audio` with a fresh state. Returns segments with
-    /// special tokens removed (times in seconds on `audio`'s timeline) and the language.
-    #[allow(clippy::too_many_arguments)]
+    /// The experimental pause windows: each window decoded on its own, with a fresh
+    /// context (see [`windows::plan`]).
+    fn windowed(
+        &self,
+        state: &mut WhisperState,
+        compact: &[f32],
+        windows: &[windows::Window],
+        mut language: Option<String>,
+        job: &Job,
+    ) -> Result<(Vec<RawSegment>, String, Option<String>), SttError> {
+        let (mut raw, mut lang) = (Vec::new(), String::from("en"));
+        for w in windows {
+            let pass = Pass {
+                audio_ctx: w.audio_ctx,
+                ..Pass::whole(&compact[w.start..w.end], job.opts.temperature, job.range(w.start, w.end))
+            };
+            let mut out = self.run(state, &pass, job.opts, language.as_deref(), job)?;
+            let offset = w.start as f64 / SAMPLE_RATE as f64;
+            for seg in &mut out.segments {
+                seg.shift(offset);
+            }
+            raw.extend(out.segments);
+            // A multilingual model detects the language on the first window; the rest keep it.
+            language.get_or_insert_with(|| out.lang.clone());
+            lang = out.lang;
+        }
+        Ok((raw, lang, language))
+    }
+
+    /// whisper's sliding 30 s window, taken one window per `full` call so that each gets
+    /// an encoder sized to the audio left in it (see [`windows::WindowConfig::sized_slide`]).
+    ///
+    /// Each call is given the next 30 s and stopped before its second encoder pass; the
+    /// window then moves to where whisper's last complete segment ended (all 30 s when
+    /// whisper found the window's speech complete), exactly as whisper.cpp moves it, and
+    /// the decoded text stays in the state as the next call's context. As whisper does,
+    /// the context is dropped for a last piece under 5 s (it makes the decoder repeat).
+    fn slide(
+        &self,
+        state: &mut WhisperState,
+        compact: &[f32],
+        mut language: Option<String>,
+        job: &Job,
+    ) -> Result<(Vec<RawSegment>, String, Option<String>), SttError> {
+        const WINDOW: usize = 30 * SAMPLE_RATE;
+        // whisper.cpp stops with under 100 ms left, and drops its context under 5 s.
+        const MIN_LEFT: usize = SAMPLE_RATE / 10;
+        const CONTEXT_LEFT: usize = 5 * SAMPLE_RATE;
+        const LOOKAHEAD: usize = 2 * WINDOW;
+        const HISTORY: usize = 448;
+        let cfg = &self.config.windows;
+        if !cfg.sized_slide {
+            let pass = Pass::whole(compact, job.opts.temperature, job.range(0, compact.len()));
+            let out = self.run(state, &pass, job.opts, language.as_deref(), job)?;
+            return Ok((out.segments, out.lang.clone(), language.or(Some(out.lang))));
+        }
+        let (mut raw, mut lang) = (Vec::new(), String::from("en"));
+        let mut seek = 0;
+        let mut steps = 0;
+        // What whisper carries from window to window (the vocabulary prompt, then the
+        // tokens decoded), kept to give a window decoded again the context it first had.
+        let mut history: Vec<c_int> = match job.opts.initial_prompt.as_deref().map(str::trim) {
+            Some(prompt) if !prompt.is_empty() => {
+                self.ctx.tokenize(&prompt.replace('\0', " "), 1024).unwrap_or_default()
+            }
+            _ => Vec::new(),
+        };
+        while seek == 0 || seek + MIN_LEFT < compact.len() {
+            let end = (seek + WINDOW).min(compact.len());
+            let context = match seek {
+                0 => Context::Fresh,
+                _ if compact.len() - seek < CONTEXT_LEFT => Context::None,
+                _ => Context::Carry,
+            };
+            // whisper is given the audio past the window too (its log-mel scale is set by
+            // the loudest frame it is given, and the window's last frames see what follows,
+            // as in one whole-file call; cutting at 30 s raised WER on 16 corpus letters from
+            // 0.220 to 0.233), and told to decode no more than the window.
+            let audio = &compact[seek..(seek + LOOKAHEAD).min(compact.len())];
+            let duration_ms = if end < compact.len() { (end - seek) * 1000 / SAMPLE_RATE } else { 0 };
+            let audio_ctx = windows::audio_ctx_for(end - seek, cfg);
+            let pass = Pass {
+                audio,
+                audio_ctx,
+                temperature: job.opts.temperature,
+                context,
+                one_window: true,
+                duration_ms,
+                prompt: None,
+                fallback: audio_ctx == 0,
+                range: job.range(seek, end),
+            };
+            let mut out = self.run(state, &pass, job.opts, language.as_deref(), job)?;
+            // A trimmed encoder now and then sends the decoder astray (text past the end of
+            // the audio, a phrase echoed, a low mean log-probability): that window is decoded
+            // again with the full one, from the same context, and with whisper's temperature
+            // fallback, which the trimmed attempt goes without (it would retry at five times
+            // the cost before the redo that fixes it).
+            if pass.audio_ctx != 0 && astray(&out.segments, (end - seek) as f64 / SAMPLE_RATE as f64, job.opts) {
+                tracing::info!(
+                    at = seek as f64 / 16e3,
+                    "trimmed window went astray: decoding it with the full encoder"
+                );
+                let tail = history.len().saturating_sub(self.config.max_text_ctx.clamp(1, 224));
+                let redo = Pass {
+                    audio_ctx: 0,
+                    fallback: true,
+                    prompt: (context == Context::Carry).then_some(&history[tail..]),
+                    ..pass
+                };
+                out = self.run(state, &redo, job.opts, language.as_deref(), job)?;
+            }
+            history.extend_from_slice(&out.ids);
+            if history.len() > 2 * HISTORY {
+                history.drain(..history.len() - HISTORY);
+            }
+            // Where whisper would move its window: the end of the last complete segment when
+            // it went on to decode the rest of these 30 s, else past them.
+            let mut advance = end - seek;
+            if out.stopped
+                && let Some(last) = out.segments.last()
+            {
+                let to = (last.t1 * SAMPLE_RATE as f64).round().max(0.0) as usize;
+                if to > 0 {
+                    advance = to.min(advance);
+                }
+            }
+            let offset = seek as f64 / SAMPLE_RATE as f64;
+            tracing::debug!(
+                at = offset,
+                seconds = (end - seek) as f64 / 16e3,
+                audio_ctx = pass.audio_ctx,
+                stopped = out.stopped,
+                advance = advance as f64 / 16e3,
+                segments = ?out.segments.iter().map(|s| (s.t0, s.t1)).collect::<Vec<_>>(),
+                "sliding window step"
+            );
+            for seg in &mut out.segments {
+                seg.shift(offset);
+            }
+            raw.extend(out.segments);
+            language.get_or_insert_with(|| out.lang.clone());
+            lang = out.lang;
+            seek += advance;
+            steps += 1;
+            if end == compact.len() && !out.stopped {
+                break;
+            }
+            // Each step moves on by at least one 20 ms timestamp; this bounds a pathological
+            // run of tiny steps all the same.
+            if steps > 8 + 4 * compact.len() / WINDOW {
+                tracing::warn!(seek, len = compact.len(), "sliding window stopped after too many steps");
+                break;
+            }
+        }
+        tracing::debug!(steps, "sliding window");
+        Ok((raw, lang, language))
+    }
+
+    /// One whisper.cpp `full` call on `state`. Returns segments with special tokens
+    /// removed (times in seconds on `pass.audio`'s timeline), the language, and whether
+    /// the call was stopped before a second window ([`Pass::one_window`]).
     fn run(
         &self,
         state: &mut WhisperState,
-        audio: &[f32],
-        audio_ctx: usize,
+        pass: &Pass,
         opts: &TranscribeOptions,
         language: Option<&str>,
-        temperature: f32,
-        cancel: &Arc<AtomicBool>,
-        sink: &ProgressSink,
-        range: (f32, f32),
-    ) -> Result<(Vec<RawSegment>, String), SttError> {
+        job: &Job,
+    ) -> Result<PassOut, SttError> {
+        let cancel = job.cancel;
         if cancel.load(Ordering::Relaxed) {
             return Err(SttError::Cancelled);
         }
         // whisper.cpp skips inputs under 100 ms; pad short clips with silence to 1 s.
         let mut padded;
-        let audio = if audio.len() < SAMPLE_RATE {
-            padded = audio.to_vec();
+        let audio = if pass.audio.len() < SAMPLE_RATE {
+            padded = pass.audio.to_vec();
             padded.resize(SAMPLE_RATE, 0.0);
             &padded[..]
         } else {
-            audio
+            pass.audio
         };
         let wstate_err = |e: whisper_rs::WhisperError| SttError::Whisper(e.to_string());
         let strategy = match opts.beam_size {
@@ -279,32 +543,50 @@ impl Engine {
         p.set_print_timestamps(false);
         p.set_token_timestamps(true);
         p.set_suppress_nst(true);
-        p.set_temperature(temperature);
-        p.set_temperature_inc(opts.temperature_increment);
-        p.set_no_context(true);
+        p.set_temperature(pass.temperature);
+        p.set_temperature_inc(if pass.fallback { opts.temperature_increment } else { 0.0 });
+        p.set_no_context(pass.context != Context::Carry || pass.prompt.is_some());
+        if let Some(prompt) = pass.prompt {
+            p.set_tokens(prompt);
+        }
         p.set_n_max_text_ctx(self.config.max_text_ctx.clamp(1, 224) as c_int);
-        p.set_audio_ctx(audio_ctx as c_int);
+        p.set_audio_ctx(pass.audio_ctx as c_int);
+        p.set_duration_ms(pass.duration_ms as c_int);
         if let Some(prompt) = opts.initial_prompt.as_deref().map(|s| s.replace('\0', " "))
             && !prompt.trim().is_empty()
+            && pass.context == Context::Fresh
+            && pass.prompt.is_none()
         {
             p.set_initial_prompt(&prompt);
         }
-        let pass = PassProgress { sink, lo: range.0, hi: range.1 };
-        // SAFETY: both user-data pointers outlive `state.full` below (stack / caller's Arc),
-        // and the trampolines only read through them.
+        let progress = PassProgress { sink: job.sink, lo: pass.range.0, hi: pass.range.1 };
+        let gate = EncoderGate { cancel, one_window: pass.one_window, starts: AtomicU32::new(0) };
+        // SAFETY: all three user-data pointers outlive `state.full` below (this frame / the
+        // caller's Arc), and the trampolines only read through them (atomics included).
         unsafe {
             p.set_progress_callback(Some(progress_trampoline));
-            p.set_progress_callback_user_data(&pass as *const PassProgress as *mut c_void);
+            p.set_progress_callback_user_data(&progress as *const PassProgress as *mut c_void);
             p.set_abort_callback(Some(abort_trampoline));
             p.set_abort_callback_user_data(Arc::as_ptr(cancel) as *mut c_void);
+            p.set_start_encoder_callback(Some(encoder_gate_trampoline));
+            p.set_start_encoder_callback_user_data(&gate as *const EncoderGate as *mut c_void);
         }
+        let t = Instant::now();
         let result = state.full(p, audio);
+        tracing::debug!(
+            seconds = t.elapsed().as_secs_f64(),
+            audio_ctx = pass.audio_ctx,
+            fallback = pass.fallback,
+            prompt = pass.prompt.map(<[c_int]>::len),
+            "whisper pass"
+        );
         if cancel.load(Ordering::Relaxed) {
             return Err(SttError::Cancelled);
         }
         result.map_err(wstate_err)?;
-        let eot = self.ctx.token_eot();
+        let (eot, beg) = (self.ctx.token_eot(), self.ctx.token_beg());
         let mut segments = Vec::new();
+        let mut ids = Vec::new();
         for seg in state.as_iter() {
             let (t0, t1) = (seg.start_timestamp() as f64 / 100.0, seg.end_timestamp() as f64 / 100.0);
             let mut tokens = Vec::new();
@@ -313,6 +595,9 @@ impl Engine {
                 let Some(tok) = seg.get_token(i) else {
                     continue;
                 };
+                if tok.token_id() < eot || tok.token_id() >= beg {
+                    ids.push(tok.token_id());
+                }
                 if tok.token_id() >= eot {
                     continue;
                 }
@@ -330,22 +615,20 @@ impl Engine {
             segments.push(RawSegment { t0, t1, tokens, no_speech_prob, avg_logprob });
         }
         let lang = whisper_rs::get_lang_str(state.full_lang_id_from_state()).unwrap_or("en").to_string();
-        Ok((segments, lang))
+        Ok(PassOut { segments, ids, lang, stopped: gate.starts.load(Ordering::Relaxed) > 1 })
     }
 
     /// Re-decode windows holding repetition loops at a higher temperature; cut whatever
     /// still loops. Times stay on the compact timeline.
-    #[allow(clippy::too_many_arguments)]
     fn repair_loops(
         &self,
         state: &mut WhisperState,
         mut segments: Vec<Segment>,
         audio: &[f32],
-        opts: &TranscribeOptions,
         language: Option<&str>,
-        cancel: &Arc<AtomicBool>,
-        sink: &ProgressSink,
+        job: &Job,
     ) -> Result<Vec<Segment>, SttError> {
+        let opts = job.opts;
         let loops = find_loops(&flat_words(&segments));
         let n = loops.len().min(self.config.max_redecodes);
         for (k, lp) in loops.iter().rev().take(n).enumerate() {
@@ -359,10 +642,12 @@ impl Engine {
             let range = (0.9 + 0.09 * k as f32 / n as f32, 0.9 + 0.09 * (k + 1) as f32 / n as f32);
             let retry = TranscribeOptions { beam_size: None, initial_prompt: None, ..opts.clone() };
             let piece = &audio[sa..sb];
-            let ctx = windows::audio_ctx_for(piece.len(), &self.config.windows);
-            let temperature = opts.temperature.max(0.0) + 0.4;
-            let (raw, _) = self.run(state, piece, ctx, &retry, language, temperature, cancel, sink, range)?;
-            let mut fresh = assemble(&raw, opts.low_confidence_threshold);
+            let pass = Pass {
+                audio_ctx: windows::audio_ctx_for(piece.len(), &self.config.windows),
+                ..Pass::whole(piece, opts.temperature.max(0.0) + 0.4, range)
+            };
+            let out = self.run(state, &pass, &retry, language, job)?;
+            let mut fresh = assemble(&out.segments, opts.low_confidence_threshold);
             if !find_loops(&flat_words(&fresh)).is_empty() {
                 continue;
             }

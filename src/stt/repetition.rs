@@ -66,6 +66,21 @@ pub fn find_loops<S: AsRef<str>>(words: &[S]) -> Vec<Loop> {
     out
 }
 
+/// Whether a phrase of at least 3 words comes twice back to back ("a juvenile unit, and a
+/// juvenile unit, and"): below a loop's three copies, but a sign that a window decoded
+/// with a trimmed encoder went astray (dictation repeats single words, not phrases).
+pub fn has_echo<S: AsRef<str>>(words: &[S]) -> bool {
+    const MIN_UNIT: usize = 3;
+    const MAX_ECHO: usize = 12;
+    let w: Vec<String> = words.iter().map(|s| norm(s.as_ref())).collect();
+    (MIN_UNIT..=MAX_ECHO).any(|unit| {
+        (0..(w.len() + 1).saturating_sub(2 * unit)).any(|i| {
+            let (a, b) = (&w[i..i + unit], &w[i + unit..i + 2 * unit]);
+            a == b && a.iter().filter(|x| !x.is_empty()).count() >= MIN_UNIT
+        })
+    })
+}
+
 /// All words of `segments` as text, in order.
 pub fn flat_words(segments: &[Segment]) -> Vec<String> {
     segments.iter().flat_map(|s| s.words.iter().map(|w| w.text.clone())).collect()
@@ -160,5 +175,16 @@ mod tests {
         assert_eq!(cut_loops(&mut segs, &loops), 4);
         let texts: Vec<&str> = segs.iter().map(|s| s.text.as_str()).collect();
         assert_eq!(texts, ["Thank you.", "Bye."]);
+    }
+
+    #[test]
+    fn echoes_are_phrases_said_twice_back_to_back() {
+        let split = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
+        assert!(has_echo(&split("he does not need a juvenile unit, and a juvenile unit, and a juvenile unit.")));
+        assert!(has_echo(&split("stop the apixaban stop the apixaban today")));
+        assert!(!has_echo(&split("no, no, no, that is not right")));
+        assert!(!has_echo(&split("the the patient was seen with with her daughter")));
+        assert!(!has_echo(&split("full stop new paragraph the patient full stop new line")));
+        assert!(!has_echo::<&str>(&[]));
     }
 }

@@ -20,9 +20,10 @@ pub struct EngineConfig {
     /// How the audio is cut into recognition windows and how their encoder is sized.
     pub windows: WindowConfig,
     /// At most this many tokens of the text already recognised are given to the decoder
-    /// as context when whisper moves on to the next 30 s of a long recording (whisper's
-    /// own default is half its text context, 224). whisper.cpp computes logits for every
-    /// context token, so this bounds both the decoder's memory and its time per window.
+    /// as context when whisper moves on to the next 30 s of a recording (whisper's own
+    /// default is half its text context, 224). whisper.cpp computes logits for every
+    /// context token, so this bounds both the decoder's memory and its time per window;
+    /// 64 recognised the corpus as well as 224 (BENCHMARKS.md).
     pub max_text_ctx: usize,
 }
 
@@ -32,11 +33,11 @@ impl Default for EngineConfig {
         Self {
             threads: cores.clamp(1, 4),
             use_gpu: false,
-            flash_attn: true,
+            flash_attn: false,
             vad: VadConfig::default(),
             max_redecodes: 3,
             windows: WindowConfig::default(),
-            max_text_ctx: 224,
+            max_text_ctx: 64,
         }
     }
 }
