@@ -377,11 +377,12 @@ impl Engine {
     /// whisper's sliding 30 s window, taken one window per `full` call so that each gets
     /// an encoder sized to the audio left in it (see [`windows::WindowConfig::sized_slide`]).
     ///
-    /// Each call is given the next 30 s and stopped before its second encoder pass; the
-    /// window then moves to where whisper's last complete segment ended (all 30 s when
-    /// whisper found the window's speech complete), exactly as whisper.cpp moves it, and
-    /// the decoded text stays in the state as the next call's context. As whisper does,
-    /// the context is dropped for a last piece under 5 s (it makes the decoder repeat).
+    /// Each call may decode the next 30 s (it is given 60 s, see below) and is stopped
+    /// before its second encoder pass; the window then moves to where whisper's last
+    /// complete segment ended (all 30 s when whisper found the window's speech complete),
+    /// as whisper.cpp moves it, and the decoded text stays in the state as the next call's
+    /// context. As whisper does, the context is dropped for a last piece under 5 s (it
+    /// makes the decoder repeat).
     fn slide(
         &self,
         state: &mut WhisperState,

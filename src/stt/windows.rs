@@ -37,8 +37,8 @@ pub struct WindowConfig {
     /// silence) instead of whisper's fixed 30 s.
     pub trim_audio_ctx: bool,
     /// Encoder positions of silence kept after the audio when trimming (20 ms each). On
-    /// 16 corpus letters a margin of 64 (1.3 s) cost 0.7 WER points against the full
-    /// encoder and 128 (2.6 s) 0.5, for 20 % of the time.
+    /// 16 corpus letters, against the full encoder, a margin of 64 (1.3 s) cost 1.1 WER
+    /// points and 128 (2.6 s) 0.6-0.8, for about 20 % less engine time (BENCHMARKS.md).
     pub ctx_margin: usize,
     /// The smallest encoder context given to a short window (0: none). On the corpus
     /// letters a floor of 768 (15 s) changed no WER and cost a quarter of the speed-up.
@@ -47,7 +47,7 @@ pub struct WindowConfig {
     /// (the same cuts, where whisper's last complete segment ends, and the same text
     /// carried into the next window as context), giving each step an encoder sized to the
     /// audio left in it. A 40 s letter then costs one full encoder pass and one of about
-    /// 10 s instead of two full ones, with whisper's transcript.
+    /// 10 s instead of two full ones, with whisper's cuts and context.
     pub sized_slide: bool,
 }
 
