@@ -63,7 +63,7 @@ rm -rf "$WORK/tick"
 
 # --- 3. the server under load ----------------------------------------------------------
 set_if_key stt.enabled false
-SERVER_ENV+=(DICTAFLOW_LOG__FILTER=warn DICTAFLOW_STORAGE__MAX_CONNECTIONS=32)
+SERVER_ENV+=(DICTAFLOW_LOG__FILTER=warn)
 PORT="$(free_port)"
 BASE_URL="http://127.0.0.1:$PORT"
 env "${SERVER_ENV[@]}" "$DICTAFLOW_BIN" --data-dir "$DATA" serve --bind "127.0.0.1:$PORT" >> "$WORK/server.log" 2>&1 &

@@ -21,7 +21,8 @@ use crate::storage::{BlobStore, Db, LocalBlobStore};
 pub async fn open_storage(config: &Config, clock: &Clock) -> anyhow::Result<(Db, Arc<dyn BlobStore>)> {
     std::fs::create_dir_all(&config.storage.data_dir)
         .with_context(|| format!("cannot create the data directory {}", config.storage.data_dir.display()))?;
-    let db = Db::connect(&config.database_url(), config.storage.max_connections).await?;
+    let url = config.database_url();
+    let db = Db::connect(&url, config.storage.connections(&url)).await?;
     db.migrate().await?;
     let blobs: Arc<dyn BlobStore> = Arc::new(LocalBlobStore::open(config.storage.data_dir.join("audio")).await?);
     let grace = Duration::from_secs(config.storage.orphan_grace_seconds);

@@ -73,6 +73,7 @@ pub async fn add(
         added += done.rows_affected();
     }
     tx.commit().await?;
+    db.memo.forget_calendar(calendar);
     Ok(added)
 }
 
@@ -83,5 +84,6 @@ pub async fn remove(db: &Db, calendar: &str, day: NaiveDate) -> Result<bool, sql
         .bind(day.format(DAY).to_string())
         .execute(&db.pool)
         .await?;
+    db.memo.forget_calendar(calendar);
     Ok(done.rows_affected() > 0)
 }

@@ -30,6 +30,11 @@ pub struct Tx {
     // Declared first so that it is dropped (and rolled back) before the turn is passed on.
     inner: sqlx::Transaction<'static, sqlx::Any>,
     _turn: Option<tokio::sync::OwnedSemaphorePermit>,
+    /// The database's memo. A write transaction only reads from it (what it reads may be
+    /// its own, yet to be rolled back); a read transaction ([`Db::begin_read`]) sees only
+    /// committed rows and may add to it.
+    pub memo: Arc<Memo>,
+    pub read_only: bool,
 }
 
 impl Tx {
@@ -79,6 +84,30 @@ pub struct Db {
     write_turn: Arc<tokio::sync::Semaphore>,
     /// The URL it was opened with (PostgreSQL `LISTEN` needs a connection of its own).
     url: Arc<str>,
+    /// What listings read on every request and almost never changes, kept in memory.
+    pub memo: Arc<Memo>,
+}
+
+/// Read-through caches of one database, for the hot read paths (work lists, views).
+#[derive(Default)]
+pub struct Memo {
+    /// Parsed workflow versions by name and version. A stored version never changes, so
+    /// an entry never goes stale; entries are only made from committed reads.
+    pub workflows: std::sync::Mutex<std::collections::HashMap<(String, i64), Arc<crate::workflow::WorkflowDef>>>,
+    /// Calendars with their local closures, by name, and when they were read. This
+    /// process's closure edits drop the entry; another process's (PostgreSQL) are seen
+    /// within [`Memo::CALENDAR_TTL`]. Only displayed figures (working time left) use it:
+    /// due times are computed from the closures read inside their own transaction.
+    pub calendars:
+        std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, Arc<crate::timers::Calendar>)>>,
+}
+
+impl Memo {
+    pub const CALENDAR_TTL: Duration = Duration::from_secs(5);
+
+    pub fn forget_calendar(&self, name: &str) {
+        self.calendars.lock().unwrap_or_else(|e| e.into_inner()).remove(name);
+    }
 }
 
 impl std::fmt::Debug for Db {
@@ -100,7 +129,10 @@ impl Db {
             if let Some(dir) = sqlite_parent_dir(url) {
                 std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
             }
-            pool_options = pool_options.after_connect(|conn, _meta| {
+            // A SQLite connection is a file handle in this process: it cannot go stale the
+            // way a network connection can, so it is not pinged (one more round trip to its
+            // thread) every time it is taken from the pool.
+            pool_options = pool_options.test_before_acquire(false).after_connect(|conn, _meta| {
                 Box::pin(async move {
                     // mmap_size: reads are served from the file's pages in the OS cache
                     // instead of being copied into each connection's page cache, which
@@ -119,7 +151,13 @@ impl Db {
             .connect_with(options)
             .await
             .with_context(|| format!("cannot connect to the {backend:?} database"))?;
-        Ok(Self { pool, backend, write_turn: Arc::new(tokio::sync::Semaphore::new(1)), url: Arc::from(url) })
+        Ok(Self {
+            pool,
+            backend,
+            write_turn: Arc::new(tokio::sync::Semaphore::new(1)),
+            url: Arc::from(url),
+            memo: Arc::default(),
+        })
     }
 
     pub fn url(&self) -> &str {
@@ -148,15 +186,23 @@ impl Db {
                 let turn = tokio::time::timeout(WRITE_TURN_WAIT, self.write_turn.clone().acquire_owned()).await;
                 let turn = turn.ok().and_then(Result::ok);
                 let begin = sqlx::SqlSafeStr::into_sql_str("BEGIN IMMEDIATE");
-                Ok(Tx { inner: sqlx::Transaction::begin(conn, Some(begin)).await?, _turn: turn })
+                Ok(Tx {
+                    inner: sqlx::Transaction::begin(conn, Some(begin)).await?,
+                    _turn: turn,
+                    memo: self.memo.clone(),
+                    read_only: false,
+                })
             }
-            Backend::Postgres => Ok(Tx { inner: self.pool.begin().await?, _turn: None }),
+            Backend::Postgres => {
+                Ok(Tx { inner: self.pool.begin().await?, _turn: None, memo: self.memo.clone(), read_only: false })
+            }
         }
     }
 
-    /// Starts a transaction for reading (a consistent view across several queries).
+    /// Starts a transaction for reading (a consistent view across several queries); it
+    /// must not write.
     pub async fn begin_read(&self) -> Result<Tx, sqlx::Error> {
-        Ok(Tx { inner: self.pool.begin().await?, _turn: None })
+        Ok(Tx { inner: self.pool.begin().await?, _turn: None, memo: self.memo.clone(), read_only: true })
     }
 
     pub async fn ping(&self) -> Result<(), sqlx::Error> {

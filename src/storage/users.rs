@@ -127,18 +127,34 @@ pub async fn insert_token(
 
 /// The active user a live (unexpired, unrevoked) token belongs to.
 pub async fn user_for_token(db: &Db, token_hash: &str, now: Millis) -> Result<Option<User>, sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT u.id, u.username, u.display_name, u.role FROM tokens t JOIN users u ON u.id = t.user_id \
-         WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $2) AND u.active = 1",
+    // The user and their teams in one statement (one row per team, or one with no team):
+    // this runs before every authenticated request.
+    let rows = sqlx::query(
+        "SELECT u.id, u.username, u.display_name, u.role, t.name AS team FROM tokens k \
+         JOIN users u ON u.id = k.user_id \
+         LEFT JOIN team_members m ON m.user_id = u.id LEFT JOIN teams t ON t.id = m.team_id \
+         WHERE k.token_hash = $1 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $2) \
+           AND u.active = 1 \
+         ORDER BY t.name",
     )
     .bind(token_hash)
     .bind(now)
-    .fetch_optional(&db.pool)
+    .fetch_all(&db.pool)
     .await?;
-    match row {
-        Some(row) => Ok(Some(user_from_row(db, &row).await?)),
-        None => Ok(None),
+    let Some(first) = rows.first() else { return Ok(None) };
+    let mut teams = Vec::with_capacity(rows.len());
+    for row in &rows {
+        if let Some(team) = row.try_get::<Option<String>, _>("team")? {
+            teams.push(team);
+        }
     }
+    Ok(Some(User {
+        id: first.try_get("id")?,
+        username: first.try_get("username")?,
+        display_name: first.try_get("display_name")?,
+        role: role_of(first)?,
+        teams,
+    }))
 }
 
 pub async fn revoke_token(db: &Db, token_hash: &str, now: Millis) -> Result<bool, sqlx::Error> {

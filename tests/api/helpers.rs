@@ -86,7 +86,7 @@ pub fn test_config(dir: &Path, database_url: Option<String>) -> Config {
     if let Some(url) = database_url {
         config.storage.database_url = Secret::new(url);
     }
-    config.storage.max_connections = 8;
+    config.storage.max_connections = Some(8);
     config.server.shutdown_grace_seconds = 2;
     // Recognition is switched on by the tests that are about it.
     config.stt.enabled = false;

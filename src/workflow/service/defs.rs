@@ -2,7 +2,7 @@
 //! reading stored versions back, the calendars, and the names new files are checked against.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use anyhow::Context;
 
@@ -39,9 +39,19 @@ pub async fn calendar_in(tx: &mut Tx, name: &str) -> Result<Calendar, sqlx::Erro
 }
 
 /// [`calendar_in`] outside a transaction.
-pub async fn calendar_now(db: &crate::storage::Db, name: &str) -> Result<Calendar, sqlx::Error> {
+pub async fn calendar_now(db: &Db, name: &str) -> Result<std::sync::Arc<Calendar>, sqlx::Error> {
+    let fresh = |at: &std::time::Instant| at.elapsed() < crate::storage::Memo::CALENDAR_TTL;
+    if let Some((at, cal)) = db.memo.calendars.lock().unwrap_or_else(|e| e.into_inner()).get(name)
+        && fresh(at)
+    {
+        return Ok(cal.clone());
+    }
+    let read_at = std::time::Instant::now();
     let closures = crate::storage::calendars::list(db, name).await?;
-    Ok(calendar(name).clone().with_closures(closures.into_iter().map(|c| (c.day, c.reason))))
+    let cal =
+        std::sync::Arc::new(calendar(name).clone().with_closures(closures.into_iter().map(|c| (c.day, c.reason))));
+    db.memo.calendars.lock().unwrap_or_else(|e| e.into_inner()).insert(name.to_string(), (read_at, cal.clone()));
+    Ok(cal)
 }
 
 /// Stores the shipped workflows and routing table as version 1 when absent. Idempotent
@@ -90,8 +100,27 @@ fn first(errors: &[ValidationError]) -> String {
     errors.first().map(ToString::to_string).unwrap_or_default()
 }
 
+/// A stored workflow version, parsed, through the database's memo (read outside any
+/// transaction, so only committed versions are kept).
+pub async fn cached_version(db: &Db, name: &str, version: i64) -> anyhow::Result<Arc<WorkflowDef>> {
+    let key = (name.to_string(), version);
+    if let Some(def) = db.memo.workflows.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return Ok(def.clone());
+    }
+    let v = store::workflow(db, name, Some(version))
+        .await?
+        .with_context(|| format!("workflow {name} v{version} is not stored"))?;
+    let def = Arc::new(parse_stored(&v)?);
+    db.memo.workflows.lock().unwrap_or_else(|e| e.into_inner()).insert(key, def.clone());
+    Ok(def)
+}
+
 /// A workflow version from inside a transaction.
 pub async fn load_version(tx: &mut Tx, name: &str, version: i64) -> anyhow::Result<WorkflowDef> {
+    // A version in the memo was read committed, and stored versions never change.
+    if let Some(def) = tx.memo.workflows.lock().unwrap_or_else(|e| e.into_inner()).get(&(name.to_string(), version)) {
+        return Ok(WorkflowDef::clone(def));
+    }
     let row = sqlx::query(
         "SELECT name, version, yaml, created_at, NULL AS created_by FROM workflow_versions WHERE name = $1 AND version = $2",
     )
@@ -108,7 +137,11 @@ pub async fn load_version(tx: &mut Tx, name: &str, version: i64) -> anyhow::Resu
         created_at: row.try_get("created_at")?,
         created_by: None,
     };
-    parse_stored(&v)
+    let def = parse_stored(&v)?;
+    if tx.read_only {
+        tx.memo.workflows.lock().unwrap_or_else(|e| e.into_inner()).insert((v.name, v.version), Arc::new(def.clone()));
+    }
+    Ok(def)
 }
 
 /// The names a new workflow or routing file may refer to, from the database. `extra` is

@@ -67,6 +67,9 @@ async fn super_users_manage_users_and_teams(backend: Backend) {
     assert_eq!((patched["role"].as_str(), patched["teams"].clone()), (Some("secretary"), json!(["cardio", "ent"])));
     let (status, me) = call(&app, "GET", &session.token, "/api/v1/auth/me", None).await;
     assert_eq!((status, me["role"].as_str()), (200, Some("secretary")));
+    assert_eq!(me["teams"], json!(["cardio", "ent"]), "a token's user comes with every team, in order");
+    let (status, me) = call(&app, "GET", &admin, "/api/v1/auth/me", None).await;
+    assert_eq!((status, me["username"].as_str(), me["teams"].clone()), (200, Some("admin"), json!([])));
     let (status, _) = call(&app, "PATCH", &admin, "/api/v1/users/nobody", Some(json!({"role": "clinician"}))).await;
     assert_eq!(status, 404);
     let (status, _) = call(&app, "PATCH", &admin, &format!("/api/v1/users/{id}"), Some(json!({"colour": 1}))).await;

@@ -51,6 +51,8 @@ async fn a_closure_pushes_new_due_dates_by_a_working_day(backend: Backend) {
         assert_eq!(resp.status(), 204, "{day}");
     }
     assert_eq!(t.upload(&t.patel, "routine").await["due_at"], "2026-03-09T10:00:00.000Z");
+    let kept = t.get(&t.patel, before["id"].as_str().unwrap()).await;
+    assert_eq!(kept["sla"]["working_seconds_left"], 5 * 8 * 3600, "and the time left counts the day again");
 }
 
 async fn closures_are_validated_and_listed(backend: Backend) {
