@@ -34,6 +34,7 @@ pub struct Tx {
     /// its own, yet to be rolled back); a read transaction ([`Db::begin_read`]) sees only
     /// committed rows and may add to it.
     pub memo: Arc<Memo>,
+    /// Started by [`Db::begin_read`]: it writes nothing, so what it reads is committed.
     pub read_only: bool,
 }
 
