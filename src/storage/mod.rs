@@ -106,9 +106,33 @@ pub struct Memo {
 impl Memo {
     pub const CALENDAR_TTL: Duration = Duration::from_secs(5);
 
-    pub fn forget_calendar(&self, name: &str) {
-        self.calendars.lock().unwrap_or_else(|e| e.into_inner()).remove(name);
+    pub fn workflow(&self, name: &str, version: i64) -> Option<Arc<crate::workflow::WorkflowDef>> {
+        lock(&self.workflows).get(&(name.to_string(), version)).cloned()
     }
+
+    /// Keeps a workflow version read from committed rows.
+    pub fn keep_workflow(&self, name: &str, version: i64, def: Arc<crate::workflow::WorkflowDef>) {
+        lock(&self.workflows).insert((name.to_string(), version), def);
+    }
+
+    /// The calendar called `name` if it was read less than [`Memo::CALENDAR_TTL`] ago.
+    pub fn calendar(&self, name: &str) -> Option<Arc<crate::timers::Calendar>> {
+        lock(&self.calendars).get(name).filter(|(at, _)| at.elapsed() < Self::CALENDAR_TTL).map(|(_, c)| c.clone())
+    }
+
+    /// Keeps the calendar called `name` as it was read at `read_at`.
+    pub fn keep_calendar(&self, name: &str, read_at: std::time::Instant, calendar: Arc<crate::timers::Calendar>) {
+        lock(&self.calendars).insert(name.to_string(), (read_at, calendar));
+    }
+
+    pub fn forget_calendar(&self, name: &str) {
+        lock(&self.calendars).remove(name);
+    }
+}
+
+/// A memo's map; a panic elsewhere while it was held leaves it usable (it only caches).
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl std::fmt::Debug for Db {

@@ -39,18 +39,14 @@ pub async fn calendar_in(tx: &mut Tx, name: &str) -> Result<Calendar, sqlx::Erro
 }
 
 /// [`calendar_in`] outside a transaction.
-pub async fn calendar_now(db: &Db, name: &str) -> Result<std::sync::Arc<Calendar>, sqlx::Error> {
-    let fresh = |at: &std::time::Instant| at.elapsed() < crate::storage::Memo::CALENDAR_TTL;
-    if let Some((at, cal)) = db.memo.calendars.lock().unwrap_or_else(|e| e.into_inner()).get(name)
-        && fresh(at)
-    {
-        return Ok(cal.clone());
+pub async fn calendar_now(db: &Db, name: &str) -> Result<Arc<Calendar>, sqlx::Error> {
+    if let Some(cal) = db.memo.calendar(name) {
+        return Ok(cal);
     }
     let read_at = std::time::Instant::now();
     let closures = crate::storage::calendars::list(db, name).await?;
-    let cal =
-        std::sync::Arc::new(calendar(name).clone().with_closures(closures.into_iter().map(|c| (c.day, c.reason))));
-    db.memo.calendars.lock().unwrap_or_else(|e| e.into_inner()).insert(name.to_string(), (read_at, cal.clone()));
+    let cal = Arc::new(calendar(name).clone().with_closures(closures.into_iter().map(|c| (c.day, c.reason))));
+    db.memo.keep_calendar(name, read_at, cal.clone());
     Ok(cal)
 }
 
@@ -100,26 +96,28 @@ fn first(errors: &[ValidationError]) -> String {
     errors.first().map(ToString::to_string).unwrap_or_default()
 }
 
-/// A stored workflow version, parsed, through the database's memo (read outside any
-/// transaction, so only committed versions are kept).
+/// A stored workflow version, parsed, through the database's memo (read in a read
+/// transaction when missing, so only committed versions are kept).
 pub async fn cached_version(db: &Db, name: &str, version: i64) -> anyhow::Result<Arc<WorkflowDef>> {
-    let key = (name.to_string(), version);
-    if let Some(def) = db.memo.workflows.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
-        return Ok(def.clone());
+    if let Some(def) = db.memo.workflow(name, version) {
+        return Ok(def);
     }
-    let v = store::workflow(db, name, Some(version))
-        .await?
-        .with_context(|| format!("workflow {name} v{version} is not stored"))?;
-    let def = Arc::new(parse_stored(&v)?);
-    db.memo.workflows.lock().unwrap_or_else(|e| e.into_inner()).insert(key, def.clone());
+    let mut tx = db.begin_read().await?;
+    let def = read_version(&mut tx, name, version).await?;
+    tx.commit().await?;
     Ok(def)
 }
 
 /// A workflow version from inside a transaction.
 pub async fn load_version(tx: &mut Tx, name: &str, version: i64) -> anyhow::Result<WorkflowDef> {
-    // A version in the memo was read committed, and stored versions never change.
-    if let Some(def) = tx.memo.workflows.lock().unwrap_or_else(|e| e.into_inner()).get(&(name.to_string(), version)) {
-        return Ok(WorkflowDef::clone(def));
+    Ok(WorkflowDef::clone(&*read_version(tx, name, version).await?))
+}
+
+/// A version from the memo (read committed, and stored versions never change), else read
+/// in `tx` and, when `tx` only reads (so what it sees is committed), kept in the memo.
+async fn read_version(tx: &mut Tx, name: &str, version: i64) -> anyhow::Result<Arc<WorkflowDef>> {
+    if let Some(def) = tx.memo.workflow(name, version) {
+        return Ok(def);
     }
     let row = sqlx::query(
         "SELECT name, version, yaml, created_at, NULL AS created_by FROM workflow_versions WHERE name = $1 AND version = $2",
@@ -137,9 +135,9 @@ pub async fn load_version(tx: &mut Tx, name: &str, version: i64) -> anyhow::Resu
         created_at: row.try_get("created_at")?,
         created_by: None,
     };
-    let def = parse_stored(&v)?;
+    let def = Arc::new(parse_stored(&v)?);
     if tx.read_only {
-        tx.memo.workflows.lock().unwrap_or_else(|e| e.into_inner()).insert((v.name, v.version), Arc::new(def.clone()));
+        tx.memo.keep_workflow(name, version, def.clone());
     }
     Ok(def)
 }

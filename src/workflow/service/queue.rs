@@ -2,9 +2,6 @@
 //! stage (team leads: everything their teams hold too), most at risk first (breached,
 //! then warning, then on track), then by due time.
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
 use sqlx::Row;
 
 use super::defs::cached_version;
@@ -13,7 +10,7 @@ use crate::clock::Millis;
 use crate::domain::Role;
 use crate::storage::Db;
 use crate::storage::users::User;
-use crate::workflow::{DictationState, WorkflowDef, is_in_queue_of};
+use crate::workflow::{DictationState, is_in_queue_of};
 
 /// The risk bands, most urgent first. Within a band letters come by due time, in the
 /// order of the open-letters index (`finished_at, due_at, warn_at, id`), so each band is
@@ -120,7 +117,6 @@ pub async fn queue_of(db: &Db, user: &User, now: Millis, limit: usize) -> anyhow
     let lead = i64::from(user.role == Role::TeamLead);
     let all = i64::from(user.role == Role::Superuser);
     let actor = actor_of(user);
-    let mut defs: HashMap<(String, i64), Arc<WorkflowDef>> = HashMap::new();
     let mut out = Vec::new();
     for band in BANDS {
         let sql = band_sql(band);
@@ -146,12 +142,8 @@ pub async fn queue_of(db: &Db, user: &User, now: Millis, limit: usize) -> anyhow
                     let (Some(name), Some(version)) = (&item.workflow_name, item.workflow_version) else {
                         continue;
                     };
-                    let key = (name.clone(), version);
-                    if !defs.contains_key(&key) {
-                        let def = cached_version(db, &key.0, key.1).await?;
-                        defs.insert(key.clone(), def);
-                    }
-                    if !defs.get(&key).is_some_and(|def| is_in_queue_of(def, &item.unheld_state(), &actor)) {
+                    let def = cached_version(db, name, version).await?;
+                    if !is_in_queue_of(&def, &item.unheld_state(), &actor) {
                         continue;
                     }
                 }
