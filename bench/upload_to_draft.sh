@@ -4,8 +4,9 @@
 # dictaflow: the release server with recognition on (1 worker, THREADS whisper threads);
 # for each original corpus file: time from the start of the HTTP upload to the moment
 # GET /api/v1/dictations/{id} shows the finished draft (upload, durable storage, decode,
-# VAD, whisper, draft formatting, workflow move), polled every 20 ms by one small client
-# process (bench/upload_wait.py). Files are sent one
+# VAD, whisper, draft formatting, workflow move), as the server stamps the draft (the client,
+# bench/upload_wait.py, polls every 250 ms and reads the stamp, so that polling takes no CPU
+# from the server's recognition). Files are sent one
 # at a time. faster-whisper (PyPI, compute_type=int8, same CTranslate2 weights, same
 # thread count, greedy, its own decoder on the same original file, decode timed) is the
 # anchor; ratios are dictaflow / faster-whisper, so < 1.0 means dictaflow is faster.
