@@ -7,11 +7,12 @@ engine time, the audio duration and the final status; writes the recogniser's te
 OUT_TEXT.
 
 The end time is the draft's `updated_at` (stamped by the server, in ms, in the transaction
-that makes the draft visible, just before its commit), not the moment a poll first saw it: polling every 20 ms took
-5-10 % of the engine's time on a 2-core machine (50 requests a second from this Python
-client and the server answering them, beside whisper's two threads), and polling less
-often would add up to one interval of delay. So this polls every POLL seconds (0.25) and
-the clock it reads is the server's. Client and server run on the same machine, one clock.
+that makes the draft visible, just before its commit), not the moment a poll first saw it:
+polling every 20 ms took 5-10 % of the engine's time on a 2-core machine (50 requests a
+second from this Python client and the server answering them, beside whisper's two
+threads), and polling less often would add up to one interval of delay. So this polls
+every POLL seconds (0.25) and reads the server's stamp; client and server run on the same
+machine, with one clock. `seen_s` is when the poll saw the draft.
 """
 import datetime
 import json
