@@ -21,7 +21,7 @@ use super::repetition::{cut_loops, find_loops, flat_words, has_echo, segment_of_
 use super::types::{EngineConfig, Segment, SttError, TranscribeOptions, Transcript};
 use super::vad::{self, SAMPLE_RATE, TimeMap};
 use super::windows;
-use super::words::{RawSegment, RawToken, assemble, remap_times};
+use super::words::{RawSegment, RawToken, assemble, remap_times, text_of};
 
 /// Shared, cheaply clonable handle on a loaded model.
 #[derive(Clone)]
@@ -175,12 +175,13 @@ struct PassOut {
     stopped: bool,
 }
 
-/// Signs that a window's decoding went astray: a segment ending well past the window's
-/// audio, a mean token log-probability under whisper's own threshold for a retry (-1), or
-/// a phrase echoed back to back.
-fn astray(segments: &[RawSegment], audio_seconds: f64, opts: &TranscribeOptions) -> bool {
+/// Signs that a window's decoding went astray: a segment starting after the window's
+/// audio has ended or ending past what the encoder saw (`encoder_seconds`), a mean token
+/// log-probability under whisper's own threshold for a retry (-1), or a phrase echoed back
+/// to back.
+fn astray(segments: &[RawSegment], audio_seconds: f64, encoder_seconds: f64, opts: &TranscribeOptions) -> bool {
     const LOGPROB_THRESHOLD: f64 = -1.0;
-    if segments.iter().any(|s| s.t1 > audio_seconds + 1.0) {
+    if segments.iter().any(|s| s.t0 >= audio_seconds || s.t1 > encoder_seconds) {
         return true;
     }
     let (sum, n) = segments
@@ -463,15 +464,21 @@ impl Engine {
                 range: job.range(seek, end),
             };
             let mut out = self.run(state, &pass, job.opts, language.as_deref(), job)?;
-            // A trimmed encoder now and then sends the decoder astray (text past the end of
+            // A trimmed encoder now and then sends the decoder astray (text after the end of
             // the audio, a phrase echoed, a low mean log-probability): that window is decoded
             // again with the full one, from the same context, and with whisper's temperature
             // fallback, which the trimmed attempt goes without (it would retry at five times
-            // the cost before the redo that fixes it).
-            if pass.audio_ctx != 0 && astray(&out.segments, (end - seek) as f64 / SAMPLE_RATE as f64, job.opts) {
-                tracing::info!(
-                    at = seek as f64 / 16e3,
-                    "trimmed window went astray: decoding it with the full encoder"
+            // the cost before the redo that fixes it). A last segment that merely ends in the
+            // encoder's padding is not a sign: whisper puts its last timestamp there with the
+            // full encoder too (4 of the 16 corpus letters were decoded twice for it, to the
+            // same words).
+            let seconds = |samples: usize| samples as f64 / SAMPLE_RATE as f64;
+            let (audio_s, encoder_s) = (seconds(end - seek), seconds(pass.audio_ctx * windows::SAMPLES_PER_CTX));
+            if pass.audio_ctx != 0 && astray(&out.segments, audio_s, encoder_s, job.opts) {
+                tracing::info!(at = seconds(seek), "trimmed window went astray: decoding it with the full encoder");
+                tracing::debug!(
+                    segments = ?out.segments.iter().map(|s| (s.t0, s.t1, s.avg_logprob, text_of(s))).collect::<Vec<_>>(),
+                    "what the trimmed attempt decoded"
                 );
                 let tail = history.len().saturating_sub(self.config.max_text_ctx.clamp(1, 224));
                 let redo = Pass {
@@ -685,5 +692,51 @@ impl Engine {
             tracing::warn!(loops = left.len(), removed, "repetition loops cut");
         }
         Ok(segments)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seg(t0: f64, t1: f64, text: &str, avg_logprob: f32) -> RawSegment {
+        let n = text.split_whitespace().count().max(1) as f64;
+        let tokens = text
+            .split_whitespace()
+            .enumerate()
+            .map(|(i, w)| RawToken {
+                bytes: format!(" {w}").into_bytes(),
+                p: 0.9,
+                t0: t0 + (t1 - t0) * i as f64 / n,
+                t1: t0 + (t1 - t0) * (i + 1) as f64 / n,
+            })
+            .collect();
+        RawSegment { t0, t1, tokens, no_speech_prob: 0.0, avg_logprob }
+    }
+
+    #[test]
+    fn a_last_segment_running_into_the_encoders_padding_is_not_astray() {
+        // ortho-01's last window: 5.66 s of audio, 448 positions (8.96 s); whisper's last
+        // timestamp lands at 7.04 s with the full encoder too.
+        let opts = TranscribeOptions::default();
+        let segs = [seg(0.0, 7.04, "including a 1% risk of infection and he wishes to proceed. Kind regards.", -0.09)];
+        assert!(!astray(&segs, 5.66, 8.96, &opts));
+    }
+
+    #[test]
+    fn text_after_the_audio_or_past_the_encoder_is_astray() {
+        let opts = TranscribeOptions::default();
+        let ok = seg(0.0, 5.4, "the rest of her skin check was unremarkable", -0.1);
+        assert!(astray(&[ok.clone(), seg(5.7, 8.0, "thank you for watching", -0.2)], 5.66, 8.96, &opts));
+        assert!(astray(&[seg(0.0, 9.5, "the rest of her skin check was unremarkable", -0.1)], 5.66, 8.96, &opts));
+        assert!(!astray(&[ok], 5.66, 8.96, &opts));
+    }
+
+    #[test]
+    fn a_low_mean_log_probability_or_an_echo_is_astray() {
+        let opts = TranscribeOptions::default();
+        assert!(astray(&[seg(0.0, 5.0, "he does not need adjuvant chemotherapy", -1.4)], 9.66, 12.8, &opts));
+        let echo = seg(0.0, 9.1, "juvenile unit in a juvenile unit in a", -0.5);
+        assert!(astray(&[echo], 9.66, 12.8, &opts));
     }
 }

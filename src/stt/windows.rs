@@ -14,7 +14,8 @@ use super::vad::SAMPLE_RATE;
 
 /// whisper's encoder positions: 1500 for 30 s, one per 20 ms.
 pub const FULL_AUDIO_CTX: usize = 1500;
-const SAMPLES_PER_CTX: usize = SAMPLE_RATE / 50;
+/// Samples of audio per encoder position (20 ms).
+pub const SAMPLES_PER_CTX: usize = SAMPLE_RATE / 50;
 
 /// How windows are cut and sized.
 #[derive(Debug, Clone, Copy, PartialEq)]
