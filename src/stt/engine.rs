@@ -418,6 +418,7 @@ impl Engine {
         // Audio given past the window: see the comment where it is used.
         const LOOKAHEAD: usize = 15 * SAMPLE_RATE;
         const HISTORY: usize = 448;
+        let seconds = |samples: usize| samples as f64 / SAMPLE_RATE as f64;
         let cfg = &self.config.windows;
         if !cfg.sized_slide {
             let pass = Pass::whole(compact, job.opts.temperature, job.range(0, compact.len()));
@@ -472,7 +473,6 @@ impl Engine {
             // encoder's padding is not a sign: whisper puts its last timestamp there with the
             // full encoder too (4 of the 16 corpus letters were decoded twice for it, to the
             // same words).
-            let seconds = |samples: usize| samples as f64 / SAMPLE_RATE as f64;
             let (audio_s, encoder_s) = (seconds(end - seek), seconds(pass.audio_ctx * windows::SAMPLES_PER_CTX));
             if pass.audio_ctx != 0 && astray(&out.segments, audio_s, encoder_s, job.opts) {
                 tracing::info!(at = seconds(seek), "trimmed window went astray: decoding it with the full encoder");
@@ -504,13 +504,13 @@ impl Engine {
                     advance = to.min(advance);
                 }
             }
-            let offset = seek as f64 / SAMPLE_RATE as f64;
+            let offset = seconds(seek);
             tracing::debug!(
                 at = offset,
-                seconds = (end - seek) as f64 / 16e3,
+                seconds = seconds(end - seek),
                 audio_ctx = pass.audio_ctx,
                 stopped = out.stopped,
-                advance = advance as f64 / 16e3,
+                advance = seconds(advance),
                 segments = ?out.segments.iter().map(|s| (s.t0, s.t1)).collect::<Vec<_>>(),
                 "sliding window step"
             );
