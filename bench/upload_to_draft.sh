@@ -12,13 +12,16 @@
 # anchor; ratios are dictaflow / faster-whisper, so < 1.0 means dictaflow is faster.
 # WER (normalised, vs the scripts' `spoken` text) is reported beside every time.
 #
-# Env: THREADS (2), MODELS ("tiny.en tiny.en-q8_0"), DICTAFLOW_CORPUS, FW_PYTHON (python
+# Env: THREADS (2), ROUNDS (1: how many times to measure every file with every engine; this
+# 2-core machine's speed drifts, so 3 rounds and their medians are steadier than one),
+# MODELS ("tiny.en tiny.en-q8_0"), DICTAFLOW_CORPUS, FW_PYTHON (python
 # with faster-whisper; default ../.venv-fw/bin/python, created with pip when missing),
 # SKIP_BUILD=1 (use the release binaries already in the target directory).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 THREADS=${THREADS:-2}
+ROUNDS=${ROUNDS:-1}
 MODELS=${MODELS:-"tiny.en tiny.en-q8_0"}
 CORPUS=${DICTAFLOW_CORPUS:-../shared/corpus}
 [ -f "$CORPUS/scripts.json" ] || { echo "corpus not found at $CORPUS (set DICTAFLOW_CORPUS)"; exit 1; }
@@ -102,34 +105,42 @@ run_fw() {
     done | tee -a "$RES"
 }
 
-echo "== load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+# Each round: faster-whisper, then each model's server; faster-whisper once more at the end,
+# so that every dictaflow block lies between two anchor runs. The table gives each file's
+# median over the rounds (with one round, the anchor's mean of its two runs).
+for round in $(seq "$ROUNDS"); do
+  echo "== round $round of $ROUNDS, load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+  run_fw
+  for m in $MODELS; do run_dictaflow "$m"; done
+done
 run_fw
-for m in $MODELS; do run_dictaflow "$m"; done
-run_fw # again: the anchor is taken before and after, the table uses the mean
 echo "== load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 python3 - "$RES" <<'PY'
 import json, sys
 from collections import defaultdict
+from statistics import median
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+peaks = defaultdict(list)
 for r in rows:
     if "peak_rss_mb" in r:
-        print(f'{r["label"]}: {r["peak_rss_mb"]} MB (target <= 300 MB)')
+        peaks[r["label"]].append(r["peak_rss_mb"])
+for label, v in peaks.items():
+    print(f'{label}: {max(v)} MB (target <= 300 MB; each round: {", ".join(map(str, v))})')
 rows = [r for r in rows if "peak_rss_mb" not in r]
-fw = defaultdict(list)
+walls = defaultdict(list)
 for r in rows:
-    if r["label"].startswith("faster-whisper"):
-        fw[r["audio"]].append(r["wall_s"])
-anchor = {a: sum(v) / len(v) for a, v in fw.items()}
-print("\n| config | audio | audio s | wall s | WER | wall / faster-whisper int8 |")
-print("| --- | --- | ---: | ---: | ---: | ---: |")
+    walls[(r["label"], r["audio"])].append(r["wall_s"])
+anchor = {a: median(v) for (label, a), v in walls.items() if label.startswith("faster-whisper")}
+print("\n| config | audio | audio s | wall s (median) | runs | WER | wall / faster-whisper int8 |")
+print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
 seen = set()
 for r in rows:
     key = (r["label"], r["audio"])
     if key in seen:
         continue
     seen.add(key)
-    wall = r["wall_s"] if not r["label"].startswith("faster") else anchor[r["audio"]]
+    wall = median(walls[key])
     ratio = f'{wall / anchor[r["audio"]]:.2f}x' if r["audio"] in anchor else "-"
-    print(f'| {r["label"]} | {r["audio"]} | {r["audio_s"]:.1f} | {wall:.2f} | {r["wer"]:.3f} | {ratio} |')
+    print(f'| {r["label"]} | {r["audio"]} | {r["audio_s"]:.1f} | {wall:.2f} | {len(walls[key])} | {r["wer"]:.3f} | {ratio} |')
 PY
