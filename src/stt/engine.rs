@@ -193,6 +193,11 @@ fn astray(segments: &[RawSegment], audio_seconds: f64, encoder_seconds: f64, opt
     has_echo(&flat_words(&assemble(segments, opts.low_confidence_threshold)))
 }
 
+/// Seconds of 16 kHz audio in `samples`.
+fn seconds(samples: usize) -> f64 {
+    samples as f64 / SAMPLE_RATE as f64
+}
+
 /// Hands the C allocator's free memory back to the system. A job's whisper state (its
 /// compute buffers, caches and the mel of the whole recording: 150-250 MB with tiny.en)
 /// is allocated and freed through glibc's malloc, whose arenas otherwise keep much of it:
@@ -300,7 +305,7 @@ impl Engine {
                 *x = if x.is_finite() { x.clamp(-1.0, 1.0) } else { 0.0 };
             }
         }
-        let audio_seconds = samples.len() as f64 / SAMPLE_RATE as f64;
+        let audio_seconds = seconds(samples.len());
         let map = if opts.vad { vad::detect(&samples, &self.config.vad) } else { TimeMap::identity(samples.len()) };
         let mut transcript = Transcript {
             text: String::new(),
@@ -318,7 +323,7 @@ impl Engine {
         }
         let compact = map.extract(&samples);
         drop(samples);
-        tracing::debug!(kept = compact.len() as f64 / 16e3, of = audio_seconds, "vad compaction");
+        tracing::debug!(kept = seconds(compact.len()), of = audio_seconds, "vad compaction");
         let junctions: Vec<windows::Junction> = map
             .pieces
             .windows(2)
@@ -383,7 +388,7 @@ impl Engine {
                 ..Pass::whole(&compact[w.start..w.end], job.opts.temperature, job.range(w.start, w.end))
             };
             let mut out = self.run(state, &pass, job.opts, language.as_deref(), job)?;
-            let offset = w.start as f64 / SAMPLE_RATE as f64;
+            let offset = seconds(w.start);
             for seg in &mut out.segments {
                 seg.shift(offset);
             }
@@ -418,7 +423,6 @@ impl Engine {
         // Audio given past the window: see the comment where it is used.
         const LOOKAHEAD: usize = 15 * SAMPLE_RATE;
         const HISTORY: usize = 448;
-        let seconds = |samples: usize| samples as f64 / SAMPLE_RATE as f64;
         let cfg = &self.config.windows;
         if !cfg.sized_slide {
             let pass = Pass::whole(compact, job.opts.temperature, job.range(0, compact.len()));
