@@ -21,7 +21,7 @@ use super::repetition::{cut_loops, find_loops, flat_words, has_echo, segment_of_
 use super::types::{EngineConfig, Segment, SttError, TranscribeOptions, Transcript};
 use super::vad::{self, SAMPLE_RATE, TimeMap};
 use super::windows;
-use super::words::{RawSegment, RawToken, assemble, remap_times, text_of};
+use super::words::{RawSegment, RawToken, assemble, is_lexical, remap_times, text_of, words_of};
 
 /// Shared, cheaply clonable handle on a loaded model.
 #[derive(Clone)]
@@ -193,12 +193,9 @@ fn astray(segments: &[RawSegment], audio_seconds: f64, encoder_seconds: f64, opt
     has_echo(&flat_words(&assemble(segments, opts.low_confidence_threshold)))
 }
 
-/// Words (runs of text holding a letter or digit) in `segments`.
+/// Words of `segments` as the draft will have them, punctuation alone not counted.
 fn word_count(segments: &[RawSegment]) -> usize {
-    segments
-        .iter()
-        .map(|s| text_of(s).split_whitespace().filter(|w| w.chars().any(char::is_alphanumeric)).count())
-        .sum()
+    segments.iter().flat_map(|s| words_of(s, 0.0)).filter(|w| is_lexical(w.text.as_bytes())).count()
 }
 
 /// A window that came back with next to no text for its speech: whisper now and then

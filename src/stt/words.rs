@@ -51,7 +51,8 @@ impl RawSegment {
     }
 }
 
-fn is_lexical(bytes: &[u8]) -> bool {
+/// A word holds a letter or digit (not punctuation alone).
+pub(super) fn is_lexical(bytes: &[u8]) -> bool {
     // Non-ASCII bytes are letters of other scripts (or pieces of them).
     bytes.iter().any(|b| b.is_ascii_alphanumeric() || *b >= 0x80)
 }
