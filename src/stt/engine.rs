@@ -514,9 +514,8 @@ impl Engine {
             // A window that lost its speech to its context (the vocabulary prompt, or the
             // text before it) is decoded again with none, with the full encoder and
             // whisper's temperature fallback; the attempt with more words is kept.
-            let with_context = context == Context::Carry
-                || (context == Context::Fresh
-                    && job.opts.initial_prompt.as_deref().is_some_and(|p| !p.trim().is_empty()));
+            // (Before the first window is added, `history` holds the vocabulary prompt alone.)
+            let with_context = context == Context::Carry || (context == Context::Fresh && !history.is_empty());
             if with_context && dropped_speech(&out.segments, audio_s) {
                 tracing::info!(
                     at = seconds(seek),
