@@ -70,7 +70,7 @@ mod tests {
             start: a,
             end: b,
             text: t.into(),
-            words: vec![Word { start: a, end: b, text: t.into(), confidence: 0.9, low_confidence: false }],
+            words: vec![Word { start: a, end: b, text: t.into(), confidence: 0.9, low_confidence: false, heard: None }],
             ..Default::default()
         };
         Transcript {

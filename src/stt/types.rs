@@ -92,6 +92,11 @@ pub struct Word {
     /// Lowest probability among the word's lexical tokens, in [0, 1].
     pub confidence: f32,
     pub low_confidence: bool,
+    /// What Whisper first heard, when the clinical lexicon replaced it with this word
+    /// (the secretary sees every automatic replacement). On the first word of a
+    /// replaced span only; the span's other words were removed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heard: Option<String>,
 }
 
 /// A whisper segment (roughly a phrase or sentence).

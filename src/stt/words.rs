@@ -98,7 +98,7 @@ pub fn words_of(seg: &RawSegment, threshold: f32) -> Vec<Word> {
         let start = a.t0.clamp(lo, hi).max(prev_end);
         let end = a.t1.clamp(lo, hi).max(start);
         prev_end = end;
-        out.push(Word { start, end, text, confidence, low_confidence: confidence < threshold });
+        out.push(Word { start, end, text, confidence, low_confidence: confidence < threshold, heard: None });
     }
     out
 }
