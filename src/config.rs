@@ -325,7 +325,7 @@ impl Default for AuthConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self { format: LogFormat::Pretty, filter: "info,sqlx=warn,whisper_rs=warn".into() }
+        Self { format: LogFormat::Pretty, filter: "info,sqlx=warn,whisper_rs=warn,whisper_cpp=warn".into() }
     }
 }
 

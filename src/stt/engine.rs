@@ -18,6 +18,8 @@ use whisper_rs::{
 };
 
 use super::repetition::{cut_loops, find_loops, flat_words, has_echo, segment_of_word};
+use super::rescore;
+use super::terms::TermIndex;
 use super::types::{EngineConfig, Segment, SttError, TranscribeOptions, Transcript};
 use super::vad::{self, SAMPLE_RATE, TimeMap};
 use super::windows;
@@ -528,6 +530,9 @@ impl Engine {
                     out = again;
                 }
             }
+            if let Some(index) = job.opts.lexicon.as_deref().filter(|i| !i.is_empty()) {
+                self.rescore(state, &mut out, language.as_deref(), index, job.opts);
+            }
             history.extend_from_slice(&out.ids);
             if history.len() > 2 * HISTORY {
                 history.drain(..history.len() - HISTORY);
@@ -573,6 +578,35 @@ impl Engine {
         }
         tracing::debug!(steps, "sliding window");
         Ok((raw, lang, language))
+    }
+
+    /// Puts lexicon terms in place of the uncertain spans of a window just decoded (its
+    /// encoder output is still in `state`).
+    fn rescore(
+        &self,
+        state: &mut WhisperState,
+        out: &mut PassOut,
+        language: Option<&str>,
+        index: &TermIndex,
+        opts: &TranscribeOptions,
+    ) {
+        let t = Instant::now();
+        let mut sot = vec![self.ctx.token_sot()];
+        if self.multilingual {
+            let lang = whisper_rs::get_lang_id(language.unwrap_or(&out.lang)).unwrap_or(0);
+            sot.push(self.ctx.token_lang(lang));
+            sot.push(if opts.translate { self.ctx.token_translate() } else { self.ctx.token_transcribe() });
+        }
+        let window = rescore::Window {
+            sot,
+            prev: self.ctx.token_prev(),
+            ids: &mut out.ids,
+            eot: self.ctx.token_eot(),
+            beg: self.ctx.token_beg(),
+        };
+        let outcome =
+            rescore::window(&self.ctx, state, self.config.threads, &mut out.segments, window, index, &opts.rescore);
+        tracing::debug!(seconds = t.elapsed().as_secs_f64(), ?outcome, "lexicon rescoring");
     }
 
     /// One whisper.cpp `full` call on `state`. Returns segments with special tokens
@@ -679,7 +713,14 @@ impl Engine {
                 }
                 let bytes = tok.to_bytes().map(<[u8]>::to_vec).unwrap_or_default();
                 let ts = |v: i64, dflt: f64| if v >= 0 { v as f64 / 100.0 } else { dflt };
-                tokens.push(RawToken { bytes, p: d.p, t0: ts(d.t0, t0), t1: ts(d.t1, t1) });
+                tokens.push(RawToken {
+                    bytes,
+                    p: d.p,
+                    t0: ts(d.t0, t0),
+                    t1: ts(d.t1, t1),
+                    id: tok.token_id(),
+                    heard: None,
+                });
             }
             let avg_logprob = if plog_n > 0 { (plog_sum / plog_n as f64) as f32 } else { 0.0 };
             let no_speech_prob = seg.no_speech_probability();
@@ -748,6 +789,8 @@ mod tests {
                 p: 0.9,
                 t0: t0 + (t1 - t0) * i as f64 / n,
                 t1: t0 + (t1 - t0) * (i + 1) as f64 / n,
+                id: 0,
+                heard: None,
             })
             .collect();
         RawSegment { t0, t1, tokens, no_speech_prob: 0.0, avg_logprob }

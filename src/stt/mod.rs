@@ -2,19 +2,24 @@
 //! VAD, repetition guards and word confidences, and output formats.
 
 pub mod engine;
+mod native_log;
 pub mod output;
 pub mod repetition;
+mod rescore;
+pub mod sound;
+pub mod terms;
 pub mod types;
 pub mod vad;
 pub mod windows;
 pub mod words;
 
 pub use engine::Engine;
-pub use types::{EngineConfig, Segment, SttError, TranscribeOptions, Transcript, Word};
+pub use terms::TermIndex;
+pub use types::{EngineConfig, RescoreConfig, Segment, SttError, TranscribeOptions, Transcript, Word};
 pub use vad::VadConfig;
 
-/// Route whisper.cpp / ggml native logging into `tracing` (instead of stderr).
-/// Global and permanent; call once at startup (idempotent).
+/// Route whisper.cpp / ggml native logging into `tracing` (instead of stderr), at the
+/// levels they mean (see `native_log`). Global and permanent; idempotent.
 pub fn route_native_logs_to_tracing() {
-    whisper_rs::install_logging_hooks();
+    native_log::install();
 }

@@ -64,6 +64,43 @@ pub struct TranscribeOptions {
     pub repetition_guard: bool,
     /// Words below this confidence get `low_confidence = true`.
     pub low_confidence_threshold: f32,
+    /// Clinical terms that may replace uncertain spans (see `rescore`); `None`: off.
+    #[serde(skip)]
+    pub lexicon: Option<std::sync::Arc<super::TermIndex>>,
+    /// How the lexicon is used.
+    #[serde(skip)]
+    pub rescore: RescoreConfig,
+}
+
+/// How uncertain spans are rescored against the lexicon (see `rescore`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RescoreConfig {
+    /// A span is tried when one of its words has a confidence under this.
+    pub confidence: f32,
+    /// Longest span, in words, that one term may replace.
+    pub max_span_words: usize,
+    /// Terms tried per span: the nearest by sound.
+    pub candidates: usize,
+    /// How unlike the span a candidate may sound (0 = alike, 1 = nothing in common).
+    pub max_dissimilarity: f32,
+    /// How much more likely (natural log) the decoder must find the term than what
+    /// greedy decoding wrote.
+    pub margin: f32,
+    /// Terms listed in the decoder's prompt while spans are scored (0: none).
+    pub prompt_terms: usize,
+}
+
+impl Default for RescoreConfig {
+    fn default() -> Self {
+        Self {
+            confidence: 0.5,
+            max_span_words: 3,
+            candidates: 3,
+            max_dissimilarity: 0.34,
+            margin: 1.0,
+            prompt_terms: 8,
+        }
+    }
 }
 
 impl Default for TranscribeOptions {
@@ -78,6 +115,8 @@ impl Default for TranscribeOptions {
             vad: true,
             repetition_guard: true,
             low_confidence_threshold: 0.5,
+            lexicon: None,
+            rescore: RescoreConfig::default(),
         }
     }
 }

@@ -25,6 +25,10 @@ pub struct RawToken {
     pub p: f32,
     pub t0: f64,
     pub t1: f64,
+    /// whisper's token id.
+    pub id: i32,
+    /// What Whisper heard where this token starts a term the lexicon put in (see `rescore`).
+    pub heard: Option<String>,
 }
 
 /// A whisper segment before word assembly.
@@ -70,16 +74,20 @@ pub fn words_of(seg: &RawSegment, threshold: f32) -> Vec<Word> {
         all_min: f32,
         t0: f64,
         t1: f64,
+        heard: Option<String>,
     }
     let mut accs: Vec<Acc> = Vec::new();
     for tok in &seg.tokens {
         let p = clamp01(tok.p);
         let starts_word = tok.bytes.first() == Some(&b' ') || accs.is_empty();
         if starts_word {
-            accs.push(Acc { bytes: Vec::new(), lex_min: None, all_min: 1.0, t0: tok.t0, t1: tok.t1 });
+            accs.push(Acc { bytes: Vec::new(), lex_min: None, all_min: 1.0, t0: tok.t0, t1: tok.t1, heard: None });
         }
         let a = accs.last_mut().expect("pushed above");
         a.bytes.extend_from_slice(&tok.bytes);
+        if a.heard.is_none() {
+            a.heard.clone_from(&tok.heard);
+        }
         a.all_min = a.all_min.min(p);
         if is_lexical(&tok.bytes) {
             a.lex_min = Some(a.lex_min.map_or(p, |m| m.min(p)));
@@ -98,7 +106,7 @@ pub fn words_of(seg: &RawSegment, threshold: f32) -> Vec<Word> {
         let start = a.t0.clamp(lo, hi).max(prev_end);
         let end = a.t1.clamp(lo, hi).max(start);
         prev_end = end;
-        out.push(Word { start, end, text, confidence, low_confidence: confidence < threshold, heard: None });
+        out.push(Word { start, end, text, confidence, low_confidence: confidence < threshold, heard: a.heard });
     }
     out
 }
@@ -149,7 +157,7 @@ mod tests {
     use super::*;
 
     fn tok(s: &str, p: f32, t0: f64, t1: f64) -> RawToken {
-        RawToken { bytes: s.as_bytes().to_vec(), p, t0, t1 }
+        RawToken { bytes: s.as_bytes().to_vec(), p, t0, t1, id: 0, heard: None }
     }
 
     #[test]
@@ -184,8 +192,8 @@ mod tests {
             t0: 1.0,
             t1: 2.0,
             tokens: vec![
-                RawToken { bytes: vec![b' ', 0xc3], p: 0.8, t0: 0.5, t1: 1.2 },
-                RawToken { bytes: vec![0xa9, b't', b'e'], p: f32::NAN, t0: 1.1, t1: 1.3 },
+                RawToken { bytes: vec![b' ', 0xc3], p: 0.8, t0: 0.5, t1: 1.2, id: 0, heard: None },
+                RawToken { bytes: vec![0xa9, b't', b'e'], p: f32::NAN, t0: 1.1, t1: 1.3, id: 0, heard: None },
                 tok(" x", 0.9, 1.0, 9.0),
             ],
             ..Default::default()
