@@ -169,6 +169,7 @@ mod tests {
     fn ambiguous_and_uk_standard_words_are_not_converted() {
         for word in [
             "meter",
+            "rigors",
             "program",
             "check",
             "tire",
