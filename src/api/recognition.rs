@@ -1,8 +1,9 @@
 //! Speech models and recognition settings (super-users): `GET /api/v1/models` (the
 //! manifest's models, which are installed, chosen and loaded), `GET|PUT
-//! /api/v1/settings/recognition` (model, beam, language, VAD, low-confidence threshold for
-//! new transcriptions; every change audited). A new model is loaded here, off the async
-//! runtime, before the change is stored; worker processes switch at their next job.
+//! /api/v1/settings/recognition` (model, beam, language, VAD, low-confidence threshold and
+//! British spelling for new transcriptions; every change audited). A new model is loaded
+//! here, off the async runtime, before the change is stored; worker processes switch at
+//! their next job.
 
 use axum::Router;
 use axum::extract::State;
@@ -72,6 +73,7 @@ fn values(s: &RecognitionSettings) -> Value {
         "language": s.language,
         "vad": s.vad,
         "low_confidence_threshold": s.low_confidence_threshold,
+        "british_spelling": s.british_spelling,
     })
 }
 
@@ -98,7 +100,7 @@ async fn get_settings(State(state): State<AppState>, CurrentUser(user): CurrentU
     Ok(axum::Json(render(&state, &e)))
 }
 
-const FIELDS: [&str; 5] = ["model", "beam_size", "language", "vad", "low_confidence_threshold"];
+const FIELDS: [&str; 6] = ["model", "beam_size", "language", "vad", "low_confidence_threshold", "british_spelling"];
 
 fn wrong_type(field: &str, what: &str) -> ApiError {
     ApiError::invalid_field(field, "validation_failed", format!("{field} must be {what}"))
@@ -115,6 +117,9 @@ fn patch_of(body: &Map<String, Value>) -> ApiResult<Patch> {
                 p.language = Some(v.as_str().ok_or_else(|| wrong_type(key, "a language code or \"\""))?.into())
             }
             "vad" => p.vad = Some(v.as_bool().ok_or_else(|| wrong_type(key, "true or false"))?),
+            "british_spelling" => {
+                p.british_spelling = Some(v.as_bool().ok_or_else(|| wrong_type(key, "true or false"))?)
+            }
             "low_confidence_threshold" => {
                 p.low_confidence_threshold = Some(v.as_f64().ok_or_else(|| wrong_type(key, "a number"))?)
             }

@@ -18,8 +18,10 @@
 //! paragraph), so formatting an already formatted draft changes nothing;
 //! join Whisper segments with spaces, not newlines.
 //!
-//! [`normalise`] holds text normalisation and word error rate for scoring.
+//! [`normalise`] holds text normalisation and word error rate for scoring;
+//! [`british`] turns American spellings into British ones.
 
+pub mod british;
 mod format;
 pub mod normalise;
 mod numbers;
@@ -30,6 +32,7 @@ mod tokenise;
 #[cfg(test)]
 mod tests;
 
+pub use british::to_british;
 pub use normalise::{WerResult, normalise_words, wer};
 pub use numbers::{NumberMatch, parse_number};
 pub use table::{Action, Attach, Command, CommandTable, DEFAULT_COMMANDS_TOML, TableError};

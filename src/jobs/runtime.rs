@@ -7,7 +7,7 @@ use std::sync::{Arc, RwLock};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-use super::settings::{self, SettingsCache};
+use super::settings::{self, RecognitionSettings, SettingsCache};
 use super::transcribe::Transcriber;
 use super::worker::Workers;
 use crate::clock::Clock;
@@ -132,16 +132,15 @@ impl Recognition {
         Self { config, status, settings, failed: std::sync::Mutex::new(None) }
     }
 
-    /// The engine and options for a job starting now. When the chosen model cannot be
+    /// The engine and settings for a job starting now. When the chosen model cannot be
     /// loaded in this process (not installed on this machine), the loaded model is used
     /// and the problem logged once per settings version.
-    pub async fn for_job(&self) -> anyhow::Result<(Arc<Engine>, TranscribeOptions)> {
+    pub async fn for_job(&self) -> anyhow::Result<(Arc<Engine>, RecognitionSettings)> {
         let (version, s) = self.settings.current().await?;
-        let options = s.options();
         let known_bad = self.failed.lock().ok().and_then(|f| f.clone()) == Some((s.model.clone(), version));
         if !known_bad {
             match self.status.engine_for(&s.model, &self.config.models_dir, self.config.engine_config()).await {
-                Ok(engine) => return Ok((engine, options)),
+                Ok(engine) => return Ok((engine, s)),
                 Err(e) => {
                     tracing::error!(model = %s.model, error = %format!("{e:#}"), "cannot switch to the chosen model; keeping the loaded one");
                     if let Ok(mut f) = self.failed.lock() {
@@ -151,7 +150,7 @@ impl Recognition {
             }
         }
         let engine = self.status.engine().ok_or_else(|| anyhow::anyhow!("no recognition model is loaded"))?;
-        Ok((engine, options))
+        Ok((engine, s))
     }
 
     /// The engine to start with: the saved settings' model when it is installed here,

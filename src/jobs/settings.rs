@@ -30,6 +30,8 @@ pub struct RecognitionSettings {
     pub vad: bool,
     /// Words below this confidence are marked `low_confidence`.
     pub low_confidence_threshold: f64,
+    /// Convert the draft and its words to British spelling (tumor -> tumour).
+    pub british_spelling: bool,
 }
 
 impl RecognitionSettings {
@@ -42,6 +44,7 @@ impl RecognitionSettings {
             language: config.language.clone(),
             vad: engine.vad,
             low_confidence_threshold: f64::from(engine.low_confidence_threshold),
+            british_spelling: true,
         }
     }
 
@@ -99,6 +102,7 @@ fn from_stored(s: StoredSettings) -> Effective {
             language: s.language,
             vad: s.vad,
             low_confidence_threshold: s.low_confidence_threshold,
+            british_spelling: s.british_spelling,
         },
         version: s.version,
         updated_at: Some(s.updated_at),
@@ -127,6 +131,7 @@ pub async fn save(db: &Db, s: &RecognitionSettings, user_id: &str, now: Millis) 
         language: s.language.clone(),
         vad: s.vad,
         low_confidence_threshold: s.low_confidence_threshold,
+        british_spelling: s.british_spelling,
         version: 0,
         updated_at: now,
         updated_by: None,
@@ -142,6 +147,7 @@ pub struct Patch {
     pub language: Option<String>,
     pub vad: Option<bool>,
     pub low_confidence_threshold: Option<f64>,
+    pub british_spelling: Option<bool>,
 }
 
 /// Why a change was refused: the field, a stable code and a message for people.
@@ -199,6 +205,9 @@ pub fn apply(
             ));
         }
         next.low_confidence_threshold = t;
+    }
+    if let Some(british) = patch.british_spelling {
+        next.british_spelling = british;
     }
     check_language(&next, manifest)?;
     Ok(next)
@@ -293,6 +302,7 @@ mod tests {
         let mut c = SttConfig { beam_size: 0, language: "en".into(), ..SttConfig::default() };
         let s = RecognitionSettings::defaults(&c);
         assert_eq!((s.model.as_str(), s.beam_size, s.language.as_str(), s.vad), ("tiny.en", 1, "en", true));
+        assert!(s.british_spelling, "British spelling is on by default");
         assert_eq!(s.options().beam_size, None);
         c.beam_size = 5;
         let o = RecognitionSettings::defaults(&c).options();
@@ -327,9 +337,11 @@ mod tests {
             language: Some("FR".into()),
             vad: Some(false),
             low_confidence_threshold: Some(0.7),
+            british_spelling: Some(false),
         };
         let s = apply(&base(), ok, dir.path(), &m).unwrap();
         assert_eq!((s.model.as_str(), s.beam_size, s.language.as_str(), s.vad), ("base", 5, "fr", false));
+        assert!(!s.british_spelling);
         let o = s.options();
         assert_eq!((o.beam_size, o.language.as_deref(), o.vad), (Some(5), Some("fr"), false));
         assert!((o.low_confidence_threshold - 0.7).abs() < 1e-6);

@@ -1,6 +1,7 @@
 //! The transcription job: decode the stored audio, run Whisper off the async
-//! runtime, format the draft, and record transcript + draft + status in one
-//! transaction guarded by the job lease (so it is written exactly once).
+//! runtime, format the draft (in British spelling unless the settings say otherwise),
+//! and record transcript + draft + status in one transaction guarded by the job lease
+//! (so it is written exactly once).
 
 use std::sync::Arc;
 
@@ -12,7 +13,7 @@ use super::runtime::Recognition;
 use super::worker::JobControl;
 use crate::audio::{self, Limits};
 use crate::clock::Clock;
-use crate::draft::{CommandTable, format_draft};
+use crate::draft::{CommandTable, format_draft, to_british};
 use crate::storage::{BlobStore, Db, Tx};
 use crate::stt::Transcript;
 use crate::workflow::SystemEvent;
@@ -40,16 +41,17 @@ impl Transcriber {
         let path = self.blobs.local_path(&sha).await?;
         let (samples, _info) =
             audio::decode(path, self.limits.clone()).await.context("cannot decode the stored audio")?;
-        let (engine, mut options) = self.recognition.for_job().await?;
+        let (engine, settings) = self.recognition.for_job().await?;
+        let mut options = settings.options();
         options.initial_prompt = crate::vocabulary::prompt_for(&self.db, id).await?;
         let cancel = control.cancel_flag();
         let progress = control.clone();
-        let transcript = crate::telemetry::spawn_blocking_with_tracing(move || {
+        let mut transcript = crate::telemetry::spawn_blocking_with_tracing(move || {
             engine.transcribe_owned(samples, &options, move |p| progress.set_progress(p), cancel)
         })
         .await
         .context("the recogniser thread failed")??;
-        let draft = format_draft(&transcript.text, &self.commands);
+        let draft = draft_of(&mut transcript, &self.commands, settings.british_spelling);
         self.record_success(job, id, &transcript, &draft).await
     }
 
@@ -116,6 +118,78 @@ impl Transcriber {
     }
 }
 
+/// The formatted draft, and with `british_spelling` the draft and the words the secretary
+/// sees (segments) in British spelling alike; `text` stays what the recogniser wrote.
+fn draft_of(t: &mut Transcript, commands: &CommandTable, british_spelling: bool) -> String {
+    if !british_spelling {
+        return format_draft(&t.text, commands);
+    }
+    for segment in &mut t.segments {
+        segment.text = to_british(&segment.text).into_owned();
+        for word in &mut segment.words {
+            word.text = to_british(&word.text).into_owned();
+        }
+    }
+    format_draft(&to_british(&t.text), commands)
+}
+
 async fn fail_dictation(tx: &mut Tx, id: &str, reason: &str, now: i64) -> anyhow::Result<()> {
     recognition::apply_in(tx, id, SystemEvent::RecognitionFailed, None, Some(reason), now).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SttConfig;
+    use crate::jobs::settings::RecognitionSettings;
+    use crate::stt::{Segment, Word};
+
+    fn transcript(words: &[&str]) -> Transcript {
+        let text = words.join(" ");
+        let words = words
+            .iter()
+            .enumerate()
+            .map(|(i, w)| Word {
+                start: i as f64,
+                end: i as f64 + 0.5,
+                text: (*w).into(),
+                confidence: 0.9,
+                low_confidence: false,
+                heard: None,
+            })
+            .collect();
+        Transcript {
+            text: text.clone(),
+            language: "en".into(),
+            segments: vec![Segment { start: 0.0, end: 9.0, text, words, ..Segment::default() }],
+            model: "tiny.en".into(),
+            processing_seconds: 1.0,
+            audio_seconds: 9.0,
+        }
+    }
+
+    fn words(t: &Transcript) -> Vec<&str> {
+        t.words().map(|w| w.text.as_str()).collect()
+    }
+
+    const SAID: [&str; 8] = ["The", "tumor", "has", "lowered", "her", "hemoglobin", "full", "stop"];
+
+    #[test]
+    fn the_default_drafts_in_british_spelling_words_and_text_alike() {
+        let british = RecognitionSettings::defaults(&SttConfig::default()).british_spelling;
+        let mut t = transcript(&SAID);
+        let draft = draft_of(&mut t, &CommandTable::builtin(), british);
+        assert_eq!(draft, "The tumour has lowered her haemoglobin.");
+        assert_eq!(words(&t), ["The", "tumour", "has", "lowered", "her", "haemoglobin", "full", "stop"]);
+        assert_eq!(t.segments[0].text, "The tumour has lowered her haemoglobin full stop");
+        assert_eq!(t.text, SAID.join(" "), "the recogniser's own text is kept as it wrote it");
+    }
+
+    #[test]
+    fn with_the_setting_off_the_draft_stays_american() {
+        let mut t = transcript(&SAID);
+        let draft = draft_of(&mut t, &CommandTable::builtin(), false);
+        assert_eq!(draft, "The tumor has lowered her hemoglobin.");
+        assert_eq!(words(&t), SAID);
+    }
 }

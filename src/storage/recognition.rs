@@ -1,5 +1,5 @@
 //! The recognition settings row a super-user saves (model, decoding, language, VAD,
-//! low-confidence threshold), with a version that grows on every change so that workers
+//! low-confidence threshold, British spelling), with a version that grows on every change so that workers
 //! in any process can tell cheaply whether to re-read it.
 
 use sqlx::Row;
@@ -15,6 +15,7 @@ pub struct StoredSettings {
     pub language: String,
     pub vad: bool,
     pub low_confidence_threshold: f64,
+    pub british_spelling: bool,
     pub version: i64,
     pub updated_at: Millis,
     pub updated_by: Option<String>,
@@ -23,7 +24,7 @@ pub struct StoredSettings {
 /// The row, with the username of whoever saved it; `None` before the first save.
 pub async fn load(db: &Db) -> Result<Option<StoredSettings>, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT s.model, s.beam_size, s.language, s.vad, s.low_confidence_threshold, s.version, s.updated_at, \
+        "SELECT s.model, s.beam_size, s.language, s.vad, s.low_confidence_threshold, s.british_spelling, s.version, s.updated_at, \
          u.username AS updated_by FROM recognition_settings s LEFT JOIN users u ON u.id = s.updated_by WHERE s.id = 1",
     )
     .fetch_optional(&db.pool)
@@ -35,6 +36,7 @@ pub async fn load(db: &Db) -> Result<Option<StoredSettings>, sqlx::Error> {
             language: r.try_get("language")?,
             vad: r.try_get::<i64, _>("vad")? != 0,
             low_confidence_threshold: r.try_get::<f64, _>("low_confidence_threshold")?,
+            british_spelling: r.try_get::<i64, _>("british_spelling")? != 0,
             version: r.try_get("version")?,
             updated_at: r.try_get("updated_at")?,
             updated_by: r.try_get("updated_by")?,
@@ -55,11 +57,11 @@ pub async fn save(db: &Db, s: &StoredSettings, user_id: &str, now: Millis) -> Re
     let mut tx = db.begin_write().await?;
     let version: i64 = sqlx::query_scalar(
         "INSERT INTO recognition_settings \
-         (id, model, beam_size, language, vad, low_confidence_threshold, version, updated_at, updated_by) \
-         VALUES (1, $1, $2, $3, $4, $5, 1, $6, $7) \
+         (id, model, beam_size, language, vad, low_confidence_threshold, british_spelling, version, updated_at, updated_by) \
+         VALUES (1, $1, $2, $3, $4, $5, $6, 1, $7, $8) \
          ON CONFLICT (id) DO UPDATE SET model = excluded.model, beam_size = excluded.beam_size, \
          language = excluded.language, vad = excluded.vad, \
-         low_confidence_threshold = excluded.low_confidence_threshold, \
+         low_confidence_threshold = excluded.low_confidence_threshold, british_spelling = excluded.british_spelling, \
          version = recognition_settings.version + 1, updated_at = excluded.updated_at, \
          updated_by = excluded.updated_by \
          RETURNING version",
@@ -69,6 +71,7 @@ pub async fn save(db: &Db, s: &StoredSettings, user_id: &str, now: Millis) -> Re
     .bind(&s.language)
     .bind(i64::from(s.vad))
     .bind(s.low_confidence_threshold)
+    .bind(i64::from(s.british_spelling))
     .bind(now)
     .bind(user_id)
     .fetch_one(&mut *tx)

@@ -228,4 +228,48 @@ async fn new_dictations_use_the_chosen_settings(backend: Backend) {
     assert!(words(&t).iter().all(|w| w["low_confidence"] == false), "{t}");
 }
 
-crate::both_backends!(settings_are_validated_audited_and_for_super_users, new_dictations_use_the_chosen_settings);
+/// British spelling of drafts is on until a super-user turns it off; the change is stored
+/// as a new version, survives a fresh read and is audited like the other settings.
+async fn british_spelling_is_on_by_default_and_can_be_turned_off(backend: Backend) {
+    let Some(app) = spawn_app_with(backend, |_| {}).await else { return };
+    let admin = app.user("admin", Role::Superuser, &[]).await;
+    let clinician = app.user("dr.patel", Role::Clinician, &["ent"]).await;
+    let (status, s) = app.get_json(&admin, "/api/v1/settings/recognition").await;
+    assert_eq!(status, 200, "{s}");
+    assert_eq!((&s["british_spelling"], &s["defaults"]["british_spelling"]), (&json!(true), &json!(true)), "{s}");
+
+    assert_eq!(put(&app, &clinician, json!({"british_spelling": false})).await.0, 403);
+    refused(&app, &admin, json!({"british_spelling": "no"}), "british_spelling", "validation_failed").await;
+    refused(&app, &admin, json!({"british_spelling": 0}), "british_spelling", "validation_failed").await;
+    assert_eq!(app.get_json(&admin, "/api/v1/settings/recognition").await.1["version"], 0, "nothing saved");
+
+    let (status, s) = put(&app, &admin, json!({"british_spelling": false})).await;
+    assert_eq!(status, 200, "{s}");
+    assert_eq!((&s["british_spelling"], &s["version"]), (&json!(false), &json!(1)), "{s}");
+    let (_, s) = app.get_json(&admin, "/api/v1/settings/recognition").await;
+    assert_eq!((&s["british_spelling"], &s["source"]), (&json!(false), &json!("database")), "{s}");
+    assert_eq!(s["defaults"]["british_spelling"], true, "the default stays on");
+    assert_eq!((&s["model"], &s["vad"]), (&json!("tiny.en"), &json!(true)), "the other settings keep their values");
+    let stored = settings::effective(&app.state.db, &app.state.config.stt).await.unwrap();
+    assert!(!stored.settings.british_spelling, "workers read it from the database");
+
+    // Another change leaves it off; turning it back on is a new version.
+    let (_, s) = put(&app, &admin, json!({"vad": false})).await;
+    assert_eq!((&s["british_spelling"], &s["version"]), (&json!(false), &json!(2)), "{s}");
+    let (_, s) = put(&app, &admin, json!({"british_spelling": true})).await;
+    assert_eq!((&s["british_spelling"], &s["version"]), (&json!(true), &json!(3)), "{s}");
+
+    let (_, trail) = app.get_json(&admin, "/api/v1/audit?action=admin.recognition_settings_put").await;
+    let first = trail["items"].as_array().unwrap().last().cloned().unwrap_or_default();
+    assert_eq!(
+        (&first["details"]["from"]["british_spelling"], &first["details"]["to"]["british_spelling"]),
+        (&json!(true), &json!(false)),
+        "{trail}"
+    );
+}
+
+crate::both_backends!(
+    settings_are_validated_audited_and_for_super_users,
+    new_dictations_use_the_chosen_settings,
+    british_spelling_is_on_by_default_and_can_be_turned_off
+);

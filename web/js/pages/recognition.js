@@ -1,6 +1,6 @@
 // Recognition (super-users): which speech model new dictations use (installed ones can be
-// chosen; the others show the command that installs them), the decoding settings, and the
-// state of the model in this server.
+// chosen; the others show the command that installs them), the decoding settings, British
+// spelling of drafts, and the state of the model in this server.
 
 import { api } from '../api.js';
 import { h, fill, toast, errorText, labelColumns } from '../ui.js';
@@ -22,6 +22,9 @@ export default async function recognition(main) {
   const vad = h('input', { id: 'rec-vad', type: 'checkbox' });
   vad.dataset.field = 'vad';
   vad.setAttribute('aria-describedby', 'rec-vad-error');
+  const british = h('input', { id: 'rec-british', type: 'checkbox' });
+  british.dataset.field = 'british_spelling';
+  british.setAttribute('aria-describedby', 'rec-british-error');
   const threshold = h('input', { id: 'rec-threshold', type: 'number', min: 0, max: 1, step: 0.05, inputmode: 'decimal' });
   const status = h('p', { id: 'rec-status', role: 'status' });
   const defaultsButton = h('button.secondary', { type: 'button', id: 'rec-defaults' }, 'Fill in the configured defaults');
@@ -36,6 +39,10 @@ export default async function recognition(main) {
       h('span.hint.error.field-error', { id: 'rec-vad-error', 'aria-live': 'polite' })),
     apiField('Low-confidence threshold', threshold, 'low_confidence_threshold',
       'Words recognised with less confidence than this (0 to 1) are underlined for the secretary.'),
+    h('div.field',
+      h('div.choice', british, h('label', { for: 'rec-british' },
+        'British spelling in drafts (tumor becomes tumour, hemoglobin haemoglobin)')),
+      h('span.hint.error.field-error', { id: 'rec-british-error', 'aria-live': 'polite' })),
     h('div.row', h('button', { type: 'submit' }, 'Save settings'), defaultsButton), status);
   const state = h('dl#rec-state-list.facts');
   const modelsBody = h('tbody');
@@ -60,6 +67,7 @@ export default async function recognition(main) {
     language.value = s.language || '';
     vad.checked = !!s.vad;
     threshold.value = String(s.low_confidence_threshold);
+    british.checked = s.british_spelling !== false;
     for (const r of modelGroup.querySelectorAll('input[type=radio]')) r.checked = r.value === s.model;
   }
 
@@ -123,6 +131,7 @@ export default async function recognition(main) {
       language: language.value.trim(),
       vad: vad.checked,
       low_confidence_threshold: threshold.value === '' ? null : Number(threshold.value),
+      british_spelling: british.checked,
     };
     if (picked) body.model = picked.value;
     status.textContent = 'Saving…';
