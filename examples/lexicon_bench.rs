@@ -2,8 +2,10 @@
 //! recall, WER per group (clean Piper, eSpeak, noisy, long), replacements right and wrong,
 //! and engine time, on every corpus speech file, for each way of using the lexicon:
 //!
-//! - `none`: Whisper's words as they come (today's drafts without a vocabulary);
-//! - `rescore`: uncertain spans rescored against the lexicon by the decoder (shipped);
+//! - `none`: Whisper's words as they come (the drafts of the previous release);
+//! - `british`: the same in British spelling (`draft::british`, on by default);
+//! - `rescore`: uncertain spans rescored against the lexicon by the decoder, then British
+//!   spelling (shipped);
 //! - `sound`: the nearest term by sound replaces an uncertain span, without the decoder
 //!   (an ablation: what the decoder's check is worth);
 //! - `prompt`: the lexicon's terms that sound like the first pass's uncertain spans, put in
@@ -68,6 +70,7 @@ fn main() {
         margin: num("--margin", defaults.margin),
         max_dissimilarity: num("--max-dissimilarity", defaults.max_dissimilarity),
         confidence: num("--confidence", defaults.confidence),
+        threads: num("--rescore-threads", defaults.threads as f32) as usize,
         ..defaults
     };
     let read = |p: &Path| -> Value { serde_json::from_str(&std::fs::read_to_string(p).expect("read")).expect("json") };
@@ -128,7 +131,7 @@ fn main() {
             };
             let base = TranscribeOptions::default();
             let t = match config {
-                "none" => run(&base),
+                "none" | "british" => run(&base),
                 "rescore" => run(&TranscribeOptions { lexicon: Some(index.clone()), rescore: rescore.clone(), ..base }),
                 "sound" => run(&TranscribeOptions {
                     lexicon: Some(index.clone()),
@@ -145,7 +148,10 @@ fn main() {
                 }
                 other => panic!("unknown configuration {other}"),
             };
-            let text = t.text.clone();
+            let text = match config {
+                "none" => t.text.clone(),
+                _ => dictaflow::draft::british::to_british(&t.text).into_owned(),
+            };
             let hyp = normalise_words(&text);
             let missed: Vec<&str> = terms.iter().copied().filter(|term| !contains_term(&hyp, term)).collect();
             let w = wer(&spoken, &text).wer;

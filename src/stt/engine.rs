@@ -604,8 +604,8 @@ impl Engine {
             eot: self.ctx.token_eot(),
             beg: self.ctx.token_beg(),
         };
-        let outcome =
-            rescore::window(&self.ctx, state, self.config.threads, &mut out.segments, window, index, &opts.rescore);
+        let threads = opts.rescore.threads.clamp(1, self.config.threads.max(1));
+        let outcome = rescore::window(&self.ctx, state, threads, &mut out.segments, window, index, &opts.rescore);
         tracing::debug!(seconds = t.elapsed().as_secs_f64(), ?outcome, "lexicon rescoring");
     }
 

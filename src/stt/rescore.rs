@@ -339,7 +339,7 @@ pub fn window(
 type Choice = (usize, String, Vec<c_int>);
 
 /// Tokens of a segment's text before a span given to the decoder as its context.
-const LOCAL_CONTEXT: usize = 16;
+const LOCAL_CONTEXT: usize = 8;
 
 /// The best replacement for a span starting at word `w` of segment `s`, if the decoder
 /// prefers one by the margin.

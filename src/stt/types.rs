@@ -88,6 +88,10 @@ pub struct RescoreConfig {
     pub margin: f32,
     /// Terms listed in the decoder's prompt while spans are scored (0: none).
     pub prompt_terms: usize,
+    /// Threads for the rescoring decoder's steps. A step is one token (a few tens of
+    /// millions of multiply-adds), too little to share: ggml's threads wait for each
+    /// other after every operation, and on a busy machine each wait can cost a time slice.
+    pub threads: usize,
 }
 
 impl Default for RescoreConfig {
@@ -99,6 +103,7 @@ impl Default for RescoreConfig {
             max_dissimilarity: 0.34,
             margin: 1.0,
             prompt_terms: 8,
+            threads: 1,
         }
     }
 }
