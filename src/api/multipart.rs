@@ -177,3 +177,7 @@ pub fn malformed(e: MultipartError) -> ApiError {
     }
     ApiError::bad_request(format!("malformed multipart body: {}", e.body_text()))
 }
+
+#[cfg(test)]
+#[path = "multipart_tests.rs"]
+mod tests;
