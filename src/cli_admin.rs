@@ -70,9 +70,10 @@ pub async fn reset_password(config: &Config, user: &str, keep_tokens: bool) -> a
     std::io::stdin().read_to_string(&mut input).context("cannot read the password from standard input")?;
     let password = input.lines().next().unwrap_or_default().to_string();
     let db = open(config).await?;
-    let done = accounts::set_password(&db, &Who::command_line(), user, password, !keep_tokens, Clock::system().now_ms())
-        .await
-        .map_err(admin)?;
+    let done =
+        accounts::set_password(&db, &Who::command_line(), user, password, !keep_tokens, Clock::system().now_ms())
+            .await
+            .map_err(admin)?;
     println!(
         "password changed for {user}; {} login sessions ended, {} API tokens revoked",
         done.sessions_ended, done.tokens_revoked

@@ -433,7 +433,7 @@ impl Config {
         if self.oidc.enabled() && (self.oidc.client_id.is_empty() || self.oidc.redirect_url.is_empty()) {
             return Err("oidc.issuer needs oidc.client_id and oidc.redirect_url".into());
         }
-        if !(self.limits.direct_max_duration_seconds > 0.0) {
+        if self.limits.direct_max_duration_seconds.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
             return Err("limits.direct_max_duration_seconds must be positive".into());
         }
         if let Some(bad) = self.metrics.allow_from.iter().find(|p| crate::auth::client_addr::IpNet::parse(p).is_none())

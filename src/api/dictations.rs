@@ -64,9 +64,8 @@ async fn upload(
         }
         // A replay is a read of the dictation: the caller must still be allowed to see it
         // (404 otherwise, as for any letter outside their scope), and it is audited.
-        let view = dictations::get(&state.db, &id, &scope_of(&user))
-            .await?
-            .ok_or_else(|| ApiError::not_found("dictation"))?;
+        let view =
+            dictations::get(&state.db, &id, &scope_of(&user)).await?.ok_or_else(|| ApiError::not_found("dictation"))?;
         let details = json!({"idempotent_replay": true});
         record(&state, Some(&user), &client, action::DICTATION_VIEW, Some(("dictation", &id)), details).await?;
         return created(&view, &id, true);

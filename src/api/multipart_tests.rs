@@ -37,7 +37,10 @@ fn form(parts: &[(String, Vec<u8>)]) -> Vec<u8> {
 
 /// Reads `body` as the endpoint would, within a time bound; the staged file (if any) is
 /// checked against the bound and removed. Panics on a hang or a leftover temporary file.
-fn read(body: Vec<u8>) -> Result<(Vec<(String, String)>, Option<u64>), ApiError> {
+/// The text parts and the staged file's size of a form that was read.
+type Read = (Vec<(String, String)>, Option<u64>);
+
+fn read(body: Vec<u8>) -> Result<Read, ApiError> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     runtime.block_on(async {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -89,7 +92,8 @@ async fn open_as_routed(req: Request) -> ApiResult<Multipart> {
 fn part() -> impl Strategy<Value = (String, Vec<u8>)> {
     let name = prop::sample::select(vec!["file", "model", "prompt", "language", "other", ""]);
     let content = prop::collection::vec(any::<u8>(), 0..3000);
-    let text = prop::collection::vec(prop::char::range('a', 'z'), 0..300).prop_map(|c| c.into_iter().collect::<String>());
+    let text =
+        prop::collection::vec(prop::char::range('a', 'z'), 0..300).prop_map(|c| c.into_iter().collect::<String>());
     (name, prop_oneof![content, text.prop_map(String::into_bytes)]).prop_map(|(n, c)| (n.to_string(), c))
 }
 

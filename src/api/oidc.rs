@@ -16,8 +16,8 @@ use super::AppState;
 use super::audit::record;
 use super::client::Client;
 use crate::audit::action;
-use crate::auth::oidc::{self, Pending};
 use crate::auth;
+use crate::auth::oidc::{self, Pending};
 use crate::error::{ApiError, ApiResult};
 use crate::storage::{accounts, users};
 

@@ -108,8 +108,13 @@ async fn add(
     team: Option<&str>,
 ) -> anyhow::Result<SeededUser> {
     let team_list: Vec<String> = team.map(String::from).into_iter().collect();
-    let new =
-        NewUser { username: &name, display_name: SEEDED_DISPLAY_NAME, role, password_hash: Some(hash), teams: &team_list };
+    let new = NewUser {
+        username: &name,
+        display_name: SEEDED_DISPLAY_NAME,
+        role,
+        password_hash: Some(hash),
+        teams: &team_list,
+    };
     let id = users::insert_user(tx, &new, now).await.map_err(|e| {
         if crate::storage::is_unique_violation(&e) {
             anyhow::anyhow!("user {name} exists already: seed with another --prefix")

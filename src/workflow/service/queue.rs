@@ -6,9 +6,9 @@ use sqlx::Row;
 
 use super::defs::cached_version;
 use super::state::actor_of;
+use crate::auth::policy::dictation_scope;
 use crate::clock::Millis;
 use crate::domain::Role;
-use crate::auth::policy::dictation_scope;
 use crate::storage::Db;
 use crate::storage::dictations::visible_sql;
 use crate::storage::users::User;

@@ -28,14 +28,8 @@ async fn idempotent_replay_is_scoped_and_audited(backend: Backend) {
     assert_eq!(views.len(), 1, "the replay is audited as a read: {views:?}");
     assert_eq!(views[0]["actor"], "sec.jones");
     // Jones leaves the ENT team: the letter is no longer hers to see, replay or not.
-    let (status, _) = crate::identity::support::call(
-        &t.app,
-        "DELETE",
-        &t.admin,
-        "/api/v1/teams/ent/members/sec.jones",
-        None,
-    )
-    .await;
+    let (status, _) =
+        crate::identity::support::call(&t.app, "DELETE", &t.admin, "/api/v1/teams/ent/members/sec.jones", None).await;
     assert_eq!(status, 204);
     let (status, _) = t.app.get_json(&t.jones, &format!("/api/v1/dictations/{id}")).await;
     assert_eq!(status, 404);

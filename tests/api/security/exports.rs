@@ -36,7 +36,8 @@ async fn csv_export_cannot_inject_rows_or_formulas(backend: Backend) {
         assert_eq!(resp.status(), 201);
     }
     let path = "/api/v1/reports/turnaround?from=2026-03-01&to=2026-03-31&group_by=specialty";
-    let resp = t.app.client.get(t.app.url(path)).bearer_auth(&t.lead).header("accept", "text/csv").send().await.unwrap();
+    let resp =
+        t.app.client.get(t.app.url(path)).bearer_auth(&t.lead).header("accept", "text/csv").send().await.unwrap();
     assert_eq!(resp.status(), 200);
     let csv = resp.text().await.unwrap();
     // Whatever a reader takes for a line break, no line starts a formula.

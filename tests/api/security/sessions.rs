@@ -50,8 +50,10 @@ async fn a_password_reset_revokes_api_tokens_by_default(backend: Backend) {
     let (_, listed) = call(&app, "GET", &admin, &tokens_path, None).await;
     assert_eq!(listed["items"], json!([]));
     let entries = audit(&app, &admin, &format!("action=admin.user_password&target={id}")).await;
-    let revoked: Vec<(Value, Value)> =
-        entries.iter().map(|e| (e["details"]["revoke_tokens"].clone(), e["details"]["tokens_revoked"].clone())).collect();
+    let revoked: Vec<(Value, Value)> = entries
+        .iter()
+        .map(|e| (e["details"]["revoke_tokens"].clone(), e["details"]["tokens_revoked"].clone()))
+        .collect();
     assert_eq!(revoked, [(json!(true), json!(2)), (json!(false), json!(0))], "{entries:?}");
 }
 
@@ -92,9 +94,10 @@ async fn two_session_cookies_are_refused(backend: Backend) {
     let token = body["token"].as_str().unwrap();
     let me = |cookie: String| app.client.get(app.url("/api/v1/auth/me")).header("cookie", cookie).send();
     assert_eq!(me(format!("dictaflow_session={token}")).await.unwrap().status(), 200);
-    for cookie in
-        [format!("dictaflow_session={token}; dictaflow_session=dfl_planted"), format!("dictaflow_session=dfl_planted; dictaflow_session={token}")]
-    {
+    for cookie in [
+        format!("dictaflow_session={token}; dictaflow_session=dfl_planted"),
+        format!("dictaflow_session=dfl_planted; dictaflow_session={token}"),
+    ] {
         let resp = me(cookie).await.unwrap();
         assert_eq!(resp.status(), 400);
         let problem: Value = resp.json().await.unwrap();
