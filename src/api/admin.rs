@@ -58,10 +58,15 @@ async fn get_user(
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
     policy::require(&user, Permission::ManageUsers)?;
+    Ok(axum::Json(render(&account(&state, &id).await?)))
+}
+
+/// One user by id or username, or 404.
+async fn account(state: &AppState, id_or_name: &str) -> ApiResult<Account> {
     let mut tx = state.db.begin_read().await?;
-    let account = store::find(&mut tx, &id).await?.ok_or_else(|| ApiError::not_found("user"))?;
+    let account = store::find(&mut tx, id_or_name).await?.ok_or_else(|| ApiError::not_found("user"))?;
     tx.commit().await?;
-    Ok(axum::Json(render(&account)))
+    Ok(account)
 }
 
 #[derive(Deserialize)]
@@ -146,9 +151,7 @@ async fn list_user_tokens(
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
     policy::require(&user, Permission::ManageUsers)?;
-    let mut tx = state.db.begin_read().await?;
-    let account = store::find(&mut tx, &id).await?.ok_or_else(|| ApiError::not_found("user"))?;
-    tx.commit().await?;
+    let account = account(&state, &id).await?;
     let tokens = store::live_api_tokens(&state.db, &account.id, state.clock.now_ms()).await?;
     let items: Vec<Value> = tokens.iter().map(super::auth::token_json).collect();
     Ok(axum::Json(json!({"user": account.username, "items": items})))

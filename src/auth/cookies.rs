@@ -45,16 +45,19 @@ pub fn end(secure: bool) -> [String; 2] {
     ]
 }
 
-/// How many cookies called `name` the request carries (in all its `Cookie` headers).
-pub fn count(headers: &HeaderMap, name: &str) -> usize {
+/// Every `name=value` pair of a request's `Cookie` headers, in order.
+pub fn pairs(headers: &HeaderMap) -> impl Iterator<Item = (&str, &str)> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .filter(|(k, _)| *k == name)
-        .count()
+}
+
+/// How many cookies called `name` the request carries (in all its `Cookie` headers).
+pub fn count(headers: &HeaderMap, name: &str) -> usize {
+    pairs(headers).filter(|(k, _)| *k == name).count()
 }
 
 #[cfg(test)]

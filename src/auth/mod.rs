@@ -76,15 +76,7 @@ impl Presented {
 
 /// The value of the cookie called `name` in a request, if sent.
 pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
-    parts
-        .headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
+    cookies::pairs(&parts.headers).find(|(k, _)| *k == name).map(|(_, v)| v)
 }
 
 /// The bearer token or, without an `Authorization` header, the session cookie (the
