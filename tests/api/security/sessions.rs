@@ -9,6 +9,7 @@ use crate::identity::support::{PASSWORD, app, audit, call, login_resp};
 
 crate::both_backends!(
     a_password_reset_revokes_api_tokens_by_default,
+    the_command_line_reset_revokes_api_tokens_unless_kept,
     secure_cookies_are_host_prefixed,
     two_session_cookies_are_refused
 );
@@ -113,4 +114,38 @@ async fn two_session_cookies_are_refused(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(resp.status(), 400);
+}
+
+async fn the_command_line_reset_revokes_api_tokens_unless_kept(backend: Backend) {
+    let Some(app) = app(backend, |_| {}).await else { return };
+    let admin = app.user("admin", Role::Superuser, &[]).await;
+    let token = app.user("sec.jones", Role::Secretary, &["ent"]).await;
+    let reset = |extra: &[&str]| {
+        use std::io::Write;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dictaflow"))
+            .arg("--data-dir")
+            .arg(app.dir.path())
+            .arg("--database-url")
+            .arg(app.state.config.database_url())
+            .args(["user", "reset-password", "sec.jones"])
+            .args(extra)
+            .env("RUST_LOG", "error")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(b"a brand new password\n").unwrap();
+        let out = child.wait_with_output().unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr))
+    };
+    let (ok, out) = reset(&["--keep-tokens"]);
+    assert!(ok && out.contains("0 API tokens revoked"), "{out}");
+    assert_eq!(call(&app, "GET", &token, "/api/v1/auth/me", None).await.0, 200);
+    let (ok, out) = reset(&[]);
+    assert!(ok && out.contains("1 API tokens revoked"), "{out}");
+    assert_eq!(call(&app, "GET", &token, "/api/v1/auth/me", None).await.0, 401);
+    let entries = audit(&app, &admin, "action=admin.user_password").await;
+    assert_eq!(entries.len(), 2);
+    assert!(entries.iter().all(|e| e["actor"] == "cli"), "{entries:?}");
 }
