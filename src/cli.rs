@@ -124,8 +124,14 @@ enum UserCommand {
     Disable { user: String },
     /// Enable a disabled user.
     Enable { user: String },
-    /// Set a new password, read from standard input (first line); ends the user's sessions.
-    ResetPassword { user: String },
+    /// Set a new password, read from standard input (first line); ends the user's sessions
+    /// and revokes their API tokens.
+    ResetPassword {
+        user: String,
+        /// Keep the user's API tokens working.
+        #[arg(long)]
+        keep_tokens: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -192,8 +198,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::User(UserCommand::Enable { user }) => {
             runtime.block_on(crate::cli_admin::set_disabled(&config, &user, false))?
         }
-        Command::User(UserCommand::ResetPassword { user }) => {
-            runtime.block_on(crate::cli_admin::reset_password(&config, &user))?
+        Command::User(UserCommand::ResetPassword { user, keep_tokens }) => {
+            runtime.block_on(crate::cli_admin::reset_password(&config, &user, keep_tokens))?
         }
         Command::Team(cmd) => runtime.block_on(crate::cli_admin::team(&config, cmd))?,
         Command::Audit(cmd) => return runtime.block_on(crate::cli_admin::audit(&config, cmd)),

@@ -64,13 +64,20 @@ pub async fn set_disabled(config: &Config, user: &str, disabled: bool) -> anyhow
 }
 
 /// Reads a new password from standard input (first line).
-pub async fn reset_password(config: &Config, user: &str) -> anyhow::Result<()> {
+/// Revokes the user's API tokens too unless `keep_tokens`.
+pub async fn reset_password(config: &Config, user: &str, keep_tokens: bool) -> anyhow::Result<()> {
     let mut input = String::new();
     std::io::stdin().read_to_string(&mut input).context("cannot read the password from standard input")?;
     let password = input.lines().next().unwrap_or_default().to_string();
     let db = open(config).await?;
-    accounts::set_password(&db, &Who::command_line(), user, password, Clock::system().now_ms()).await.map_err(admin)?;
-    println!("password changed for {user}; their login sessions are ended");
+    let done =
+        accounts::set_password(&db, &Who::command_line(), user, password, !keep_tokens, Clock::system().now_ms())
+            .await
+            .map_err(admin)?;
+    println!(
+        "password changed for {user}; {} login sessions ended, {} API tokens revoked",
+        done.sessions_ended, done.tokens_revoked
+    );
     Ok(())
 }
 

@@ -51,6 +51,25 @@ pub struct Config {
     pub retention: RetentionConfig,
     pub webhooks: crate::webhooks::WebhooksConfig,
     pub oidc: OidcConfig,
+    pub metrics: MetricsConfig,
+}
+
+/// Who may read `/metrics` and the details of `/readyz` (everyone gets `/healthz` and
+/// the `/readyz` status code): callers from `allow_from`, callers presenting
+/// `bearer_token`, and signed-in super-users.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Client addresses (IP addresses or CIDR blocks) allowed; default loopback only.
+    pub allow_from: Vec<String>,
+    /// A scraper's `Authorization: Bearer` secret; empty = none.
+    pub bearer_token: Secret,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self { allow_from: vec!["127.0.0.0/8".into(), "::1".into()], bearer_token: Secret::default() }
+    }
 }
 
 /// Single sign-on through an OpenID Connect provider (authorization code flow with
@@ -222,6 +241,11 @@ pub struct LimitsConfig {
     pub decode_timeout_seconds: u64,
     /// Uploads decoded at the same time; further uploads wait (0 = number of cores).
     pub max_concurrent_decodes: usize,
+    /// Longest recording `POST /v1/audio/transcriptions` accepts, in seconds (decoded
+    /// audio is held in memory while it is transcribed: 64 kB a second).
+    pub direct_max_duration_seconds: f64,
+    /// Direct transcriptions that may wait for a free slot; more get 503 `overloaded` at once.
+    pub direct_max_waiting: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -307,6 +331,8 @@ impl Default for LimitsConfig {
             min_duration_seconds: 0.05,
             decode_timeout_seconds: 120,
             max_concurrent_decodes: 0,
+            direct_max_duration_seconds: 1800.0,
+            direct_max_waiting: 8,
         }
     }
 }
@@ -406,6 +432,13 @@ impl Config {
         }
         if self.oidc.enabled() && (self.oidc.client_id.is_empty() || self.oidc.redirect_url.is_empty()) {
             return Err("oidc.issuer needs oidc.client_id and oidc.redirect_url".into());
+        }
+        if self.limits.direct_max_duration_seconds.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
+            return Err("limits.direct_max_duration_seconds must be positive".into());
+        }
+        if let Some(bad) = self.metrics.allow_from.iter().find(|p| crate::auth::client_addr::IpNet::parse(p).is_none())
+        {
+            return Err(format!("metrics.allow_from: {bad:?} is not an IP address or CIDR block"));
         }
         if self.server.request_timeout_seconds == 0 {
             return Err("server.request_timeout_seconds must be positive".into());

@@ -50,7 +50,11 @@ pub async fn build_state(config: Config, clock: Clock) -> anyhow::Result<AppStat
         clock: clock.clone(),
         max_attempts: config.stt.max_attempts,
     };
-    let stt = crate::jobs::runtime::SttStatus::with_direct_slots(config.stt.enabled, config.stt.worker_count());
+    let stt = crate::jobs::runtime::SttStatus::with_direct_slots(
+        config.stt.enabled,
+        config.stt.worker_count(),
+        config.limits.direct_max_waiting,
+    );
     let audit = crate::audit::writer::AuditWriter::spawn(db.clone());
     Ok(AppState { config: Arc::new(config), db, blobs, clock, ingest, stt, audit })
 }

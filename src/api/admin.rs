@@ -24,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .route("/users", get(list_users).post(create_user))
         .route("/users/{id}", get(get_user).patch(patch_user))
         .route("/users/{id}/password", post(set_password))
+        .route("/users/{id}/tokens", get(list_user_tokens))
         .route("/teams", get(list_teams).post(create_team))
         .route("/teams/{name}/members", post(add_member))
         .route("/teams/{name}/members/{user}", delete(remove_member))
@@ -57,10 +58,15 @@ async fn get_user(
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
     policy::require(&user, Permission::ManageUsers)?;
+    Ok(axum::Json(render(&account(&state, &id).await?)))
+}
+
+/// One user by id or username, or 404.
+async fn account(state: &AppState, id_or_name: &str) -> ApiResult<Account> {
     let mut tx = state.db.begin_read().await?;
-    let account = store::find(&mut tx, &id).await?.ok_or_else(|| ApiError::not_found("user"))?;
+    let account = store::find(&mut tx, id_or_name).await?.ok_or_else(|| ApiError::not_found("user"))?;
     tx.commit().await?;
-    Ok(axum::Json(render(&account)))
+    Ok(account)
 }
 
 #[derive(Deserialize)]
@@ -114,6 +120,13 @@ async fn patch_user(
 #[serde(deny_unknown_fields)]
 struct PasswordBody {
     password: String,
+    /// Revoke the user's API tokens too (the default).
+    #[serde(default = "yes")]
+    revoke_tokens: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 async fn set_password(
@@ -124,10 +137,24 @@ async fn set_password(
     Json(body): Json<PasswordBody>,
 ) -> ApiResult<StatusCode> {
     policy::require(&user, Permission::ManageUsers)?;
-    accounts::set_password(&state.db, &client.who(Some(&user)), &id, body.password, state.clock.now_ms())
+    let who = client.who(Some(&user));
+    accounts::set_password(&state.db, &who, &id, body.password, body.revoke_tokens, state.clock.now_ms())
         .await
         .map_err(admin_error)?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /users/{id}/tokens`: the user's live API tokens (names and dates, never secrets).
+async fn list_user_tokens(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Value>> {
+    policy::require(&user, Permission::ManageUsers)?;
+    let account = account(&state, &id).await?;
+    let tokens = store::live_api_tokens(&state.db, &account.id, state.clock.now_ms()).await?;
+    let items: Vec<Value> = tokens.iter().map(super::auth::token_json).collect();
+    Ok(axum::Json(json!({"user": account.username, "items": items})))
 }
 
 async fn list_teams(State(state): State<AppState>, CurrentUser(user): CurrentUser) -> ApiResult<axum::Json<Value>> {

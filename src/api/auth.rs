@@ -15,7 +15,7 @@ use super::client::Client;
 use super::extract::Json;
 use crate::audit::action;
 use crate::auth::policy::{self, Permission};
-use crate::auth::{self, CSRF_COOKIE, CurrentUser, SESSION_COOKIE};
+use crate::auth::{self, CurrentUser, cookies};
 use crate::clock::{parse_rfc3339, rfc3339};
 use crate::error::{ApiError, ApiResult};
 use crate::storage::{accounts, users};
@@ -90,12 +90,8 @@ async fn login(State(state): State<AppState>, client: Client, Json(req): Json<Lo
     users::insert_token(&state.db, &user.id, &hash, "session", now, Some(expires_at)).await?;
     record(&state, Some(&user), &client, action::LOGIN, account, json!({})).await?;
     tracing::info!(user = %user.username, "login");
-    let secure = if state.config.secure_cookies() { "; Secure" } else { "" };
     let max_age = state.config.auth.session_hours * 3600;
     let csrf = auth::csrf_token_for(&token);
-    let session_cookie =
-        format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}");
-    let csrf_cookie = format!("{CSRF_COOKIE}={csrf}; Path=/; SameSite=Strict; Max-Age={max_age}{secure}");
     let body = json!({
         "token": token,
         "expires_at": rfc3339(expires_at),
@@ -103,8 +99,9 @@ async fn login(State(state): State<AppState>, client: Client, Json(req): Json<Lo
         "user": {"id": user.id, "username": user.username, "role": user.role, "teams": user.teams},
     });
     let mut resp = axum::Json(body).into_response();
-    resp.headers_mut().append(header::SET_COOKIE, cookie_header(&session_cookie)?);
-    resp.headers_mut().append(header::SET_COOKIE, cookie_header(&csrf_cookie)?);
+    for cookie in cookies::start(state.config.secure_cookies(), &token, &csrf, max_age) {
+        resp.headers_mut().append(header::SET_COOKIE, cookie_header(&cookie)?);
+    }
     Ok(resp)
 }
 
@@ -116,21 +113,14 @@ async fn logout(
 ) -> ApiResult<Response> {
     let mut parts = axum::http::Request::new(()).into_parts().0;
     parts.headers = headers;
-    if let Some(token) = auth::presented_token(&parts) {
+    if let Some(token) = auth::presented_token(&parts, state.config.secure_cookies()) {
         users::revoke_token(&state.db, &auth::token_hash(&token), state.clock.now_ms()).await?;
     }
     record(&state, Some(&user), &client, action::LOGOUT, Some(("account", &user.username)), json!({})).await?;
-    let secure = if state.config.secure_cookies() { "; Secure" } else { "" };
     let mut resp = StatusCode::NO_CONTENT.into_response();
-    let h = resp.headers_mut();
-    h.append(
-        header::SET_COOKIE,
-        cookie_header(&format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}"))?,
-    );
-    h.append(
-        header::SET_COOKIE,
-        cookie_header(&format!("{CSRF_COOKIE}=; Path=/; SameSite=Strict; Max-Age=0{secure}"))?,
-    );
+    for cookie in cookies::end(state.config.secure_cookies()) {
+        resp.headers_mut().append(header::SET_COOKIE, cookie_header(&cookie)?);
+    }
     Ok(resp)
 }
 
@@ -146,7 +136,8 @@ const DAY_MS: i64 = 86_400_000;
 const DEFAULT_TOKEN_DAYS: i64 = 90;
 const MAX_TOKEN_DAYS: i64 = 366;
 
-fn token_json(t: &accounts::TokenInfo) -> Value {
+/// A token as listed to its owner or a super-user: never the secret.
+pub fn token_json(t: &accounts::TokenInfo) -> Value {
     json!({"id": t.id, "name": t.name, "created_at": rfc3339(t.created_at), "expires_at": t.expires_at.map(rfc3339)})
 }
 

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -17,7 +17,7 @@ use super::audit::record;
 use super::client::Client;
 use super::dictation_view::{add_working_time_left, render};
 use super::extract::Query;
-use super::multipart::{malformed, open_upload, read_text, stage_file};
+use super::multipart::{MAX_PARTS, PartSpec, open_upload, read_parts};
 use crate::audit::action;
 use crate::auth::CurrentUser;
 use crate::auth::policy;
@@ -49,10 +49,10 @@ async fn upload(
     CurrentUser(user): CurrentUser,
     client: Client,
     headers: HeaderMap,
-    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+    req: Request,
 ) -> ApiResult<Response> {
     let limit = state.config.limits.max_upload_bytes;
-    let mut multipart = open_upload(&headers, multipart, limit, "audio")?;
+    let mut multipart = open_upload(req, limit, "audio").await?;
     let idempotency_key = idempotency_key(&headers)?;
     if let Some(key) = &idempotency_key
         && let Some(id) = dictations::find_by_idempotency_key(&state.db, &user.id, key).await?
@@ -62,44 +62,25 @@ async fn upload(
         while let Ok(Some(mut field)) = multipart.next_field().await {
             while let Ok(Some(_)) = field.chunk().await {}
         }
-        return created(&state, &user, &id, true).await;
+        // A replay is a read of the dictation: the caller must still be allowed to see it
+        // (404 otherwise, as for any letter outside their scope), and it is audited.
+        let view =
+            dictations::get(&state.db, &id, &scope_of(&user)).await?.ok_or_else(|| ApiError::not_found("dictation"))?;
+        let details = json!({"idempotent_replay": true});
+        record(&state, Some(&user), &client, action::DICTATION_VIEW, Some(("dictation", &id)), details).await?;
+        return created(&view, &id, true);
     }
-    let mut raw = RawFields::new();
-    let mut staged = None;
-    let mut filename = None;
-    let result: ApiResult<()> = async {
-        while let Some(mut field) = multipart.next_field().await.map_err(malformed)? {
-            let name = field.name().unwrap_or_default().to_string();
-            if name == "audio" {
-                if staged.is_some() {
-                    return Err(ApiError::invalid_field("audio", "validation_failed", "send exactly one `audio` part"));
-                }
-                filename = field.file_name().map(|f| f.chars().take(255).collect::<String>());
-                staged = Some(stage_file(&mut field, state.blobs.as_ref(), limit).await?);
-            } else if KNOWN_FIELDS.contains(&name.as_str()) {
-                let text = read_text(&mut field, &name, MAX_TEXT_PART, |n, m| {
-                    ApiError::invalid_field(n, "validation_failed", m)
-                })
-                .await?;
-                raw.insert(name, text);
-            } else {
-                return Err(ApiError::invalid_field(
-                    &name,
-                    "validation_failed",
-                    format!("unknown field {name:?}; known fields are audio, {}", KNOWN_FIELDS.join(", ")),
-                ));
-            }
-        }
-        Ok(())
-    }
-    .await;
-    if let Err(e) = result {
-        if let Some(s) = staged.take() {
-            s.discard().await;
-        }
-        return Err(e);
-    }
-    let Some(staged) = staged else {
+    let spec = PartSpec {
+        file: "audio",
+        texts: KNOWN_FIELDS,
+        max_file_bytes: limit,
+        max_text_bytes: MAX_TEXT_PART,
+        max_parts: MAX_PARTS,
+    };
+    let invalid = |n: &str, m: String| ApiError::invalid_field(n, "validation_failed", m);
+    let parts = read_parts(&mut multipart, &spec, state.blobs.as_ref(), &invalid).await?;
+    let raw: RawFields = parts.texts.into_iter().collect();
+    let Some((staged, filename)) = parts.file else {
         return Err(ApiError::invalid_field(
             "audio",
             "validation_failed",
@@ -127,7 +108,10 @@ async fn upload(
         Upload { staged, fields, uploader: user.clone(), clinician_id, idempotency_key, original_filename: filename };
     let id = state.ingest.accept(upload).await.map_err(ingest_error)?;
     record(&state, Some(&user), &client, action::DICTATION_CREATE, Some(("dictation", &id)), json!({})).await?;
-    created(&state, &user, &id, false).await
+    // The uploader has just sent every field shown, so the new letter is rendered whatever
+    // their scope (a secretary uploading for a clinician of their team sees it anyway).
+    let view = dictations::get(&state.db, &id, &Scope::All).await?.ok_or_else(|| ApiError::not_found("dictation"))?;
+    created(&view, &id, false)
 }
 
 fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
@@ -197,10 +181,8 @@ fn ingest_error(e: IngestError) -> ApiError {
     }
 }
 
-async fn created(state: &AppState, user: &User, id: &str, replayed: bool) -> ApiResult<Response> {
-    let view = dictations::get(&state.db, id, &Scope::All).await?.ok_or_else(|| ApiError::not_found("dictation"))?;
-    let _ = user;
-    let mut resp = (StatusCode::CREATED, axum::Json(render(&view, None))).into_response();
+fn created(view: &dictations::DictationView, id: &str, replayed: bool) -> ApiResult<Response> {
+    let mut resp = (StatusCode::CREATED, axum::Json(render(view, None))).into_response();
     let location =
         HeaderValue::from_str(&format!("/api/v1/dictations/{id}")).map_err(|e| ApiError::Internal(e.into()))?;
     resp.headers_mut().insert(header::LOCATION, location);
@@ -372,7 +354,9 @@ async fn audio(
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime_for(&container)));
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600"));
+    // Patient audio never stays in a (possibly shared) browser cache: every replay is a
+    // request that is checked and audited.
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if let Ok(etag) = HeaderValue::from_str(&format!("\"{sha}\"")) {
         h.insert(header::ETAG, etag);
     }

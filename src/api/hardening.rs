@@ -1,5 +1,6 @@
 //! Response hardening and request time limits: security headers on every response,
-//! and a timeout for every request except uploads (bounded by size and decode time).
+//! a refusal of requests carrying two session cookies, and a timeout for every request
+//! except uploads (bounded by size and decode time).
 
 use std::time::Duration;
 
@@ -25,7 +26,12 @@ fn set_default(resp: &mut Response, name: HeaderName, value: &'static str) {
 }
 
 pub async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let api = is_api_path(req.uri().path());
     let mut resp = next.run(req).await;
+    if api {
+        // API answers carry patient data: never kept by a (possibly shared) browser cache.
+        set_default(&mut resp, header::CACHE_CONTROL, "no-store");
+    }
     set_default(&mut resp, header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY);
     set_default(&mut resp, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set_default(&mut resp, header::REFERRER_POLICY, "no-referrer");
@@ -34,6 +40,27 @@ pub async fn security_headers(State(state): State<AppState>, req: Request, next:
         set_default(&mut resp, header::STRICT_TRANSPORT_SECURITY, "max-age=31536000");
     }
     resp
+}
+
+/// Answers 400 `duplicate_session_cookie` when a request carries the session cookie more
+/// than once (one may have been planted by a neighbouring host or under another path):
+/// which one the browser meant cannot be told, so neither is used.
+pub async fn single_session_cookie(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let name = crate::auth::cookies::names(state.config.secure_cookies()).session;
+    if crate::auth::cookies::count(req.headers(), name) > 1 {
+        return ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "duplicate_session_cookie",
+            "Duplicate session cookie",
+            format!("the request carries more than one {name} cookie; sign out and clear this site's cookies"),
+        )
+        .into_response();
+    }
+    next.run(req).await
+}
+
+fn is_api_path(path: &str) -> bool {
+    path.starts_with("/api/") || path.starts_with("/v1/")
 }
 
 /// Requests whose body is an audio upload: bounded by the upload limits instead.

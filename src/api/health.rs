@@ -1,12 +1,19 @@
-//! Liveness and readiness probes, and Prometheus metrics.
+//! Liveness and readiness probes, and Prometheus metrics. `/healthz` and the `/readyz`
+//! status code are public (load balancers); the `/readyz` details and `/metrics` are
+//! served only to an [`Observer`] (`metrics.allow_from`, `metrics.bearer_token`, or a
+//! signed-in super-user).
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::routing::get;
 use serde_json::json;
 
 use super::AppState;
+use super::client::Client;
+use crate::auth::client_addr::IpNet;
+use crate::error::ApiError;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz)).route("/metrics", get(metrics))
@@ -16,7 +23,58 @@ async fn healthz() -> axum::Json<serde_json::Value> {
     axum::Json(json!({"status": "ok"}))
 }
 
-async fn readyz(State(state): State<AppState>) -> (StatusCode, axum::Json<serde_json::Value>) {
+/// Whether the caller may see operational details, and whether it sent credentials at all.
+#[derive(Debug, Clone, Copy)]
+pub struct Observer {
+    pub allowed: bool,
+    pub presented: bool,
+}
+
+impl FromRequestParts<AppState> for Observer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Ok(client) = Client::from_request_parts(parts, state).await;
+        let config = &state.config.metrics;
+        let from_allowed = client
+            .addr
+            .as_deref()
+            .and_then(|a| a.parse().ok())
+            .is_some_and(|ip| config.allow_from.iter().filter_map(|n| IpNet::parse(n)).any(|n| n.contains(ip)));
+        let presented = crate::auth::presented(parts, state.config.secure_cookies());
+        if from_allowed {
+            return Ok(Self { allowed: true, presented: presented.is_some() });
+        }
+        let Some(presented) = presented else { return Ok(Self { allowed: false, presented: false }) };
+        let secret = config.bearer_token.expose();
+        let scraper = matches!(&presented, crate::auth::Presented::Bearer(t)
+            if !secret.is_empty() && crate::auth::constant_time_eq(t.as_bytes(), secret.as_bytes()));
+        let allowed = scraper
+            || crate::storage::users::user_for_token(
+                &state.db,
+                &crate::auth::token_hash(presented.token()),
+                state.clock.now_ms(),
+            )
+            .await?
+            .is_some_and(|u| u.role == crate::domain::Role::Superuser);
+        Ok(Self { allowed, presented: true })
+    }
+}
+
+impl Observer {
+    /// `Ok` for an observer; else 401 without credentials, 403 with others.
+    fn require(self) -> Result<(), ApiError> {
+        match (self.allowed, self.presented) {
+            (true, _) => Ok(()),
+            (false, false) => Err(ApiError::unauthorized()),
+            (false, true) => Err(ApiError::forbidden(
+                "metrics are served to metrics.allow_from, the metrics bearer token and super-users",
+            )),
+        }
+    }
+}
+
+async fn readyz(State(state): State<AppState>, observer: Observer) -> (StatusCode, axum::Json<serde_json::Value>) {
     use crate::jobs::runtime::ModelState;
     let database = match state.db.ping().await {
         Ok(()) => true,
@@ -32,17 +90,26 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, axum::Json<serde_
         ModelState::Failed(reason) => (false, json!({"state": "failed", "reason": reason})),
     };
     let ready = database && model_ok;
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    if !observer.allowed {
+        // The status code (and word) for load balancers; the details for observers.
+        return (status, axum::Json(json!({"status": if ready { "ready" } else { "unavailable" }})));
+    }
     let body = json!({
         "status": if ready { "ready" } else { "unavailable" },
         "database": if database { "ok" } else { "unreachable" },
         "model": model,
     });
-    (if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, axum::Json(body))
+    (status, axum::Json(body))
 }
 
 /// `GET /metrics`: this process's request and transcription metrics, plus gauges read from
 /// the shared database (counts only; no patient data).
-async fn metrics(State(state): State<AppState>) -> Result<axum::response::Response, crate::error::ApiError> {
+async fn metrics(
+    State(state): State<AppState>,
+    observer: Observer,
+) -> Result<axum::response::Response, crate::error::ApiError> {
+    observer.require()?;
     use crate::metrics::render_gauge;
     use axum::response::IntoResponse;
     use sqlx::Row;

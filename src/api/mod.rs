@@ -86,6 +86,7 @@ pub fn router(state: AppState) -> Router {
             Duration::from_secs(state.config.server.request_timeout_seconds),
             hardening::request_timeout,
         ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), hardening::single_session_cookie))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(axum::middleware::from_fn_with_state(state.clone(), hardening::security_headers))
         .layer(

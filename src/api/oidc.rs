@@ -16,8 +16,8 @@ use super::AppState;
 use super::audit::record;
 use super::client::Client;
 use crate::audit::action;
+use crate::auth;
 use crate::auth::oidc::{self, Pending};
-use crate::auth::{self, CSRF_COOKIE, SESSION_COOKIE};
 use crate::error::{ApiError, ApiResult};
 use crate::storage::{accounts, users};
 
@@ -133,11 +133,9 @@ async fn callback(State(state): State<AppState>, client: Client, parts: Parts) -
     let mut resp = StatusCode::SEE_OTHER.into_response();
     let h = resp.headers_mut();
     h.insert(header::LOCATION, header_value(&cfg.after_login)?);
-    for cookie in [
-        format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"),
-        format!("{CSRF_COOKIE}={csrf}; Path=/; SameSite=Strict; Max-Age={max_age}{secure}"),
-        format!("{STATE_COOKIE}=; Path=/api/v1/auth/oidc; HttpOnly; SameSite=Lax; Max-Age=0{secure}"),
-    ] {
+    let [session, csrf] = auth::cookies::start(state.config.secure_cookies(), &token, &csrf, max_age);
+    let ended = format!("{STATE_COOKIE}=; Path=/api/v1/auth/oidc; HttpOnly; SameSite=Lax; Max-Age=0{secure}");
+    for cookie in [session, csrf, ended] {
         h.append(header::SET_COOKIE, header_value(&cookie)?);
     }
     Ok(resp)

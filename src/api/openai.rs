@@ -20,8 +20,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Multipart, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::{Value, json};
@@ -29,7 +29,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::audit::record;
 use super::client::Client;
-use super::multipart::{malformed, open_upload, read_text, stage_file};
+use super::multipart::{MAX_PARTS, PartSpec, open_upload, read_parts};
 use crate::audit::action;
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, ApiResult};
@@ -183,12 +183,11 @@ async fn transcriptions(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     client: Client,
-    headers: HeaderMap,
-    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+    req: Request,
 ) -> ApiResult<Response> {
     crate::auth::policy::require(&user, crate::auth::policy::Permission::Transcribe)?;
     let limit = state.config.limits.max_upload_bytes;
-    let mut multipart = open_upload(&headers, multipart, limit, "file")?;
+    let mut multipart = open_upload(req, limit, "file").await?;
     // No model to serve the request: refuse without storing anything, but read (and drop)
     // the body first so the client sees the answer rather than a reset mid-upload.
     let engine = match ready_engine(&state) {
@@ -200,38 +199,17 @@ async fn transcriptions(
             return Err(e);
         }
     };
-    let mut fields: Vec<(String, String)> = Vec::new();
-    let mut staged = None;
-    let read: ApiResult<()> = async {
-        while let Some(mut field) = multipart.next_field().await.map_err(malformed)? {
-            let name = field.name().unwrap_or_default().to_string();
-            if name == "file" {
-                if staged.is_some() {
-                    return Err(param_error("file", "send exactly one `file` part"));
-                }
-                staged = Some(stage_file(&mut field, state.blobs.as_ref(), limit).await?);
-            } else if TEXT_FIELDS.contains(&name.as_str()) {
-                let text = read_text(&mut field, &name, MAX_TEXT_PART, param_error).await?;
-                fields.push((name, text));
-            } else {
-                return Err(param_error(
-                    &name,
-                    format!("unknown parameter {name:?}; known are file, {}", TEXT_FIELDS.join(", ")),
-                ));
-            }
-        }
-        Ok(())
-    }
-    .await;
-    let staged = match (read, staged) {
-        (Ok(()), Some(s)) => s,
-        (Ok(()), None) => return Err(param_error("file", "the `file` part with the audio is missing")),
-        (Err(e), s) => {
-            if let Some(s) = s {
-                s.discard().await;
-            }
-            return Err(e);
-        }
+    let spec = PartSpec {
+        file: "file",
+        texts: TEXT_FIELDS,
+        max_file_bytes: limit,
+        max_text_bytes: MAX_TEXT_PART,
+        max_parts: MAX_PARTS,
+    };
+    let parts = read_parts(&mut multipart, &spec, state.blobs.as_ref(), &|n, m| param_error(n, m)).await?;
+    let fields = parts.texts;
+    let Some((staged, _)) = parts.file else {
+        return Err(param_error("file", "the `file` part with the audio is missing"));
     };
     let path = staged.path.clone();
     let bytes = staged.bytes;
@@ -272,20 +250,15 @@ async fn transcribe_staged(
             "the uploaded file is empty".into(),
         ));
     }
-    let permit = tokio::time::timeout(Duration::from_secs(60), state.ingest.decode_slots.clone().acquire_owned())
+    // Admission before any decoding: a request either holds a transcription slot or is
+    // one of the few allowed to wait for one; the rest get 503 at once. Decoded audio
+    // (4 bytes a sample, 16 000 a second) then exists only for requests holding a slot.
+    let ticket = state.stt.direct_queue().try_acquire_owned().map_err(|_| overloaded())?;
+    let slot = tokio::time::timeout(SLOT_WAIT, state.stt.direct_slots().acquire_owned())
         .await
         .map_err(|_| overloaded())?
         .map_err(|_| overloaded())?;
-    let decoded = crate::audio::decode(path.to_path_buf(), state.ingest.limits.clone()).await;
-    drop(permit);
-    let (samples, _info) = decoded.map_err(|a| match a {
-        crate::audio::AudioError::Io(e) => ApiError::Internal(anyhow::anyhow!("cannot read the staged upload: {e}")),
-        a => {
-            let status =
-                if a.is_unsupported() { StatusCode::UNSUPPORTED_MEDIA_TYPE } else { StatusCode::UNPROCESSABLE_ENTITY };
-            audio_problem(status, a.code(), a.to_string())
-        }
-    })?;
+    let samples = decode_direct(state, path).await?;
     let prompt = match params.prompt.clone() {
         Some(p) => Some(p),
         None => crate::vocabulary::prompt_for_scopes(&state.db, &user.username, None).await?,
@@ -298,16 +271,13 @@ async fn transcribe_staged(
     if params.language.is_some() {
         options.language = params.language.clone();
     }
-    let slot = tokio::time::timeout(SLOT_WAIT, state.stt.direct_slots().acquire_owned())
-        .await
-        .map_err(|_| overloaded())?
-        .map_err(|_| overloaded())?;
     // Dropping this request (client gone) cancels the transcription.
     let cancel = Arc::new(AtomicBool::new(false));
     let guard = CancelOnDrop(cancel.clone());
     let job = tokio::task::spawn_blocking(move || {
         let result = engine.transcribe_owned(samples, &options, |_| {}, cancel);
         drop(slot);
+        drop(ticket);
         result
     });
     let transcript = job.await.map_err(|e| ApiError::Internal(e.into()))?.map_err(|e| match e {
@@ -322,6 +292,27 @@ async fn transcribe_staged(
         "direct transcription"
     );
     Ok((render(&transcript, &params), transcript))
+}
+
+/// Decodes a staged upload to 16 kHz mono under the direct endpoint's duration limit
+/// (`limits.direct_max_duration_seconds`, at most the upload limit).
+async fn decode_direct(state: &AppState, path: &std::path::Path) -> ApiResult<Vec<f32>> {
+    let mut limits = state.ingest.limits.clone();
+    limits.max_duration_seconds = limits.max_duration_seconds.min(state.config.limits.direct_max_duration_seconds);
+    let permit = tokio::time::timeout(Duration::from_secs(60), state.ingest.decode_slots.clone().acquire_owned())
+        .await
+        .map_err(|_| overloaded())?
+        .map_err(|_| overloaded())?;
+    let decoded = crate::audio::decode(path.to_path_buf(), limits).await;
+    drop(permit);
+    decoded.map(|(samples, _)| samples).map_err(|a| match a {
+        crate::audio::AudioError::Io(e) => ApiError::Internal(anyhow::anyhow!("cannot read the staged upload: {e}")),
+        a => {
+            let status =
+                if a.is_unsupported() { StatusCode::UNSUPPORTED_MEDIA_TYPE } else { StatusCode::UNPROCESSABLE_ENTITY };
+            audio_problem(status, a.code(), a.to_string())
+        }
+    })
 }
 
 struct CancelOnDrop(Arc<AtomicBool>);

@@ -1,6 +1,7 @@
 //! User and team administration, shared by the super-user API and the command line:
 //! each change is validated, written and audited in one transaction. Disabling a user
-//! revokes their tokens; a new password ends their sessions.
+//! revokes their tokens; a new password ends their sessions (and, unless asked not to,
+//! revokes their API tokens).
 
 use serde_json::json;
 
@@ -162,14 +163,33 @@ pub async fn update_user(db: &Db, who: &Who, id_or_name: &str, patch: UserPatch,
     Ok(after)
 }
 
-/// Sets a new password and ends the user's login sessions (API tokens stay).
-pub async fn set_password(db: &Db, who: &Who, id_or_name: &str, password: String, now: Millis) -> AdminResult<()> {
+/// What a password reset ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PasswordReset {
+    pub sessions_ended: u64,
+    pub tokens_revoked: u64,
+}
+
+/// Sets a new password and ends the user's login sessions; with `revoke_tokens` (the
+/// default of the API and the command line) their API tokens too, since a reset often
+/// follows a suspected compromise and a token taken then would outlive it.
+pub async fn set_password(
+    db: &Db,
+    who: &Who,
+    id_or_name: &str,
+    password: String,
+    revoke_tokens: bool,
+    now: Millis,
+) -> AdminResult<PasswordReset> {
     let hash = hash_new_password(password).await?;
     let mut tx = db.begin_write().await?;
     let user = accounts::find(&mut tx, id_or_name).await?.ok_or(AdminError::NotFound("user"))?;
     accounts::set_password_hash(&mut tx, &user.id, &hash).await?;
-    let ended = accounts::revoke_all(&mut tx, &user.id, Some("session"), now).await?;
-    let details = json!({"username": user.username, "sessions_ended": ended});
+    let sessions_ended = accounts::revoke_all(&mut tx, &user.id, Some("session"), now).await?;
+    let tokens_revoked =
+        if revoke_tokens { accounts::revoke_all(&mut tx, &user.id, Some("api"), now).await? } else { 0 };
+    let details = json!({"username": user.username, "sessions_ended": sessions_ended,
+        "revoke_tokens": revoke_tokens, "tokens_revoked": tokens_revoked});
     audit::append(
         &mut tx,
         db.backend,
@@ -178,7 +198,7 @@ pub async fn set_password(db: &Db, who: &Who, id_or_name: &str, password: String
     )
     .await?;
     tx.commit().await?;
-    Ok(())
+    Ok(PasswordReset { sessions_ended, tokens_revoked })
 }
 
 fn validate_team_name(name: &str) -> AdminResult<()> {

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod client_addr;
+pub mod cookies;
 pub mod oidc;
 pub mod policy;
 pub mod throttle;
@@ -75,29 +76,22 @@ impl Presented {
 
 /// The value of the cookie called `name` in a request, if sent.
 pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
-    parts
-        .headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
+    cookies::pairs(&parts.headers).find(|(k, _)| *k == name).map(|(_, v)| v)
 }
 
-/// The bearer token or, without an `Authorization` header, the session cookie.
-pub fn presented(parts: &Parts) -> Option<Presented> {
+/// The bearer token or, without an `Authorization` header, the session cookie (the
+/// `__Host-` one when cookies are `secure`; see [`cookies::names`]).
+pub fn presented(parts: &Parts, secure: bool) -> Option<Presented> {
     if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
         let (scheme, rest) = value.to_str().ok()?.split_once(' ')?;
         return scheme.eq_ignore_ascii_case("bearer").then(|| Presented::Bearer(rest.trim().to_string()));
     }
-    cookie(parts, SESSION_COOKIE).map(|v| Presented::Cookie(v.to_string()))
+    cookie(parts, cookies::names(secure).session).map(|v| Presented::Cookie(v.to_string()))
 }
 
 /// The bearer token or session cookie of a request, if any.
-pub fn presented_token(parts: &Parts) -> Option<String> {
-    presented(parts).map(|p| match p {
+pub fn presented_token(parts: &Parts, secure: bool) -> Option<String> {
+    presented(parts, secure).map(|p| match p {
         Presented::Bearer(t) | Presented::Cookie(t) => t,
     })
 }
@@ -112,7 +106,7 @@ pub fn csrf_token_for(session_token: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(h.finalize())
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -133,7 +127,7 @@ pub fn csrf_failed() -> ApiError {
         "csrf_failed",
         "CSRF check failed",
         format!(
-            "a cookie-authenticated POST, PUT, PATCH or DELETE must send the {CSRF_COOKIE} cookie's value \
+            "a cookie-authenticated POST, PUT, PATCH or DELETE must send the {CSRF_COOKIE} (or __Host-{CSRF_COOKIE}) cookie's value \
              in the X-CSRF-Token header"
         ),
     )
@@ -158,7 +152,7 @@ impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let presented = presented(parts).ok_or_else(ApiError::unauthorized)?;
+        let presented = presented(parts, state.config.secure_cookies()).ok_or_else(ApiError::unauthorized)?;
         let user = users::user_for_token(&state.db, &token_hash(presented.token()), state.clock.now_ms())
             .await?
             .ok_or_else(ApiError::unauthorized)?;
@@ -208,14 +202,18 @@ mod tests {
         assert!(!good.contains(session));
         let cookie = format!("{SESSION_COOKIE}={session}; {CSRF_COOKIE}={good}");
         let p = parts("POST", &[("cookie", &cookie)]);
-        let presented = presented(&p).unwrap();
+        let presented = presented(&p, false).unwrap();
         assert_eq!(presented, Presented::Cookie(session.into()));
+        assert_eq!(super::presented(&p, true), None, "over HTTPS only the __Host- cookie counts");
+        let host = parts("GET", &[("cookie", &format!("__Host-{SESSION_COOKIE}={session}"))]);
+        assert_eq!(super::presented(&host, true), Some(Presented::Cookie(session.into())));
+        assert_eq!(super::presented(&host, false), None);
         assert!(!csrf_ok(&p, &presented), "the cookie alone is not enough");
         assert!(csrf_ok(&parts("POST", &[("cookie", &cookie), (CSRF_HEADER, &good)]), &presented));
         assert!(!csrf_ok(&parts("DELETE", &[("cookie", &cookie), (CSRF_HEADER, "x")]), &presented));
         assert!(csrf_ok(&parts("GET", &[("cookie", &cookie)]), &presented));
         let p = parts("POST", &[("cookie", &cookie), ("authorization", "Bearer dfl_b")]);
-        let bearer = super::presented(&p).unwrap();
+        let bearer = super::presented(&p, false).unwrap();
         assert_eq!(bearer, Presented::Bearer("dfl_b".into()));
         assert!(csrf_ok(&p, &bearer), "bearer requests are exempt");
     }

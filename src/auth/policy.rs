@@ -14,7 +14,9 @@
 //! | recognition models and settings | | | | yes |
 //!
 //! Scope: clinicians see their own dictations; secretaries and team leads those of
-//! clinicians who share a team with them and anything assigned to them; super-users all.
+//! clinicians who share a team with them, those routed to their teams' pools and
+//! anything assigned to them; super-users all. The rule is one SQL condition
+//! (`storage::dictations::visible_sql`), shared by letter reads, lists and the queue.
 
 use crate::domain::Role;
 use crate::error::ApiError;

@@ -33,16 +33,20 @@ pub struct SttStatus {
     state: Arc<RwLock<ModelState>>,
     engine: Arc<RwLock<Option<Arc<Engine>>>>,
     direct_slots: Arc<Semaphore>,
+    /// Direct transcriptions running or waiting for a slot: full means 503 at once.
+    direct_queue: Arc<Semaphore>,
     /// Held while a model is loaded to replace the current one: one switch at a time.
     switching: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl SttStatus {
-    pub fn with_direct_slots(enabled: bool, slots: usize) -> Self {
+    /// `slots` direct transcriptions at a time, and at most `waiting` more waiting for one.
+    pub fn with_direct_slots(enabled: bool, slots: usize, waiting: usize) -> Self {
         Self {
             state: Arc::new(RwLock::new(if enabled { ModelState::Loading } else { ModelState::Disabled })),
             engine: Arc::new(RwLock::new(None)),
             direct_slots: Arc::new(Semaphore::new(slots.max(1))),
+            direct_queue: Arc::new(Semaphore::new(slots.max(1).saturating_add(waiting))),
             switching: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
@@ -55,6 +59,10 @@ impl SttStatus {
     }
     pub fn direct_slots(&self) -> Arc<Semaphore> {
         self.direct_slots.clone()
+    }
+    /// Tickets for running or waiting direct transcriptions (see `with_direct_slots`).
+    pub fn direct_queue(&self) -> Arc<Semaphore> {
+        self.direct_queue.clone()
     }
     fn set(&self, state: ModelState) {
         if let Ok(mut s) = self.state.write() {

@@ -38,6 +38,10 @@ pub struct Options {
 /// The password every seeded user gets.
 pub const PASSWORD: &str = "seed-password-1";
 
+/// The display name of every seeded user: it marks them as seeded (and as having the
+/// known password) wherever users are listed, and tells them from real users.
+pub const SEEDED_DISPLAY_NAME: &str = "Seeded user (known password)";
+
 /// Teams, with the specialty their letters carry.
 const TEAMS: &[(&str, &str)] =
     &[("ent", "ENT"), ("cardiology", "Cardiology"), ("orthopaedics", "Orthopaedics"), ("gastro", "Gastroenterology")];
@@ -104,7 +108,13 @@ async fn add(
     team: Option<&str>,
 ) -> anyhow::Result<SeededUser> {
     let team_list: Vec<String> = team.map(String::from).into_iter().collect();
-    let new = NewUser { username: &name, display_name: "", role, password_hash: Some(hash), teams: &team_list };
+    let new = NewUser {
+        username: &name,
+        display_name: SEEDED_DISPLAY_NAME,
+        role,
+        password_hash: Some(hash),
+        teams: &team_list,
+    };
     let id = users::insert_user(tx, &new, now).await.map_err(|e| {
         if crate::storage::is_unique_violation(&e) {
             anyhow::anyhow!("user {name} exists already: seed with another --prefix")
@@ -236,6 +246,9 @@ pub enum DevCommand {
         /// Prefix of the usernames created.
         #[arg(long, default_value = "seed")]
         prefix: String,
+        /// Seed even though the database has users that `dev seed` did not create.
+        #[arg(long)]
+        force: bool,
     },
     /// Run scheduler ticks, each at the time when exactly N more pending timers are due,
     /// and print how long each took (the scheduler's cost per tick, for benchmarks).
@@ -266,8 +279,8 @@ pub enum DevCommand {
 
 /// Runs a `dev` command: prints the users (password, tokens) and what was written.
 pub async fn run(config: &Config, cmd: DevCommand) -> anyhow::Result<()> {
-    let (dictations, days, rng_seed, prefix) = match cmd {
-        DevCommand::Seed { dictations, days, seed, prefix } => (dictations, days, seed, prefix),
+    let (dictations, days, rng_seed, prefix, force) = match cmd {
+        DevCommand::Seed { dictations, days, seed, prefix, force } => (dictations, days, seed, prefix, force),
         DevCommand::Tick { due, runs } => {
             let db = Db::connect(&config.database_url(), 4).await?;
             db.migrate().await?;
@@ -293,7 +306,21 @@ pub async fn run(config: &Config, cmd: DevCommand) -> anyhow::Result<()> {
     crate::domain::validate_username(&format!("{prefix}.admin")).map_err(anyhow::Error::msg)?;
     anyhow::ensure!(days >= 1, "--days must be at least 1");
     let clock = crate::clock::Clock::system();
+    eprintln!(
+        "warning: every user dev seed creates has the known password {PASSWORD:?} and its API token is \
+         printed; use it only on a development or benchmark database"
+    );
     let (db, blobs) = crate::server::open_storage(config, &clock).await?;
+    let real = real_users(&db).await?;
+    if let Some(first) = real.first()
+        && !force
+    {
+        anyhow::bail!(
+            "refusing to seed: the database has {} users that dev seed did not create (e.g. {first:?}); \
+             seeded users have a known password. Seed a development database, or pass --force",
+            real.len()
+        );
+    }
     let started = std::time::Instant::now();
     let opts = Options { dictations, days, seed: rng_seed, prefix };
     let report = seed(config, &db, blobs.as_ref(), &opts, clock.now_ms()).await?;
@@ -314,6 +341,16 @@ pub async fn run(config: &Config, cmd: DevCommand) -> anyhow::Result<()> {
         report.pending_timers,
     );
     Ok(())
+}
+
+/// The usernames of users `dev seed` did not create.
+pub async fn real_users(db: &Db) -> anyhow::Result<Vec<String>> {
+    use sqlx::Row;
+    let rows = sqlx::query("SELECT username FROM users WHERE display_name <> $1 ORDER BY username")
+        .bind(SEEDED_DISPLAY_NAME)
+        .fetch_all(&db.pool)
+        .await?;
+    Ok(rows.iter().map(|r| r.try_get("username")).collect::<Result<_, _>>()?)
 }
 
 async fn tick(db: &Db, due: i64) -> anyhow::Result<()> {

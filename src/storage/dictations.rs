@@ -150,7 +150,8 @@ pub enum Scope {
     /// Clinicians see their own dictations.
     OwnDictations(String),
     /// Secretaries and team leads see the dictations of clinicians who share a
-    /// team with them, and anything assigned to them.
+    /// team with them, those routed to their teams' pools, and anything assigned to
+    /// them (see [`visible_sql`]).
     Teams(String),
 }
 
@@ -192,22 +193,30 @@ enum Arg {
     Int(i64),
 }
 
-fn scope_clause(scope: &Scope, args: &mut Vec<Arg>) -> Option<String> {
+/// The one definition of which letters a user may see, as an SQL condition on the
+/// dictation row `d`; `user` is the placeholder bound to the user's id (`$1`, ...).
+/// `None` when the scope sees everything. Used by every read of one letter or a list
+/// of them and by the work queue, so a queue never shows a letter its owner cannot open.
+///
+/// Secretaries and team leads see the letters they hold, those of clinicians who share a
+/// team with them, and those routed to the pool of one of their teams.
+pub fn visible_sql(scope: &Scope, user: &str) -> Option<String> {
     match scope {
         Scope::All => None,
-        Scope::OwnDictations(user) => {
-            args.push(Arg::Text(user.clone()));
-            Some(format!("d.clinician_id = ${}", args.len()))
-        }
-        Scope::Teams(user) => {
-            args.push(Arg::Text(user.clone()));
-            let n = args.len();
-            Some(format!(
-                "(d.assignee_id = ${n} OR d.clinician_id IN (SELECT m2.user_id FROM team_members m1 \
-                 JOIN team_members m2 ON m1.team_id = m2.team_id WHERE m1.user_id = ${n}))"
-            ))
-        }
+        Scope::OwnDictations(_) => Some(format!("d.clinician_id = {user}")),
+        Scope::Teams(_) => Some(format!(
+            "(d.assignee_id = {user} OR d.clinician_id IN (SELECT m2.user_id FROM team_members m1 \
+             JOIN team_members m2 ON m1.team_id = m2.team_id WHERE m1.user_id = {user}) \
+             OR d.pool IN (SELECT t.name FROM teams t JOIN team_members m ON m.team_id = t.id \
+             WHERE m.user_id = {user}))"
+        )),
     }
+}
+
+fn scope_clause(scope: &Scope, args: &mut Vec<Arg>) -> Option<String> {
+    let (Scope::OwnDictations(user) | Scope::Teams(user)) = scope else { return None };
+    args.push(Arg::Text(user.clone()));
+    visible_sql(scope, &format!("${}", args.len()))
 }
 
 /// One dictation if it exists and is in scope.

@@ -2,7 +2,7 @@
 //! (embedded in the binary at compile time) at `/assets/...`, and the role-aware landing at `/`.
 //!
 //! The application itself is plain ES modules and CSS under `web/`; it talks to the JSON API
-//! with the session cookie and sends `X-CSRF-Token` (the readable `dictaflow_csrf` cookie) on
+//! with the session cookie and sends `X-CSRF-Token` (the readable `dictaflow_csrf` cookie, `__Host-` prefixed over HTTPS) on
 //! every unsafe request.
 
 mod assets;

@@ -79,7 +79,8 @@ fn syntax(report: &mut Report, err: &ScanError) {
 /// `None` returned); duplicate and non-text keys are reported and parsing goes on.
 /// Every node's position is recorded in `report` under its path.
 pub fn parse(text: &str, report: &mut Report) -> Option<Node> {
-    let mut builder = Builder { events: Parser::new_from_str(text), anchors: HashMap::new(), nodes: 0, report };
+    let mut builder =
+        Builder { events: Parser::new_from_str(text), anchors: HashMap::new(), nodes: 0, depth: 0, report };
     match builder.document() {
         Ok(node) => node,
         Err(e) => {
@@ -93,11 +94,18 @@ pub fn parse(text: &str, report: &mut Report) -> Option<Node> {
 /// a definition is a few hundred; the cap stops "billion laughs" alias bombs.
 pub const MAX_NODES: usize = 50_000;
 
+/// The deepest nesting of lists and mappings a document may have: a definition needs
+/// a handful of levels; the cap keeps the (recursive) tree building off the end of the
+/// stack for inputs such as `- - - - ...` or `[[[[...`.
+pub const MAX_DEPTH: usize = 64;
+
 struct Builder<'a, 'r> {
     events: Parser<'a, saphyr_parser::StrInput<'a>>,
     /// Anchored nodes with the number of nodes each holds.
     anchors: HashMap<usize, (Node, usize)>,
     nodes: usize,
+    /// Lists and mappings open around the node being built.
+    depth: usize,
     report: &'r mut Report,
 }
 
@@ -149,8 +157,8 @@ impl<'a> Builder<'a, '_> {
                 let value = if null { Value::Null } else { Value::Text(text.into_owned()) };
                 (value, anchor)
             }
-            Event::SequenceStart(anchor, _) => (self.sequence(path)?, anchor),
-            Event::MappingStart(anchor, _) => (self.mapping(path)?, anchor),
+            Event::SequenceStart(anchor, _) => (self.nested(&span, |b| b.sequence(path))?, anchor),
+            Event::MappingStart(anchor, _) => (self.nested(&span, |b| b.mapping(path))?, anchor),
             Event::Alias(id) => match self.anchors.get(&id).map(|(n, size)| (n.value.clone(), *size)) {
                 Some((value, size)) => {
                     self.count(size, &span)?;
@@ -168,6 +176,22 @@ impl<'a> Builder<'a, '_> {
             self.anchors.insert(anchor, (node.clone(), self.nodes - before));
         }
         Ok(node)
+    }
+
+    /// Builds a list or mapping one level deeper, refusing past [`MAX_DEPTH`].
+    fn nested(
+        &mut self,
+        span: &Span,
+        build: impl FnOnce(&mut Self) -> Result<Value, ScanError>,
+    ) -> Result<Value, ScanError> {
+        if self.depth >= MAX_DEPTH {
+            let msg = format!("the document is nested too deeply (more than {MAX_DEPTH} levels of lists and mappings)");
+            return Err(ScanError::new(span.start, msg));
+        }
+        self.depth += 1;
+        let value = build(self);
+        self.depth -= 1;
+        value
     }
 
     fn count(&mut self, n: usize, span: &Span) -> Result<(), ScanError> {

@@ -1,5 +1,5 @@
 // The JSON API from the browser: the session cookie authenticates; every unsafe request carries
-// X-CSRF-Token with the value of the readable `dictaflow_csrf` cookie.
+// X-CSRF-Token with the value of the readable `dictaflow_csrf` (`__Host-dictaflow_csrf` over HTTPS) cookie.
 
 export class ApiProblem extends Error {
   constructor(status, body) {
@@ -18,8 +18,14 @@ export function rememberCsrf(token) {
 }
 
 export function csrfToken() {
-  const m = document.cookie.split(';').map((c) => c.trim()).find((c) => c.startsWith('dictaflow_csrf='));
-  return m ? decodeURIComponent(m.slice('dictaflow_csrf='.length)) : csrfFromLogin;
+  // Over HTTPS the server names its cookies with the `__Host-` prefix.
+  const names = ['__Host-dictaflow_csrf=', 'dictaflow_csrf='];
+  const cookies = document.cookie.split(';').map((c) => c.trim());
+  for (const name of names) {
+    const m = cookies.find((c) => c.startsWith(name));
+    if (m) return decodeURIComponent(m.slice(name.length));
+  }
+  return csrfFromLogin;
 }
 
 /**

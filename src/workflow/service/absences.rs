@@ -47,12 +47,17 @@ pub async fn create(db: &Db, clock: &Clock, lead: &User, a: &NewAbsence) -> Serv
     let cover_id = match &a.cover {
         None => None,
         Some(c) if *c == a.user => return Err(ServiceError::Invalid("cover", "nobody covers for themselves".into())),
-        Some(c) => Some(
-            actor_by_username(&mut tx, c)
+        Some(c) => {
+            let (cover_id, cover) = actor_by_username(&mut tx, c)
                 .await?
-                .ok_or_else(|| ServiceError::Invalid("cover", format!("no active user is called {c:?}")))?
-                .0,
-        ),
+                .ok_or_else(|| ServiceError::Invalid("cover", format!("no active user is called {c:?}")))?;
+            // The cover receives the absent user's letters: a team lead may hand them only
+            // to someone in one of the lead's own teams.
+            if !crate::auth::policy::covers_teams(lead, &cover.teams) {
+                return Err(ServiceError::Invalid("cover", format!("{c} is not in your teams")));
+            }
+            Some(cover_id)
+        }
     };
     let id = new_id();
     sqlx::query(

@@ -6,9 +6,11 @@ use sqlx::Row;
 
 use super::defs::cached_version;
 use super::state::actor_of;
+use crate::auth::policy::dictation_scope;
 use crate::clock::Millis;
 use crate::domain::Role;
 use crate::storage::Db;
+use crate::storage::dictations::visible_sql;
 use crate::storage::users::User;
 use crate::workflow::{DictationState, is_in_queue_of};
 
@@ -90,8 +92,11 @@ impl QueueItem {
 }
 
 /// The query for one risk band: $1 the user's id, $2 1 for a team lead, $3 1 for a
-/// super-user, $4 now, $5 and $6 the rows to read and skip.
-fn band_sql(band: &str) -> String {
+/// super-user, $4 now, $5 and $6 the rows to read and skip. Only letters the user may
+/// open are listed: the queue's own conditions are narrowed by the one visibility rule
+/// ([`visible_sql`]).
+fn band_sql(band: &str, user: &User) -> String {
+    let visible = visible_sql(&dictation_scope(user), "$1").map(|v| format!("AND {v}")).unwrap_or_default();
     format!(
         "SELECT d.id, d.status, d.stage, d.workflow_name, d.workflow_version, d.priority, d.specialty, \
            d.letter_type, d.pool, d.assignee_id, d.version, d.created_at, d.updated_at, d.due_at, d.warn_at, \
@@ -107,7 +112,7 @@ fn band_sql(band: &str) -> String {
                    JOIN team_members m2 ON m1.team_id = m2.team_id WHERE m1.user_id = $1) \
                OR d.pool IN (SELECT t.name FROM teams t JOIN team_members m ON m.team_id = t.id \
                    WHERE m.user_id = $1)))) \
-         AND {band} LIMIT $5 OFFSET $6"
+         {visible} AND {band} LIMIT $5 OFFSET $6"
     )
 }
 
@@ -119,7 +124,7 @@ pub async fn queue_of(db: &Db, user: &User, now: Millis, limit: usize) -> anyhow
     let actor = actor_of(user);
     let mut out = Vec::new();
     for band in BANDS {
-        let sql = band_sql(band);
+        let sql = band_sql(band, user);
         // Rows read per query: what the page still needs and a few more, for letters the
         // pool filter below drops; each further read of the band takes twice as many.
         let mut page = limit - out.len() + 8;
@@ -174,7 +179,7 @@ mod tests {
         let all = i64::from(user.role == Role::Superuser);
         let (mut out, mut matched) = (Vec::new(), 0);
         for band in BANDS {
-            let rows = sqlx::query(sqlx::AssertSqlSafe(band_sql(band)))
+            let rows = sqlx::query(sqlx::AssertSqlSafe(band_sql(band, user)))
                 .bind(&user.id)
                 .bind(lead)
                 .bind(all)

@@ -148,7 +148,18 @@ pub fn percentile(values: &mut [f64], p: f64) -> Option<f64> {
     Some(round(values[rank.min(values.len()) - 1]))
 }
 
-/// The report as CSV with a header line.
+/// One text field of a CSV row: control characters (line breaks, tabs) become spaces,
+/// so no reader, however naive, sees a new row start inside it; a leading `=`, `+`, `-`
+/// or `@` (after any spaces) is neutralised by a `'` so a spreadsheet shows it as text and never runs it
+/// as a formula; and the field is always quoted (a comma or quote stays inside it).
+/// Numbers the report computes are written bare.
+pub fn csv_text(value: &str) -> String {
+    let flat: String = value.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let guard = if flat.trim_start().starts_with(['=', '+', '-', '@']) { "'" } else { "" };
+    format!("\"{guard}{}\"", flat.replace('"', "\"\""))
+}
+
+/// The report as CSV with a header line; every text field is quoted (see [`csv_text`]).
 pub fn to_csv(rows: &[GroupRow]) -> String {
     let mut out = String::from(
         "group,received,completed,within_target,percent_within_target,median_hours,p90_hours,\
@@ -156,11 +167,7 @@ pub fn to_csv(rows: &[GroupRow]) -> String {
     );
     let num = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
     for r in rows {
-        let group = if r.group.contains([',', '"', '\n']) || r.group.starts_with(['=', '+', '-', '@']) {
-            format!("\"'{}\"", r.group.replace('"', "\"\""))
-        } else {
-            r.group.clone()
-        };
+        let group = csv_text(&r.group);
         out.push_str(&format!(
             "{group},{},{},{},{},{},{},{},{},{},{},{}\n",
             r.received,
@@ -200,5 +207,24 @@ mod tests {
     fn csv_neutralises_formulas_and_quotes() {
         let rows = [GroupRow { group: "=cmd".into(), received: 1, ..Default::default() }];
         assert!(to_csv(&rows).lines().nth(1).unwrap().starts_with("\"'=cmd\",1,"));
+        // (value, field): quoted always; a formula start is neutralised, also after a
+        // line break that would otherwise start a new row.
+        for (value, field) in [
+            ("ENT", "\"ENT\""),
+            ("a,b", "\"a,b\""),
+            ("say \"hi\"", "\"say \"\"hi\"\"\""),
+            ("+44", "\"'+44\""),
+            ("-1", "\"'-1\""),
+            ("@SUM(A1)", "\"'@SUM(A1)\""),
+            ("\tx", "\" x\""),
+            ("x\r=cmd|' /C calc'!A0", "\"x =cmd|' /C calc'!A0\""),
+            ("a\n\n@b", "\"a  @b\""),
+            ("\t=1+1", "\"' =1+1\""),
+        ] {
+            assert_eq!(csv_text(value), field, "{value:?}");
+        }
+        let rows = [GroupRow { group: "x\r\n=cmd|' /C calc'!A0".into(), received: 2, ..Default::default() }];
+        let csv = to_csv(&rows);
+        assert_eq!(csv.split(['\r', '\n']).filter(|l| !l.is_empty()).count(), 2, "a header and one row: {csv}");
     }
 }

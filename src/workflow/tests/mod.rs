@@ -3,6 +3,7 @@ mod calendar_data_tests;
 mod engine_tests;
 mod parse_tests;
 mod routing_tests;
+mod yaml_tests;
 
 use super::{ValidationContext, ValidationError, WorkflowDef, defaults, parse_and_validate};
 

@@ -6,4 +6,4 @@ mod hardening;
 mod login;
 mod matrix;
 mod oidc;
-mod support;
+pub(crate) mod support;

@@ -128,7 +128,7 @@ async fn turnaround_report_json_and_csv(backend: Backend) {
     assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
     let csv = resp.text().await.unwrap();
     assert!(csv.starts_with("group,received,completed,within_target,percent_within_target,median_hours,p90_hours"));
-    assert!(csv.lines().nth(1).unwrap().starts_with("routine,2,1,1,100,24,24,8,8,1,1,0"), "{csv}");
+    assert!(csv.lines().nth(1).unwrap().starts_with("\"routine\",2,1,1,100,24,24,8,8,1,1,0"), "{csv}");
     let (status, _) = t.app.get_json(&t.jones, path).await;
     assert_eq!(status, 403);
     let (status, err) = t.app.get_json(&t.lead, "/api/v1/reports/turnaround?group_by=colour").await;
