@@ -68,6 +68,7 @@ fn main() {
     let num = |flag: &str, d: f32| arg(&args, flag).map_or(d, |v| v.parse().expect(flag));
     let rescore = RescoreConfig {
         margin: num("--margin", defaults.margin),
+        margin_words: num("--margin-words", defaults.margin_words),
         max_dissimilarity: num("--max-dissimilarity", defaults.max_dissimilarity),
         confidence: num("--confidence", defaults.confidence),
         threads: num("--rescore-threads", defaults.threads as f32) as usize,
@@ -87,7 +88,12 @@ fn main() {
                 .extend(text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(String::from));
         }
     }
-    let index = Arc::new(TermIndex::new(lexicon));
+    let mut english = std::collections::HashSet::new();
+    let gz = std::fs::read(dir.join("english-gb.txt.gz")).expect("english-gb.txt.gz");
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz[..]), &mut text).expect("gunzip");
+    english.extend(text.lines().map(|l| l.trim().to_lowercase()).filter(|l| !l.is_empty()));
+    let index = Arc::new(TermIndex::new(lexicon).with_english(Arc::new(english)));
     eprintln!("lexicon: {} terms", index.len());
 
     if std::env::var_os("RUST_LOG").is_some() {

@@ -297,3 +297,69 @@ fn a_vocabulary_prompt_does_not_drop_a_window_of_speech() {
     assert!(early > 10, "{early} words in the first 10 s: {}", t.text);
     assert!(w.wer < 0.4, "WER {:.3}: {}", w.wer, t.text);
 }
+
+/// The shipped lexicon's terms, read from `lexicon/*.txt` as the release build embeds them.
+fn shipped_terms() -> Vec<String> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("lexicon");
+    let mut terms = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("lexicon folder") {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "txt") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            terms
+                .extend(text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(String::from));
+        }
+    }
+    terms
+}
+
+#[test]
+fn the_lexicon_puts_right_the_terms_whisper_misheard_and_shows_what_it_heard() {
+    let Some((engine, _g, corpus)) = setup() else {
+        return;
+    };
+    let samples = read_16k(&corpus.join("audio/onc-05__piper__webm-opus32-mediarecorder.webm")).unwrap();
+    let plain = engine.transcribe(&samples, &TranscribeOptions::default(), |_| {}, no_cancel()).unwrap();
+    let index = Arc::new(dictaflow::stt::TermIndex::new(shipped_terms()));
+    let opts = TranscribeOptions { lexicon: Some(index), ..TranscribeOptions::default() };
+    let t = engine.transcribe(&samples, &opts, |_| {}, no_cancel()).unwrap();
+    let script = spoken(&corpus, "onc-05");
+    let reference = dictaflow::draft::normalise::normalise_words(&script);
+    let has = |words: &[String], term: &str| {
+        let t = dictaflow::draft::normalise::normalise_words(term);
+        words.windows(t.len()).any(|w| w == t.as_slice())
+    };
+    eprintln!("without the lexicon: {}\nwith it: {}", plain.text, t.text);
+    let plain_words = dictaflow::draft::normalise::normalise_words(&plain.text);
+    let words = dictaflow::draft::normalise::normalise_words(&t.text);
+    assert!(!has(&plain_words, "adenocarcinoma"), "Whisper alone got it: the test shows nothing");
+    assert!(has(&words, "adenocarcinoma"), "{}", t.text);
+    let replaced: Vec<&dictaflow::stt::Word> = t.words().filter(|w| w.heard.is_some()).collect();
+    assert!(replaced.iter().any(|w| w.text.starts_with("adenocarcinoma")), "{replaced:?}");
+    for w in &replaced {
+        // No replacement turned words of the script into a word that is not in it.
+        let heard_right = has(&reference, w.heard.as_deref().unwrap());
+        assert!(has(&reference, &w.text) || !heard_right, "{w:?} replaced words that were right");
+        assert!(w.low_confidence, "a replaced word keeps the doubt of what it replaced: {w:?}");
+    }
+    let (a, b) = (
+        dictaflow::draft::normalise::wer(&script, &plain.text).wer,
+        dictaflow::draft::normalise::wer(&script, &t.text).wer,
+    );
+    assert!(b <= a, "WER {a:.3} without the lexicon, {b:.3} with it");
+}
+
+#[test]
+fn the_lexicon_leaves_a_letter_alone_where_whisper_was_sure() {
+    let Some((engine, _g, _corpus)) = setup() else {
+        return;
+    };
+    // Speech with no clinical terms: nothing may be replaced.
+    let samples = read_16k(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/speech_3s.wav")).unwrap();
+    let index = Arc::new(dictaflow::stt::TermIndex::new(shipped_terms()));
+    let opts = TranscribeOptions { lexicon: Some(index), ..TranscribeOptions::default() };
+    let t = engine.transcribe(&samples, &opts, |_| {}, no_cancel()).unwrap();
+    let plain = engine.transcribe(&samples, &TranscribeOptions::default(), |_| {}, no_cancel()).unwrap();
+    assert_eq!(t.text, plain.text);
+    assert!(t.words().all(|w| w.heard.is_none()));
+}

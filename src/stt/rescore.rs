@@ -233,16 +233,21 @@ fn spans<'i>(
             {
                 continue;
             }
-            let bare = bare(span);
-            if index.contains(&bare) {
+            let heard = bare(span);
+            if index.contains(&heard) {
                 continue;
             }
-            // A term that sounds more like one of the span's words than like the span is
-            // that word's candidate, not the span's (it would drop the other words).
+            // A term that sounds at least as much like a shorter part of the span is that
+            // part's candidate, not the span's (it would drop the other words).
+            let parts: Vec<Vec<u8>> = (0..n)
+                .flat_map(|a| (a + 1..=n).map(move |b| (a, b)))
+                .filter(|&(a, b)| b - a < n)
+                .map(|(a, b)| key(&bare(&span[a..b])))
+                .collect();
             let found: Vec<(&str, f32)> = index
-                .sounding_like(&bare, cfg.max_dissimilarity, cfg.candidates)
+                .sounding_like(&heard, cfg.max_dissimilarity, cfg.candidates)
                 .into_iter()
-                .filter(|(t, d)| n == 1 || span.iter().all(|x| dissimilarity(&key(&x.text), &t.key) > *d))
+                .filter(|(t, d)| parts.iter().all(|p| dissimilarity(p, &t.key) > *d))
                 .map(|(t, d)| (t.text.as_str(), d))
                 .collect();
             if !found.is_empty() {
@@ -384,6 +389,9 @@ fn best_at(
     for (_, n, candidates) in here {
         outcome.spans += 1;
         let span = &words[w..w + n];
+        // Words that are all good English need more of the decoder's preference than a
+        // garble ("knockarsenoma") does: Whisper may well have heard them right.
+        let margin = if span.iter().all(|x| index.is_word(&x.text)) { cfg.margin_words } else { cfg.margin };
         let k = pos[s][span[n - 1].core_end - 1] + 1 - first;
         let heard_lp: f32 = heard_lps[..=k].iter().sum();
         let next = heard_ids[k];
@@ -395,7 +403,7 @@ fn best_at(
             }
             tokens.push(next);
             outcome.candidates += 1;
-            let floor = heard_lp + best.as_ref().map_or(cfg.margin, |(g, _)| g.max(cfg.margin));
+            let floor = heard_lp + best.as_ref().map_or(margin, |(g, _)| g.max(margin));
             let scored = dec.sequence_above(&prefix, &tokens, floor)?;
             tokens.pop();
             tracing::debug!(heard = %bare(span), term = %text, d, gain = ?scored.map(|lp| lp - heard_lp), "lexicon candidate");

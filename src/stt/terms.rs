@@ -19,6 +19,8 @@ pub struct TermIndex {
     terms: Vec<Term>,
     /// Lower-cased spellings, to tell a span that already is a term.
     spellings: std::collections::HashSet<String>,
+    /// English words (lower case), to tell a garble from words Whisper may have heard right.
+    english: Option<std::sync::Arc<std::collections::HashSet<String>>>,
 }
 
 impl std::fmt::Debug for TermIndex {
@@ -63,6 +65,22 @@ impl TermIndex {
         if sound::weight(&key) >= MIN_KEY_WEIGHT && self.spellings.insert(text.to_lowercase()) {
             self.terms.push(Term { text, key });
         }
+    }
+
+    /// The index with a list of English words (lower case): a span whose words are all in
+    /// it needs a larger margin to be replaced (`RescoreConfig::margin_words`).
+    pub fn with_english(mut self, words: std::sync::Arc<std::collections::HashSet<String>>) -> Self {
+        self.english = Some(words);
+        self
+    }
+
+    /// Whether `word` (letters, apostrophes and hyphens aside) is an English word. Without
+    /// a word list every word counts as one, so the larger margin applies throughout.
+    pub fn is_word(&self, word: &str) -> bool {
+        let w: String = word.chars().filter(|c| c.is_alphabetic()).collect::<String>().to_lowercase();
+        self.english.as_ref().is_none_or(|e| {
+            e.contains(&w) || e.contains(word.to_lowercase().trim_matches(|c: char| !c.is_alphanumeric()))
+        })
     }
 
     pub fn len(&self) -> usize {

@@ -86,6 +86,8 @@ pub struct RescoreConfig {
     /// How much more likely (natural log) the decoder must find the term than what
     /// greedy decoding wrote.
     pub margin: f32,
+    /// The margin when every word of the span is an English word (the index's word list).
+    pub margin_words: f32,
     /// Terms listed in the decoder's prompt while spans are scored (0: none).
     pub prompt_terms: usize,
     /// Threads for the rescoring decoder's steps. A step is one token (a few tens of
@@ -102,6 +104,7 @@ impl Default for RescoreConfig {
             candidates: 3,
             max_dissimilarity: 0.34,
             margin: 1.0,
+            margin_words: 2.5,
             prompt_terms: 8,
             threads: 1,
         }
