@@ -10,6 +10,7 @@ mod identity;
 mod openai;
 mod recognition;
 mod recognition_settings;
+mod security;
 mod two_processes;
 mod web;
 mod workflow;

@@ -1,0 +1,3 @@
+//! Security hardening: each control driven over HTTP (or the CLI) on both databases.
+
+mod admin_audit;
