@@ -1,3 +1,4 @@
 //! Security hardening: each control driven over HTTP (or the CLI) on both databases.
 
 mod admin_audit;
+mod approvals;
