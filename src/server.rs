@@ -18,7 +18,7 @@ use crate::storage::reconcile::reconcile;
 use crate::storage::{BlobStore, Db, LocalBlobStore};
 
 /// The storage side of a running dictaflow: database and audio store, migrated and reconciled.
-pub async fn open_storage(config: &Config, clock: &Clock) -> anyhow::Result<(Db, Arc<dyn BlobStore>)> {
+pub async fn open_storage(config: &Config) -> anyhow::Result<(Db, Arc<dyn BlobStore>)> {
     std::fs::create_dir_all(&config.storage.data_dir)
         .with_context(|| format!("cannot create the data directory {}", config.storage.data_dir.display()))?;
     let url = config.database_url();
@@ -26,8 +26,12 @@ pub async fn open_storage(config: &Config, clock: &Clock) -> anyhow::Result<(Db,
     db.migrate().await?;
     let blobs: Arc<dyn BlobStore> = Arc::new(LocalBlobStore::open(config.storage.data_dir.join("audio")).await?);
     let grace = Duration::from_secs(config.storage.orphan_grace_seconds);
-    let report = reconcile(&db, blobs.as_ref(), grace, clock.now_ms()).await?;
+    let report = reconcile(&db, blobs.as_ref(), grace).await?;
     tracing::info!(?report, "storage reconciled");
+    if !report.missing_audio.is_empty() {
+        tracing::warn!(dictations = ?report.missing_audio,
+            "these dictations' audio is not in this process's data directory; they were left unchanged");
+    }
     Ok((db, blobs))
 }
 
@@ -40,7 +44,7 @@ pub fn limits_of(config: &Config) -> Limits {
 }
 
 pub async fn build_state(config: Config, clock: Clock) -> anyhow::Result<AppState> {
-    let (db, blobs) = open_storage(&config, &clock).await?;
+    let (db, blobs) = open_storage(&config).await?;
     crate::workflow::service::defs::seed(&db, clock.now_ms()).await?;
     let ingest = Ingest {
         db: db.clone(),

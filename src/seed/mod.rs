@@ -293,7 +293,7 @@ pub async fn run(config: &Config, cmd: DevCommand) -> anyhow::Result<()> {
     crate::domain::validate_username(&format!("{prefix}.admin")).map_err(anyhow::Error::msg)?;
     anyhow::ensure!(days >= 1, "--days must be at least 1");
     let clock = crate::clock::Clock::system();
-    let (db, blobs) = crate::server::open_storage(config, &clock).await?;
+    let (db, blobs) = crate::server::open_storage(config).await?;
     let started = std::time::Instant::now();
     let opts = Options { dictations, days, seed: rng_seed, prefix };
     let report = seed(config, &db, blobs.as_ref(), &opts, clock.now_ms()).await?;

@@ -2,3 +2,4 @@
 
 mod admin_audit;
 mod approvals;
+mod staging;
