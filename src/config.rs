@@ -51,6 +51,7 @@ pub struct Config {
     pub retention: RetentionConfig,
     pub webhooks: crate::webhooks::WebhooksConfig,
     pub oidc: OidcConfig,
+    pub audit: crate::audit::anchor::AnchorConfig,
 }
 
 /// Single sign-on through an OpenID Connect provider (authorization code flow with

@@ -87,6 +87,7 @@ pub async fn run(listener: TcpListener, state: AppState, shutdown: CancellationT
         state.config.retention.audio_days_after_dispatch,
         shutdown.clone(),
     ));
+    let checkpoints = start_checkpoints(&state, &shutdown)?;
     let tls = match (&state.config.server.tls_cert, &state.config.server.tls_key) {
         (Some(cert), Some(key)) => Some(crate::tls::acceptor(cert, key)?),
         _ => None,
@@ -117,11 +118,37 @@ pub async fn run(listener: TcpListener, state: AppState, shutdown: CancellationT
     let _ = scheduler.await;
     let _ = retention.await;
     let _ = deliverer.await;
+    if let Some(c) = checkpoints {
+        let _ = c.await;
+    }
     if let Some(r) = recognition {
         let _ = r.await;
     }
     tracing::info!("dictaflow stopped");
     Ok(())
+}
+
+/// Loads (or creates) the audit signing key and starts the signed checkpoints, unless
+/// `audit.checkpoint_seconds` is 0.
+fn start_checkpoints(
+    state: &AppState,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+    let (audit, data_dir) = (&state.config.audit, &state.config.storage.data_dir);
+    if audit.checkpoint_seconds == 0 {
+        return Ok(None);
+    }
+    let key = crate::audit::anchor::SigningKey::load_or_create(&audit.key_path(data_dir))?;
+    let every = Duration::from_secs(audit.checkpoint_seconds);
+    let run = crate::audit::anchor::run(
+        state.db.clone(),
+        key,
+        audit.export_path(data_dir),
+        state.clock.clone(),
+        every,
+        shutdown.clone(),
+    );
+    Ok(Some(tokio::spawn(run)))
 }
 
 /// Cancels `token` on ctrl-c or SIGTERM.

@@ -2,4 +2,5 @@
 
 mod admin_audit;
 mod approvals;
+mod audit_anchor;
 mod staging;
