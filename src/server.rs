@@ -56,6 +56,10 @@ pub async fn build_state(config: Config, clock: Clock) -> anyhow::Result<AppStat
     };
     let stt = crate::jobs::runtime::SttStatus::with_direct_slots(config.stt.enabled, config.stt.worker_count());
     let audit = crate::audit::writer::AuditWriter::spawn(db.clone());
+    if config.audit.checkpoint_seconds > 0 {
+        // Created before serving, so a missing or unreadable key stops the start.
+        crate::audit::anchor::SigningKey::load_or_create(&config.audit.key_path(&config.storage.data_dir))?;
+    }
     Ok(AppState { config: Arc::new(config), db, blobs, clock, ingest, stt, audit })
 }
 
