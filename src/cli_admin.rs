@@ -137,8 +137,11 @@ pub async fn audit(config: &Config, cmd: AuditCommand) -> anyhow::Result<ExitCod
                 );
                 return match crate::audit::store::verify(&db).await? {
                     Ok(v) => {
-                        println!("audit trail chain intact: {} entries (no signing key at {}: checkpoints not checked)",
-                            v.rows, key_path.display());
+                        println!(
+                            "audit trail chain intact: {} entries (no signing key at {}: checkpoints not checked)",
+                            v.rows,
+                            key_path.display()
+                        );
                         Ok(ExitCode::SUCCESS)
                     }
                     Err(b) => broken(&b.into()),

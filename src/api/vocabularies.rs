@@ -90,7 +90,8 @@ async fn delete(
     let mut tx = state.db.begin_write().await?;
     if vocabulary::delete(&mut tx, &scope).await? {
         let key = scope.key();
-        record_in(&mut tx, &state, &user.0, &client, action::VOCABULARY_DELETE, ("vocabulary", &key), json!({})).await?;
+        record_in(&mut tx, &state, &user.0, &client, action::VOCABULARY_DELETE, ("vocabulary", &key), json!({}))
+            .await?;
         tx.commit().await?;
         Ok(StatusCode::NO_CONTENT)
     } else {

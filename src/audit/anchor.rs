@@ -99,7 +99,8 @@ impl SigningKey {
 
     /// A signed checkpoint of the chain at `seq`.
     pub fn sign(&self, seq: i64, hash: &str, rows: i64, at: Millis) -> Checkpoint {
-        let mut c = Checkpoint { seq, hash: hash.into(), rows, at, key_id: key_id(self.public_key()), signature: "".into() };
+        let mut c =
+            Checkpoint { seq, hash: hash.into(), rows, at, key_id: key_id(self.public_key()), signature: "".into() };
         c.signature = hex::encode(self.0.sign(c.message().as_bytes()).as_ref());
         c
     }
@@ -230,8 +231,7 @@ mod tests {
         let other = SigningKey::load_or_create(&dir.path().join("other.p8")).unwrap();
         assert!(!c.is_signed_by(other.public_key()), "another key");
         type Edit = fn(&mut Checkpoint);
-        let edits: [Edit; 4] =
-            [|c| c.seq += 1, |c| c.hash = "cd".repeat(32), |c| c.rows -= 1, |c| c.at += 1];
+        let edits: [Edit; 4] = [|c| c.seq += 1, |c| c.hash = "cd".repeat(32), |c| c.rows -= 1, |c| c.at += 1];
         for edit in edits {
             let mut forged = c.clone();
             edit(&mut forged);

@@ -10,8 +10,8 @@ use crate::clock::Millis;
 use crate::config::SttConfig;
 use crate::models::Manifest;
 use crate::models::manifest::name_from_file;
-use crate::storage::{Db, Tx};
 use crate::storage::recognition::{self as store, StoredSettings};
+use crate::storage::{Db, Tx};
 use crate::stt::TranscribeOptions;
 
 /// Widest beam offered (whisper.cpp accepts more, but the cost grows with no gain here).

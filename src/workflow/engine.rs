@@ -196,7 +196,11 @@ pub const REOPEN: &str = "reopen";
 /// `approve` still leads here, else the first stage whose `approve` does. Auto-approval
 /// applies as on any entry to that stage. `None` when the letter is not approved, or when
 /// no stage of the workflow approves into its stage (the edit must then be refused).
-pub fn reopen_for_approval(def: &WorkflowDef, state: &DictationState, approved_from: Option<&str>) -> Option<Transition> {
+pub fn reopen_for_approval(
+    def: &WorkflowDef,
+    state: &DictationState,
+    approved_from: Option<&str>,
+) -> Option<Transition> {
     let here = def.stage(&state.stage)?;
     if here.status != Status::Approved {
         return None;

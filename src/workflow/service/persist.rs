@@ -112,7 +112,10 @@ async fn record_steps(
 
 /// The letter's current draft version and the SHA-256 (hex) of its text.
 async fn current_text(tx: &mut Tx, id: &str) -> Result<Option<(i64, String)>, sqlx::Error> {
-    let row = sqlx::query("SELECT version, text FROM drafts WHERE dictation_id = $1").bind(id).fetch_optional(&mut **tx).await?;
+    let row = sqlx::query("SELECT version, text FROM drafts WHERE dictation_id = $1")
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
     row.map(|r| {
         let text: String = r.try_get("text")?;
         Ok((r.try_get("version")?, hex::encode(Sha256::digest(text.as_bytes()))))

@@ -170,7 +170,10 @@ fn auto_approval_skips_review_for_listed_clinicians_only() {
 fn an_edited_approved_letter_goes_back_to_where_it_was_approved() {
     let def = clinic_letter();
     let t = reopen_for_approval(&def, &state("approved", None), Some("review")).unwrap();
-    assert_eq!((t.to_stage.as_str(), t.new_status, t.assignee.as_deref()), ("review", Status::AwaitingReview, Some("dr.patel")));
+    assert_eq!(
+        (t.to_stage.as_str(), t.new_status, t.assignee.as_deref()),
+        ("review", Status::AwaitingReview, Some("dr.patel"))
+    );
     let steps: Vec<(&str, &str, &str, bool)> =
         t.steps.iter().map(|s| (s.action.as_str(), s.from.as_str(), s.to.as_str(), s.automatic)).collect();
     assert_eq!(steps, [("reopen", "approved", "review", false)]);

@@ -71,7 +71,10 @@ async fn an_admin_change_whose_audit_entry_fails_is_not_committed(backend: Backe
     let changes = [
         ("workflow", put_yaml(&app, &admin, "/api/v1/workflows/clinic-letter", &workflow).await),
         ("routing", put_yaml(&app, &admin, "/api/v1/routing", &routing).await),
-        ("vocabulary", send(&app, "PUT", &admin, "/api/v1/vocabularies/global", Some(json!({"terms": ["otitis"]}))).await),
+        (
+            "vocabulary",
+            send(&app, "PUT", &admin, "/api/v1/vocabularies/global", Some(json!({"terms": ["otitis"]}))).await,
+        ),
         ("webhook", send(&app, "POST", &admin, "/api/v1/webhooks", Some(hook)).await),
         ("settings", send(&app, "PUT", &admin, "/api/v1/settings/recognition", Some(json!({"beam_size": 2}))).await),
         ("token", send(&app, "POST", &admin, "/api/v1/auth/tokens", Some(json!({"name": "ci"}))).await),

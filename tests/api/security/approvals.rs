@@ -66,6 +66,9 @@ async fn editing_an_approved_letter_sends_it_back_for_approval(backend: Backend)
     t.ok(&t.patel, &id, "approve", json!({})).await;
     let history = t.history(&t.patel, &id).await;
     let last = history.last().unwrap();
-    assert_eq!((last["action"].as_str(), last["text_sha256"].as_str()), (Some("approve"), Some(sha256(edited_text).as_str())));
+    assert_eq!(
+        (last["action"].as_str(), last["text_sha256"].as_str()),
+        (Some("approve"), Some(sha256(edited_text).as_str()))
+    );
     assert_eq!(t.ok(&t.jones, &id, "dispatch", json!({})).await["status"], "dispatched");
 }

@@ -59,7 +59,8 @@ async fn a_starting_process_spares_a_live_upload_and_others_audio(backend: Backe
     let before = status(&client, &first, &token, &earlier).await;
     assert_ne!(before, "failed");
     let other_dir = tempfile::tempdir().unwrap();
-    let shared_db = db.clone().or_else(|| Some(format!("sqlite://{}?mode=rwc", dir.path().join("dictaflow.db").display())));
+    let shared_db =
+        db.clone().or_else(|| Some(format!("sqlite://{}?mode=rwc", dir.path().join("dictaflow.db").display())));
     let third = start_with(other_dir.path(), &shared_db, &no_grace).await;
     for server in [&first, &second, &third] {
         assert_eq!(status(&client, server, &token, &earlier).await, before, "{}", server.base);

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::{HeaderMap, StatusCode};
-use dictaflow::webhooks::deliver::{Policy, client, deliver_due};
 use dictaflow::clock::Clock;
+use dictaflow::webhooks::deliver::{Policy, client, deliver_due};
 use dictaflow::webhooks::sign::{DEFAULT_TOLERANCE_SECONDS, Rejected, verify};
 use serde_json::{Value, json};
 
