@@ -251,7 +251,7 @@ async fn add_user(
         None
     };
     let clock = Clock::system();
-    let (db, _blobs) = crate::server::open_storage(config, &clock).await?;
+    let (db, _blobs) = crate::server::open_storage(config).await?;
     let new = crate::auth::accounts::CreateUser {
         username: username.to_string(),
         display_name: display_name.to_string(),

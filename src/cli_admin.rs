@@ -28,8 +28,15 @@ pub enum TeamCommand {
 
 #[derive(Subcommand, Debug)]
 pub enum AuditCommand {
-    /// Check the hash chain of the whole audit trail; names the first bad row.
-    Verify,
+    /// Check the hash chain of the whole audit trail and every signed checkpoint, in one
+    /// snapshot; names the first bad row.
+    Verify {
+        /// Also check the checkpoints exported to this JSON-lines file.
+        #[arg(long)]
+        checkpoints: Option<std::path::PathBuf>,
+    },
+    /// Sign and export a checkpoint of the chain now.
+    Checkpoint,
 }
 
 async fn open(config: &Config) -> anyhow::Result<Db> {
@@ -108,21 +115,61 @@ pub async fn team(config: &Config, cmd: TeamCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `audit verify`: success, or a failure naming the first bad row.
+/// `audit verify`: success, or a failure naming the first bad row; `audit checkpoint`.
 pub async fn audit(config: &Config, cmd: AuditCommand) -> anyhow::Result<ExitCode> {
+    use crate::audit::anchor::{self, SigningKey};
+    let (audit, data_dir) = (&config.audit, &config.storage.data_dir);
+    let key_path = audit.key_path(data_dir);
     match cmd {
-        AuditCommand::Verify => {
+        AuditCommand::Checkpoint => {
             let db = open(config).await?;
-            match crate::audit::store::verify(&db).await? {
+            let key = SigningKey::load_or_create(&key_path)?;
+            let now = crate::clock::Clock::system().now_ms();
+            match anchor::checkpoint(&db, &key, &audit.export_path(data_dir), now).await? {
+                Some(c) => println!("checkpoint at seq {} signed and exported", c.seq),
+                None => println!("nothing new since the last checkpoint"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCommand::Verify { checkpoints } => {
+            // The export is read before the database snapshot: every checkpoint in it names
+            // a row committed before the snapshot.
+            let exported = checkpoints.as_deref().map(anchor::read_export).transpose()?.unwrap_or_default();
+            let db = open(config).await?;
+            if !key_path.exists() {
+                anyhow::ensure!(
+                    checkpoints.is_none(),
+                    "no signing key at {}: the checkpoints cannot be checked",
+                    key_path.display()
+                );
+                return match crate::audit::store::verify(&db).await? {
+                    Ok(v) => {
+                        println!(
+                            "audit trail chain intact: {} entries (no signing key at {}: checkpoints not checked)",
+                            v.rows,
+                            key_path.display()
+                        );
+                        Ok(ExitCode::SUCCESS)
+                    }
+                    Err(b) => broken(&b.into()),
+                };
+            }
+            let key = SigningKey::load(&key_path)?;
+            match crate::audit::store::verify_anchored(&db, key.public_key(), &exported).await? {
                 Ok(v) => {
-                    println!("audit trail intact: {} entries, chain verified", v.rows);
+                    println!(
+                        "audit trail intact: {} entries, chain verified, {} signed checkpoints verified",
+                        v.rows, v.checkpoints
+                    );
                     Ok(ExitCode::SUCCESS)
                 }
-                Err(b) => {
-                    eprintln!("audit trail BROKEN at seq {}: {b}", b.seq());
-                    Ok(ExitCode::FAILURE)
-                }
+                Err(f) => broken(&f),
             }
         }
     }
+}
+
+fn broken(f: &crate::audit::store::Finding) -> anyhow::Result<ExitCode> {
+    eprintln!("audit trail BROKEN at seq {}: {f}", f.seq());
+    Ok(ExitCode::FAILURE)
 }

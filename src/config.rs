@@ -52,6 +52,7 @@ pub struct Config {
     pub webhooks: crate::webhooks::WebhooksConfig,
     pub oidc: OidcConfig,
     pub metrics: MetricsConfig,
+    pub audit: crate::audit::anchor::AnchorConfig,
 }
 
 /// Who may read `/metrics` and the details of `/readyz` (everyone gets `/healthz` and

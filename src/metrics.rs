@@ -81,6 +81,9 @@ fn help(name: &str) -> &'static str {
         "dictaflow_transcriptions_total" => "transcription jobs finished by this process, by outcome",
         "dictaflow_transcription_seconds" => "engine time per transcription",
         "dictaflow_transcribed_audio_seconds_total" => "seconds of audio transcribed by this process",
+        "dictaflow_audio_missing_at_start" => {
+            "dictations whose audio this process could not see at start (left as they were)"
+        }
         _ => "dictaflow metric",
     }
 }

@@ -18,7 +18,7 @@ use crate::storage::reconcile::reconcile;
 use crate::storage::{BlobStore, Db, LocalBlobStore};
 
 /// The storage side of a running dictaflow: database and audio store, migrated and reconciled.
-pub async fn open_storage(config: &Config, clock: &Clock) -> anyhow::Result<(Db, Arc<dyn BlobStore>)> {
+pub async fn open_storage(config: &Config) -> anyhow::Result<(Db, Arc<dyn BlobStore>)> {
     std::fs::create_dir_all(&config.storage.data_dir)
         .with_context(|| format!("cannot create the data directory {}", config.storage.data_dir.display()))?;
     let url = config.database_url();
@@ -26,8 +26,12 @@ pub async fn open_storage(config: &Config, clock: &Clock) -> anyhow::Result<(Db,
     db.migrate().await?;
     let blobs: Arc<dyn BlobStore> = Arc::new(LocalBlobStore::open(config.storage.data_dir.join("audio")).await?);
     let grace = Duration::from_secs(config.storage.orphan_grace_seconds);
-    let report = reconcile(&db, blobs.as_ref(), grace, clock.now_ms()).await?;
+    let report = reconcile(&db, blobs.as_ref(), grace).await?;
     tracing::info!(?report, "storage reconciled");
+    if !report.missing_audio.is_empty() {
+        tracing::warn!(dictations = ?report.missing_audio,
+            "these dictations' audio is not in this process's data directory; they were left unchanged");
+    }
     Ok((db, blobs))
 }
 
@@ -40,7 +44,7 @@ pub fn limits_of(config: &Config) -> Limits {
 }
 
 pub async fn build_state(config: Config, clock: Clock) -> anyhow::Result<AppState> {
-    let (db, blobs) = open_storage(&config, &clock).await?;
+    let (db, blobs) = open_storage(&config).await?;
     crate::workflow::service::defs::seed(&db, clock.now_ms()).await?;
     let ingest = Ingest {
         db: db.clone(),
@@ -56,6 +60,10 @@ pub async fn build_state(config: Config, clock: Clock) -> anyhow::Result<AppStat
         config.limits.direct_max_waiting,
     );
     let audit = crate::audit::writer::AuditWriter::spawn(db.clone());
+    if config.audit.checkpoint_seconds > 0 {
+        // Created before serving, so a missing or unreadable key stops the start.
+        crate::audit::anchor::SigningKey::load_or_create(&config.audit.key_path(&config.storage.data_dir))?;
+    }
     Ok(AppState { config: Arc::new(config), db, blobs, clock, ingest, stt, audit })
 }
 
@@ -87,6 +95,7 @@ pub async fn run(listener: TcpListener, state: AppState, shutdown: CancellationT
         state.config.retention.audio_days_after_dispatch,
         shutdown.clone(),
     ));
+    let checkpoints = start_checkpoints(&state, &shutdown)?;
     let tls = match (&state.config.server.tls_cert, &state.config.server.tls_key) {
         (Some(cert), Some(key)) => Some(crate::tls::acceptor(cert, key)?),
         _ => None,
@@ -117,11 +126,37 @@ pub async fn run(listener: TcpListener, state: AppState, shutdown: CancellationT
     let _ = scheduler.await;
     let _ = retention.await;
     let _ = deliverer.await;
+    if let Some(c) = checkpoints {
+        let _ = c.await;
+    }
     if let Some(r) = recognition {
         let _ = r.await;
     }
     tracing::info!("dictaflow stopped");
     Ok(())
+}
+
+/// Loads (or creates) the audit signing key and starts the signed checkpoints, unless
+/// `audit.checkpoint_seconds` is 0.
+fn start_checkpoints(
+    state: &AppState,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+    let (audit, data_dir) = (&state.config.audit, &state.config.storage.data_dir);
+    if audit.checkpoint_seconds == 0 {
+        return Ok(None);
+    }
+    let key = crate::audit::anchor::SigningKey::load_or_create(&audit.key_path(data_dir))?;
+    let every = Duration::from_secs(audit.checkpoint_seconds);
+    let run = crate::audit::anchor::run(
+        state.db.clone(),
+        key,
+        audit.export_path(data_dir),
+        state.clock.clone(),
+        every,
+        shutdown.clone(),
+    );
+    Ok(Some(tokio::spawn(run)))
 }
 
 /// Cancels `token` on ctrl-c or SIGTERM.

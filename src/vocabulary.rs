@@ -4,7 +4,7 @@
 use sqlx::Row;
 
 use crate::clock::Millis;
-use crate::storage::Db;
+use crate::storage::{Db, Tx};
 
 /// Longest prompt handed to the decoder (Whisper keeps at most ~224 prompt tokens).
 const MAX_PROMPT_CHARS: usize = 600;
@@ -101,7 +101,8 @@ pub async fn list(db: &Db) -> Result<Vec<(String, Vec<String>, Millis)>, sqlx::E
         .collect()
 }
 
-pub async fn put(db: &Db, scope: &Scope, terms: &[String], by: &str, now: Millis) -> Result<(), sqlx::Error> {
+/// Stores `terms` for `scope` in `tx` (the caller commits it with the audit entry).
+pub async fn put(tx: &mut Tx, scope: &Scope, terms: &[String], by: &str, now: Millis) -> Result<(), sqlx::Error> {
     let json = serde_json::to_string(terms).unwrap_or_else(|_| "[]".into());
     sqlx::query(
         "INSERT INTO vocabularies (scope, terms, updated_at, updated_by) VALUES ($1, $2, $3, $4) \
@@ -111,13 +112,14 @@ pub async fn put(db: &Db, scope: &Scope, terms: &[String], by: &str, now: Millis
     .bind(json)
     .bind(now)
     .bind(by)
-    .execute(&db.pool)
+    .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
-pub async fn delete(db: &Db, scope: &Scope) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM vocabularies WHERE scope = $1").bind(scope.key()).execute(&db.pool).await?;
+/// Removes `scope`'s list in `tx`; `false` when there was none.
+pub async fn delete(tx: &mut Tx, scope: &Scope) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM vocabularies WHERE scope = $1").bind(scope.key()).execute(&mut **tx).await?;
     Ok(done.rows_affected() > 0)
 }
 

@@ -1,4 +1,5 @@
-//! The audit trail's HTTP face: `record` for handlers, and `GET /api/v1/audit` for
+//! The audit trail's HTTP face: `record` for handlers (`record_in` for a change made in a
+//! transaction, so that the change and its entry commit together), and `GET /api/v1/audit` for
 //! super-users (filters `actor`, `action` (a trailing `.` matches a family), `target`,
 //! `from`, `to`, `limit`, `cursor`; newest first).
 
@@ -18,6 +19,7 @@ use crate::auth::CurrentUser;
 use crate::auth::policy::{self, Permission};
 use crate::clock::{parse_rfc3339, rfc3339};
 use crate::error::{ApiError, ApiResult};
+use crate::storage::Tx;
 use crate::storage::users::User;
 
 pub fn router() -> Router<AppState> {
@@ -39,6 +41,22 @@ pub async fn record(
         entry = entry.target(kind, id);
     }
     state.audit.record(entry, state.clock.now_ms()).await.map_err(anyhow::Error::from)?;
+    Ok(())
+}
+
+/// Appends an entry by `user` from `client` in `tx`, the transaction that makes the change
+/// it records: the change and its entry commit together, or neither does.
+pub async fn record_in(
+    tx: &mut Tx,
+    state: &AppState,
+    user: &User,
+    client: &Client,
+    action: &'static str,
+    target: (&str, &str),
+    details: Value,
+) -> ApiResult<()> {
+    let entry = client.who(Some(user)).entry(action).target(target.0, target.1).details(details);
+    store::append(tx, state.db.backend, &entry, state.clock.now_ms()).await?;
     Ok(())
 }
 

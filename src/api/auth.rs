@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::audit::record;
+use super::audit::{record, record_in};
 use super::client::Client;
 use super::extract::Json;
 use crate::audit::action;
@@ -169,8 +169,8 @@ async fn create_token(
     let (token, hash) = auth::new_token();
     let mut tx = state.db.begin_write().await?;
     let id = accounts::insert_named_token(&mut tx, &user.id, &hash, name, now, Some(expires_at)).await?;
+    record_in(&mut tx, &state, &user, &client, action::TOKEN_CREATE, ("token", &id), json!({"name": name})).await?;
     tx.commit().await?;
-    record(&state, Some(&user), &client, action::TOKEN_CREATE, Some(("token", &id)), json!({"name": name})).await?;
     let info = accounts::TokenInfo {
         id,
         name: Some(name.to_string()),
@@ -200,10 +200,10 @@ async fn revoke_token(
     policy::require(&user, Permission::OwnAccount)?;
     let mut tx = state.db.begin_write().await?;
     let revoked = accounts::revoke_api_token(&mut tx, &user.id, &id, state.clock.now_ms()).await?;
-    tx.commit().await?;
     if !revoked {
         return Err(ApiError::not_found("token"));
     }
-    record(&state, Some(&user), &client, action::TOKEN_REVOKE, Some(("token", &id)), json!({})).await?;
+    record_in(&mut tx, &state, &user, &client, action::TOKEN_REVOKE, ("token", &id), json!({})).await?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

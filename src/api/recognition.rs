@@ -12,7 +12,7 @@ use axum::routing::get;
 use serde_json::{Map, Value, json};
 
 use super::AppState;
-use super::audit::record;
+use super::audit::record_in;
 use super::client::Client;
 use super::extract::Json;
 use crate::audit::action;
@@ -165,11 +165,13 @@ async fn put_settings(
             }
         })?;
     }
-    let version = settings::save(&state.db, &next, &user.id, state.clock.now_ms()).await?;
-    tracing::info!(version, model = %next.model_name(), beam_size = next.beam_size, "recognition settings changed");
+    let mut tx = state.db.begin_write().await?;
+    let version = settings::save(&mut tx, &next, &user.id, state.clock.now_ms()).await?;
     let details = json!({"version": version, "from": values(&before.settings), "to": values(&next)});
-    record(&state, Some(&user), &client, action::RECOGNITION_SETTINGS_PUT, Some(("settings", "recognition")), details)
-        .await?;
+    let target = ("settings", "recognition");
+    record_in(&mut tx, &state, &user, &client, action::RECOGNITION_SETTINGS_PUT, target, details).await?;
+    tx.commit().await?;
+    tracing::info!(version, model = %next.model_name(), beam_size = next.beam_size, "recognition settings changed");
     let saved = settings::effective(&state.db, stt).await?;
     Ok(axum::Json(render(&state, &saved)))
 }

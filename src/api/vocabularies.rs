@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::audit::record;
+use super::audit::record_in;
 use super::client::Client;
 use super::extract::Json;
 use crate::audit::action;
@@ -71,9 +71,11 @@ async fn put(
     let terms =
         vocabulary::clean_terms(&body.terms).map_err(|e| ApiError::invalid_field("terms", "validation_failed", e))?;
     let now = state.clock.now_ms();
-    vocabulary::put(&state.db, &scope, &terms, &user.0.id, now).await?;
+    let mut tx = state.db.begin_write().await?;
+    vocabulary::put(&mut tx, &scope, &terms, &user.0.id, now).await?;
     let details = json!({"terms": terms.len()});
-    record(&state, Some(&user.0), &client, action::VOCABULARY_PUT, Some(("vocabulary", &scope.key())), details).await?;
+    record_in(&mut tx, &state, &user.0, &client, action::VOCABULARY_PUT, ("vocabulary", &scope.key()), details).await?;
+    tx.commit().await?;
     Ok(axum::Json(json!({"scope": scope.key(), "terms": terms, "updated_at": rfc3339(now)})))
 }
 
@@ -85,10 +87,12 @@ async fn delete(
 ) -> ApiResult<StatusCode> {
     let scope = parse_scope(&raw)?;
     may_edit(&user, &scope)?;
-    if vocabulary::delete(&state.db, &scope).await? {
+    let mut tx = state.db.begin_write().await?;
+    if vocabulary::delete(&mut tx, &scope).await? {
         let key = scope.key();
-        record(&state, Some(&user.0), &client, action::VOCABULARY_DELETE, Some(("vocabulary", &key)), json!({}))
+        record_in(&mut tx, &state, &user.0, &client, action::VOCABULARY_DELETE, ("vocabulary", &key), json!({}))
             .await?;
+        tx.commit().await?;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("vocabulary"))

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::audit::record;
+use super::audit::record_in;
 use super::client::Client;
 use super::extract::{Json, Query};
 use crate::audit::action;
@@ -98,11 +98,13 @@ async fn create(
         enabled: body.enabled.unwrap_or(true),
         created_by: &user.0.id,
     };
-    let id = store::insert(&state.db, &new, state.clock.now_ms()).await?;
+    let mut tx = state.db.begin_write().await?;
+    let id = store::insert(&mut tx, &new, state.clock.now_ms()).await?;
+    let details = json!({"events": events, "enabled": new.enabled});
+    record_in(&mut tx, &state, &user.0, &client, action::WEBHOOK_CREATE, ("webhook", &id), details).await?;
+    tx.commit().await?;
     // The URL is not logged: some receivers carry a token in it.
     tracing::info!(webhook = %id, events = ?events, "webhook created");
-    let details = json!({"events": events, "enabled": new.enabled});
-    record(&state, Some(&user.0), &client, action::WEBHOOK_CREATE, Some(("webhook", &id)), details).await?;
     let hook = store::get(&state.db, &id).await?.ok_or_else(|| ApiError::not_found("webhook"))?;
     Ok((StatusCode::CREATED, axum::Json(view(&hook))))
 }
@@ -130,9 +132,11 @@ async fn remove(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     superuser(&user)?;
-    if store::delete(&state.db, &id).await? {
+    let mut tx = state.db.begin_write().await?;
+    if store::delete(&mut tx, &id).await? {
+        record_in(&mut tx, &state, &user.0, &client, action::WEBHOOK_DELETE, ("webhook", &id), json!({})).await?;
+        tx.commit().await?;
         tracing::info!(webhook = %id, "webhook deleted");
-        record(&state, Some(&user.0), &client, action::WEBHOOK_DELETE, Some(("webhook", &id)), json!({})).await?;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("webhook"))

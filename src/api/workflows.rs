@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::audit::record;
+use super::audit::record_in;
 use super::client::Client;
 use super::extract::Query;
 use crate::audit::action;
@@ -162,17 +162,10 @@ async fn put_one(
     let mut tx = state.db.begin_write().await?;
     let version =
         store::insert_workflow(&mut tx, &name, text, &user.0.id, state.clock.now_ms()).await.map_err(conflict)?;
+    let details = json!({"version": version});
+    record_in(&mut tx, &state, &user.0, &client, action::WORKFLOW_PUT, ("workflow", &name), details).await?;
     tx.commit().await.map_err(conflict)?;
     tracing::info!(workflow = %name, version, by = %user.0.username, "workflow version stored");
-    record(
-        &state,
-        Some(&user.0),
-        &client,
-        action::WORKFLOW_PUT,
-        Some(("workflow", &name)),
-        json!({"version": version}),
-    )
-    .await?;
     let v = store::workflow(&state.db, &name, Some(version)).await?.ok_or_else(|| ApiError::not_found("workflow"))?;
     Ok((StatusCode::OK, axum::Json(summary(&v))).into_response())
 }
@@ -228,16 +221,9 @@ async fn put_routing(
     }
     let mut tx = state.db.begin_write().await?;
     let version = store::insert_routing(&mut tx, text, &user.0.id, state.clock.now_ms()).await.map_err(conflict)?;
+    let details = json!({"version": version});
+    record_in(&mut tx, &state, &user.0, &client, action::ROUTING_PUT, ("routing", "routing"), details).await?;
     tx.commit().await.map_err(conflict)?;
     let v = store::routing(&state.db).await?.ok_or_else(|| ApiError::not_found("routing table"))?;
-    record(
-        &state,
-        Some(&user.0),
-        &client,
-        action::ROUTING_PUT,
-        Some(("routing", "routing")),
-        json!({"version": version}),
-    )
-    .await?;
     Ok(axum::Json(summary(&v)).into_response())
 }

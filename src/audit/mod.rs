@@ -2,6 +2,7 @@
 //! dictations, draft edits, transitions, exports and administrative changes, with who,
 //! what, when and from where. [`chain`] is the pure hash chain; [`store`] its table.
 
+pub mod anchor;
 pub mod chain;
 pub mod store;
 pub mod writer;

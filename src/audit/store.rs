@@ -1,10 +1,12 @@
 //! The audit table: append inside the caller's write transaction (serialised on the
-//! chain head), search with a cursor, and walk the whole chain for `audit verify`.
+//! chain head), search with a cursor, and walk the whole chain (with its signed
+//! checkpoints) in one snapshot for `audit verify`.
 
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::NewEntry;
+use super::anchor::Checkpoint;
 use super::chain::{Break, Record, Verifier, hash_of};
 use crate::clock::Millis;
 use crate::storage::{Backend, Db, Tx};
@@ -173,8 +175,20 @@ pub struct Verified {
     pub rows: i64,
 }
 
-/// Walks every row in order (in pages) and checks links, hashes and the head.
-pub async fn verify(db: &Db) -> anyhow::Result<Result<Verified, Break>> {
+/// Starts a read transaction that sees one snapshot for all its statements (SQLite's
+/// read transactions do; PostgreSQL needs REPEATABLE READ), so rows appended meanwhile by
+/// a live server are simply not seen, instead of looking like a truncated chain.
+async fn snapshot(db: &Db) -> Result<Tx, sqlx::Error> {
+    let mut tx = db.begin_read().await?;
+    if db.backend == Backend::Postgres {
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
+    }
+    Ok(tx)
+}
+
+/// Walks every row in order (in pages) in `tx` and checks links and hashes, calling
+/// `each` with every checked row, then checks the head.
+async fn walk(tx: &mut Tx, mut each: impl FnMut(&Record)) -> anyhow::Result<Result<Verified, Break>> {
     const PAGE: i64 = 1000;
     let mut v = Verifier::default();
     let mut after = 0i64;
@@ -183,22 +197,115 @@ pub async fn verify(db: &Db) -> anyhow::Result<Result<Verified, Break>> {
             "SELECT {COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT {PAGE}"
         )))
         .bind(after)
-        .fetch_all(&db.pool)
+        .fetch_all(&mut **tx)
         .await?;
         for row in &rows {
             let r = record_of(row)?;
             if let Err(b) = v.check(&r) {
                 return Ok(Err(b));
             }
+            each(&r);
             after = r.seq;
         }
         if (rows.len() as i64) < PAGE {
             break;
         }
     }
-    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(&db.pool).await?;
+    let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(&mut **tx).await?;
     let (seq, hash): (i64, String) = (head.try_get("seq")?, head.try_get("hash")?);
     Ok(v.finish(seq, &hash).map(|_| Verified { rows: v.last_seq() }))
+}
+
+/// Checks links, hashes and the head of the whole chain, in one snapshot.
+pub async fn verify(db: &Db) -> anyhow::Result<Result<Verified, Break>> {
+    let mut tx = snapshot(db).await?;
+    let result = walk(&mut tx, |_| {}).await?;
+    tx.commit().await?;
+    Ok(result)
+}
+
+/// Why an anchored verification failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Finding {
+    #[error(transparent)]
+    Chain(#[from] Break),
+    #[error("checkpoint at seq {seq} ({origin}): {problem}")]
+    Checkpoint { seq: i64, origin: &'static str, problem: String },
+}
+
+impl Finding {
+    /// The sequence number of the first bad row (or of the checkpoint that disagrees).
+    pub fn seq(&self) -> i64 {
+        match self {
+            Self::Chain(b) => b.seq(),
+            Self::Checkpoint { seq, .. } => *seq,
+        }
+    }
+}
+
+/// What an anchored verification checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Anchored {
+    pub rows: i64,
+    pub checkpoints: usize,
+}
+
+/// The checkpoints stored in the database, oldest first.
+async fn stored_checkpoints(tx: &mut Tx) -> Result<Vec<Checkpoint>, sqlx::Error> {
+    let rows = sqlx::query("SELECT seq, hash, rows, at, key_id, signature FROM audit_checkpoints ORDER BY seq")
+        .fetch_all(&mut **tx)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Checkpoint {
+                seq: r.try_get("seq")?,
+                hash: r.try_get("hash")?,
+                rows: r.try_get("rows")?,
+                at: r.try_get("at")?,
+                key_id: r.try_get("key_id")?,
+                signature: r.try_get("signature")?,
+            })
+        })
+        .collect()
+}
+
+/// The chain as [`verify`] checks it, and every checkpoint (the database's and those of
+/// `exported`, read before this call) in the same snapshot: signed by `public_key`, and
+/// naming a row that is still in the chain with the same hash and position.
+pub async fn verify_anchored(
+    db: &Db,
+    public_key: &[u8],
+    exported: &[Checkpoint],
+) -> anyhow::Result<Result<Anchored, Finding>> {
+    let mut tx = snapshot(db).await?;
+    let stored = stored_checkpoints(&mut tx).await?;
+    let all: Vec<(&'static str, &Checkpoint)> =
+        stored.iter().map(|c| ("database", c)).chain(exported.iter().map(|c| ("export file", c))).collect();
+    let mut seen: std::collections::HashMap<i64, String> = all.iter().map(|(_, c)| (c.seq, String::new())).collect();
+    let walked = walk(&mut tx, |r| {
+        if let Some(h) = seen.get_mut(&r.seq) {
+            *h = r.hash.clone();
+        }
+    })
+    .await?;
+    tx.commit().await?;
+    let verified = match walked {
+        Ok(v) => v,
+        Err(b) => return Ok(Err(b.into())),
+    };
+    for (origin, c) in &all {
+        let problem = if !c.is_signed_by(public_key) {
+            "its signature does not verify under the signing key (forged, or another key)"
+        } else if c.seq > verified.rows {
+            "the row it names is no longer in the chain (rows were removed)"
+        } else if seen.get(&c.seq).is_none_or(|h| *h != c.hash) {
+            "the row it names has another hash now (the chain was rewritten)"
+        } else {
+            continue;
+        };
+        return Ok(Err(Finding::Checkpoint { seq: c.seq, origin, problem: problem.into() }));
+    }
+    Ok(Ok(Anchored { rows: verified.rows, checkpoints: all.len() }))
 }
 
 /// Times of `action` entries matching `column = value` since `since` (and after the last

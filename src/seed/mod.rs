@@ -310,7 +310,7 @@ pub async fn run(config: &Config, cmd: DevCommand) -> anyhow::Result<()> {
         "warning: every user dev seed creates has the known password {PASSWORD:?} and its API token is \
          printed; use it only on a development or benchmark database"
     );
-    let (db, blobs) = crate::server::open_storage(config, &clock).await?;
+    let (db, blobs) = crate::server::open_storage(config).await?;
     let real = real_users(&db).await?;
     if let Some(first) = real.first()
         && !force

@@ -3,9 +3,16 @@
 //! Writes go to a temporary file that is fsynced, then renamed into place and the
 //! directory fsynced, all before the dictation row that points at it commits.
 //! `BlobStore` is the seam where an S3-compatible store can be added later.
+//!
+//! Each process stages its uploads in its own directory, `tmp/<pid>-<nonce>/`, holding an
+//! exclusive lock on `tmp/<pid>-<nonce>/owner.lock` for as long as it runs. Several
+//! processes may share one data directory: start-up clean-up only touches a staging
+//! directory whose lock it can take (its owner is gone), and only files older than the
+//! grace period in it.
 
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 use async_trait::async_trait;
@@ -80,21 +87,35 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
     /// Every stored blob with its modification time (for reconciliation).
     async fn list(&self) -> anyhow::Result<Vec<(String, SystemTime)>>;
     async fn delete(&self, sha256: &str) -> anyhow::Result<()>;
-    /// Removes temporary files a crash left behind; returns how many.
-    async fn clean_temporary(&self) -> anyhow::Result<usize>;
+    /// Removes temporary files a crash left behind: only those of a process that is
+    /// provably gone (its staging lock is free) and older than `grace`; returns how many.
+    async fn clean_temporary(&self, grace: Duration) -> anyhow::Result<usize>;
 }
 
-/// The local-disk store: `<root>/ab/cd/<sha256>` plus `<root>/tmp/`.
+/// The local-disk store: `<root>/ab/cd/<sha256>` plus `<root>/tmp/<pid>-<nonce>/`.
 #[derive(Debug, Clone)]
 pub struct LocalBlobStore {
     root: PathBuf,
+    /// This process's staging directory.
+    staging: PathBuf,
+    /// The open, exclusively locked `owner.lock` of `staging`; the lock lasts as long as
+    /// the process (the operating system releases it when the process ends).
+    _owner: Arc<std::fs::File>,
 }
+
+/// The lock file of a staging directory.
+const OWNER_LOCK: &str = "owner.lock";
 
 impl LocalBlobStore {
     pub async fn open(root: impl Into<PathBuf>) -> anyhow::Result<Self> {
         let root = root.into();
-        fs::create_dir_all(root.join("tmp")).await.with_context(|| format!("cannot create {}", root.display()))?;
-        Ok(Self { root })
+        let staging = root.join("tmp").join(format!("{}-{}", std::process::id(), uuid::Uuid::now_v7().simple()));
+        fs::create_dir_all(&staging).await.with_context(|| format!("cannot create {}", staging.display()))?;
+        let lock_path = staging.join(OWNER_LOCK);
+        let owner =
+            std::fs::File::create(&lock_path).with_context(|| format!("cannot create {}", lock_path.display()))?;
+        owner.try_lock().with_context(|| format!("cannot lock {}", lock_path.display()))?;
+        Ok(Self { root, staging, _owner: Arc::new(owner) })
     }
 
     fn path_for(&self, sha256: &str) -> anyhow::Result<PathBuf> {
@@ -114,7 +135,7 @@ async fn fsync_dir(dir: &Path) -> std::io::Result<()> {
 #[async_trait]
 impl BlobStore for LocalBlobStore {
     async fn begin(&self) -> anyhow::Result<PendingBlob> {
-        let path = self.root.join("tmp").join(format!("{}.part", uuid::Uuid::now_v7().simple()));
+        let path = self.staging.join(format!("{}.part", uuid::Uuid::now_v7().simple()));
         let file = File::create(&path).await.with_context(|| format!("cannot create {}", path.display()))?;
         Ok(PendingBlob { path, file: BufWriter::with_capacity(256 * 1024, file), hasher: Sha256::new(), bytes: 0 })
     }
@@ -196,16 +217,58 @@ impl BlobStore for LocalBlobStore {
         }
     }
 
-    async fn clean_temporary(&self) -> anyhow::Result<usize> {
-        let mut removed = 0;
-        let mut dir = fs::read_dir(self.root.join("tmp")).await?;
-        while let Some(entry) = dir.next_entry().await? {
-            if fs::remove_file(entry.path()).await.is_ok() {
+    async fn clean_temporary(&self, grace: Duration) -> anyhow::Result<usize> {
+        let (tmp, own) = (self.root.join("tmp"), self.staging.clone());
+        tokio::task::spawn_blocking(move || clean_abandoned(&tmp, &own, grace)).await?
+    }
+}
+
+/// True when `path` was last modified at least `grace` ago.
+fn older_than(path: &Path, grace: Duration) -> bool {
+    let modified = std::fs::metadata(path).and_then(|m| m.modified());
+    modified.is_ok_and(|m| SystemTime::now().duration_since(m).unwrap_or_default() >= grace)
+}
+
+/// Removes what the staging directories of gone processes hold beyond `grace` (and the
+/// directories once empty), and loose files older than `grace` (an older release staged
+/// them directly in `tmp/`). A directory whose lock is held belongs to a live process.
+fn clean_abandoned(tmp: &Path, own: &Path, grace: Duration) -> anyhow::Result<usize> {
+    let mut removed = 0;
+    for entry in std::fs::read_dir(tmp)? {
+        let path = entry?.path();
+        if path == own {
+            continue;
+        }
+        if !path.is_dir() {
+            if older_than(&path, grace) && std::fs::remove_file(&path).is_ok() {
                 removed += 1;
             }
+            continue;
         }
-        Ok(removed)
+        let Ok(lock) = std::fs::File::options().read(true).write(true).open(path.join(OWNER_LOCK)) else {
+            continue; // Being created, or not ours to judge.
+        };
+        if lock.try_lock().is_err() {
+            continue; // Its owner is alive.
+        }
+        let mut left = 0;
+        for file in std::fs::read_dir(&path)? {
+            let file = file?.path();
+            if file.file_name().is_some_and(|n| n == OWNER_LOCK) {
+                continue;
+            }
+            if older_than(&file, grace) && std::fs::remove_file(&file).is_ok() {
+                removed += 1;
+            } else {
+                left += 1;
+            }
+        }
+        if left == 0 {
+            std::fs::remove_file(path.join(OWNER_LOCK)).ok();
+            std::fs::remove_dir(&path).ok();
+        }
     }
+    Ok(removed)
 }
 
 #[cfg(test)]
@@ -233,7 +296,32 @@ mod tests {
         p.write(b"hello world").await.unwrap();
         store.commit(p.finish().await.unwrap()).await.unwrap();
         assert_eq!(store.list().await.unwrap().len(), 1);
-        assert_eq!(store.clean_temporary().await.unwrap(), 0);
+        assert_eq!(store.clean_temporary(Duration::ZERO).await.unwrap(), 0);
         assert!(store.size("nothex").await.is_err());
+    }
+
+    #[tokio::test]
+    async fn clean_up_spares_live_owners_and_young_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let live = LocalBlobStore::open(dir.path()).await.unwrap();
+        let mut upload = live.begin().await.unwrap();
+        upload.write(b"half an upload").await.unwrap();
+        let gone = LocalBlobStore::open(dir.path()).await.unwrap();
+        let mut abandoned = gone.begin().await.unwrap();
+        abandoned.write(b"left by a crash").await.unwrap();
+        let abandoned_path = abandoned.path.clone();
+        drop(abandoned);
+        let gone_dir = gone.staging.clone();
+        drop(gone); // Its lock is released, as when a process ends.
+        let starting = LocalBlobStore::open(dir.path()).await.unwrap();
+        assert_eq!(starting.clean_temporary(Duration::from_secs(3600)).await.unwrap(), 0, "too young");
+        assert!(abandoned_path.exists());
+        assert_eq!(starting.clean_temporary(Duration::ZERO).await.unwrap(), 1, "the gone owner's file");
+        assert!(!abandoned_path.exists() && !gone_dir.exists());
+        // The live owner's upload is untouched and completes.
+        assert!(upload.path.exists(), "a live process's staged upload is kept");
+        upload.write(b", the rest").await.unwrap();
+        live.commit(upload.finish().await.unwrap()).await.unwrap();
+        assert_eq!(live.list().await.unwrap().len(), 1);
     }
 }

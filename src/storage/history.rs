@@ -19,12 +19,16 @@ pub struct NewEvent<'a> {
     pub to_stage: Option<&'a str>,
     pub assignee_id: Option<&'a str>,
     pub comment: Option<&'a str>,
+    /// The letter text this step concerns (approvals and re-openings): its draft version
+    /// and the SHA-256 of its text.
+    pub draft_version: Option<i64>,
+    pub text_sha256: Option<&'a str>,
 }
 
 pub async fn insert(tx: &mut Tx, e: &NewEvent<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO events (id, dictation_id, at, actor_id, action, from_status, to_status, comment, from_stage, \
-         to_stage, assignee_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+         to_stage, assignee_id, draft_version, text_sha256) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(new_id())
     .bind(e.dictation_id)
@@ -37,6 +41,8 @@ pub async fn insert(tx: &mut Tx, e: &NewEvent<'_>) -> Result<(), sqlx::Error> {
     .bind(e.from_stage)
     .bind(e.to_stage)
     .bind(e.assignee_id)
+    .bind(e.draft_version)
+    .bind(e.text_sha256)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -55,13 +61,19 @@ pub struct Entry {
     pub from_stage: Option<String>,
     pub to_stage: Option<String>,
     pub assignee: Option<String>,
+    /// On approvals and re-openings: the draft version the step concerns, and the SHA-256
+    /// (hex) of its text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub draft_version: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text_sha256: Option<String>,
 }
 
 /// Every event of a dictation, oldest first.
 pub async fn of_dictation(db: &Db, id: &str) -> Result<Vec<Entry>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT e.at, u.username AS actor, e.action, e.from_status, e.to_status, e.comment, e.from_stage, e.to_stage, \
-         a.username AS assignee FROM events e LEFT JOIN users u ON u.id = e.actor_id \
+         a.username AS assignee, e.draft_version, e.text_sha256 FROM events e LEFT JOIN users u ON u.id = e.actor_id \
          LEFT JOIN users a ON a.id = e.assignee_id WHERE e.dictation_id = $1 ORDER BY e.at, e.id",
     )
     .bind(id)
@@ -79,6 +91,8 @@ pub async fn of_dictation(db: &Db, id: &str) -> Result<Vec<Entry>, sqlx::Error> 
                 from_stage: r.try_get("from_stage")?,
                 to_stage: r.try_get("to_stage")?,
                 assignee: r.try_get("assignee")?,
+                draft_version: r.try_get("draft_version")?,
+                text_sha256: r.try_get("text_sha256")?,
             })
         })
         .collect()

@@ -4,7 +4,7 @@
 
 use sqlx::Row;
 
-use super::Db;
+use super::{Db, Tx};
 use crate::clock::Millis;
 
 /// The stored settings. Validation is the caller's (`crate::jobs::settings`).
@@ -52,9 +52,8 @@ pub async fn version(db: &Db) -> Result<i64, sqlx::Error> {
     Ok(v.unwrap_or(0))
 }
 
-/// Writes the settings as the new version; returns it.
-pub async fn save(db: &Db, s: &StoredSettings, user_id: &str, now: Millis) -> Result<i64, sqlx::Error> {
-    let mut tx = db.begin_write().await?;
+/// Writes the settings as the new version in `tx`; returns it.
+pub async fn save(tx: &mut Tx, s: &StoredSettings, user_id: &str, now: Millis) -> Result<i64, sqlx::Error> {
     let version: i64 = sqlx::query_scalar(
         "INSERT INTO recognition_settings \
          (id, model, beam_size, language, vad, low_confidence_threshold, british_spelling, version, updated_at, updated_by) \
@@ -74,8 +73,7 @@ pub async fn save(db: &Db, s: &StoredSettings, user_id: &str, now: Millis) -> Re
     .bind(i64::from(s.british_spelling))
     .bind(now)
     .bind(user_id)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
-    tx.commit().await?;
     Ok(version)
 }

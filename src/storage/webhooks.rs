@@ -38,7 +38,8 @@ fn webhook(r: &AnyRow) -> Result<Webhook, sqlx::Error> {
     })
 }
 
-pub async fn insert(db: &Db, w: &NewWebhook<'_>, now: Millis) -> Result<String, sqlx::Error> {
+/// Stores a new webhook in `tx` (the caller commits it with the audit entry).
+pub async fn insert(tx: &mut Tx, w: &NewWebhook<'_>, now: Millis) -> Result<String, sqlx::Error> {
     let id = new_id();
     let events = serde_json::to_string(w.events).unwrap_or_else(|_| "[]".into());
     sqlx::query(
@@ -52,7 +53,7 @@ pub async fn insert(db: &Db, w: &NewWebhook<'_>, now: Millis) -> Result<String, 
     .bind(i64::from(w.enabled))
     .bind(now)
     .bind(w.created_by)
-    .execute(&db.pool)
+    .execute(&mut **tx)
     .await?;
     Ok(id)
 }
@@ -72,12 +73,10 @@ pub async fn get(db: &Db, id: &str) -> Result<Option<Webhook>, sqlx::Error> {
     row.as_ref().map(webhook).transpose()
 }
 
-/// Removes a webhook and its deliveries; `false` when there was none.
-pub async fn delete(db: &Db, id: &str) -> Result<bool, sqlx::Error> {
-    let mut tx = db.begin_write().await?;
-    sqlx::query("DELETE FROM webhook_deliveries WHERE webhook_id = $1").bind(id).execute(&mut *tx).await?;
-    let done = sqlx::query("DELETE FROM webhooks WHERE id = $1").bind(id).execute(&mut *tx).await?;
-    tx.commit().await?;
+/// Removes a webhook and its deliveries in `tx`; `false` when there was none.
+pub async fn delete(tx: &mut Tx, id: &str) -> Result<bool, sqlx::Error> {
+    sqlx::query("DELETE FROM webhook_deliveries WHERE webhook_id = $1").bind(id).execute(&mut **tx).await?;
+    let done = sqlx::query("DELETE FROM webhooks WHERE id = $1").bind(id).execute(&mut **tx).await?;
     Ok(done.rows_affected() > 0)
 }
 

@@ -150,11 +150,13 @@ fn log(d: &ClaimedDelivery, outcome: &Outcome) {
 /// One POST. `Ok(status)` on 2xx; else the status (if any) and a short reason.
 async fn send(http: &reqwest::Client, clock: &Clock, d: &ClaimedDelivery) -> Result<u16, (Option<u16>, String)> {
     let body = d.payload.clone().into_bytes();
+    // The timestamp is signed with the body, so a replayed request carries a stale one.
+    let timestamp = clock.now_ms() / 1000;
     let request = http
         .post(&d.url)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .header("X-Dictaflow-Signature", signature(&d.secret, &body))
-        .header("X-Dictaflow-Timestamp", (clock.now_ms() / 1000).to_string())
+        .header("X-Dictaflow-Signature", signature(&d.secret, timestamp, &body))
+        .header("X-Dictaflow-Timestamp", timestamp.to_string())
         .header("X-Dictaflow-Delivery", &d.id)
         .header("X-Dictaflow-Event", &d.event)
         .body(body);

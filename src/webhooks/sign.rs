@@ -1,9 +1,17 @@
 //! HMAC-SHA256 (RFC 2104) for the `X-Dictaflow-Signature` header, over the `sha2` crate
 //! the server already uses for audio hashes. Pinned by the RFC 4231 test vectors.
+//!
+//! The signed message is `<X-Dictaflow-Timestamp>.<body>` (the Unix seconds as decimal
+//! text, a full stop, then the raw body bytes), so a receiver that rejects old timestamps
+//! also rejects a captured request replayed later.
 
 use sha2::{Digest, Sha256};
 
 const BLOCK: usize = 64;
+
+/// How far a timestamp may be from the receiver's clock by default (Standard Webhooks
+/// and Stripe use five minutes).
+pub const DEFAULT_TOLERANCE_SECONDS: i64 = 300;
 
 /// HMAC-SHA256 of `message` under `key`.
 pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
@@ -22,16 +30,49 @@ pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
     outer.finalize().into()
 }
 
-/// The header value: `sha256=<lowercase hex>`.
-pub fn signature(secret: &str, body: &[u8]) -> String {
-    format!("sha256={}", hex::encode(hmac_sha256(secret.as_bytes(), body)))
+/// The signed message: `timestamp`, `.`, then `body`.
+fn signed_message(timestamp: i64, body: &[u8]) -> Vec<u8> {
+    let mut message = format!("{timestamp}.").into_bytes();
+    message.extend_from_slice(body);
+    message
 }
 
-/// Checks a header value in constant time (for receivers, and the tests).
-pub fn verify(secret: &str, body: &[u8], header: &str) -> bool {
-    let expected = signature(secret, body);
-    let (a, b) = (expected.as_bytes(), header.as_bytes());
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// The header value for a request sent at `timestamp` (Unix seconds): `sha256=<lowercase
+/// hex of HMAC-SHA256(secret, "<timestamp>.<body>")>`.
+pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
+    format!("sha256={}", hex::encode(hmac_sha256(secret.as_bytes(), &signed_message(timestamp, body))))
+}
+
+/// Why a receiver refuses a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Rejected {
+    #[error("the timestamp header is missing or not a whole number of seconds")]
+    BadTimestamp,
+    #[error("the timestamp is further from now than the tolerance (a replay, or a skewed clock)")]
+    Stale,
+    #[error("the signature does not match")]
+    BadSignature,
+}
+
+/// What a receiver does with the two headers and the raw body: the timestamp must be
+/// within `tolerance_seconds` of `now` (Unix seconds) and the signature must match, compared
+/// in constant time.
+pub fn verify(
+    secret: &str,
+    timestamp_header: &str,
+    body: &[u8],
+    signature_header: &str,
+    now: i64,
+    tolerance_seconds: i64,
+) -> Result<(), Rejected> {
+    let timestamp: i64 = timestamp_header.trim().parse().map_err(|_| Rejected::BadTimestamp)?;
+    if (now - timestamp).abs() > tolerance_seconds {
+        return Err(Rejected::Stale);
+    }
+    let expected = signature(secret, timestamp, body);
+    let (a, b) = (expected.as_bytes(), signature_header.as_bytes());
+    let same = a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0;
+    if same { Ok(()) } else { Err(Rejected::BadSignature) }
 }
 
 #[cfg(test)]
@@ -66,12 +107,23 @@ mod tests {
     }
 
     #[test]
-    fn verify_accepts_only_the_right_signature() {
-        let sig = signature("s3cret-s3cret-s3cret", b"{\"a\":1}");
+    fn verify_accepts_only_the_right_signature_at_the_right_time() {
+        const S: &str = "s3cret-s3cret-s3cret";
+        let (t, body) = (1_700_000_000, b"{\"a\":1}");
+        let sig = signature(S, t, body);
         assert!(sig.starts_with("sha256=") && sig.len() == 7 + 64);
-        assert!(verify("s3cret-s3cret-s3cret", b"{\"a\":1}", &sig));
-        assert!(!verify("s3cret-s3cret-s3creT", b"{\"a\":1}", &sig));
-        assert!(!verify("s3cret-s3cret-s3cret", b"{\"a\":2}", &sig));
-        assert!(!verify("s3cret-s3cret-s3cret", b"{\"a\":1}", &sig[..20]));
+        // The message is "<timestamp>.<body>".
+        assert_eq!(sig, format!("sha256={}", hex::encode(hmac_sha256(S.as_bytes(), b"1700000000.{\"a\":1}"))));
+        let ok = |secret: &str, ts: &str, body: &[u8], sig: &str, now: i64| verify(secret, ts, body, sig, now, 300);
+        assert_eq!(ok(S, "1700000000", body, &sig, t + 10), Ok(()));
+        assert_eq!(ok("s3cret-s3cret-s3creT", "1700000000", body, &sig, t), Err(Rejected::BadSignature));
+        assert_eq!(ok(S, "1700000000", b"{\"a\":2}", &sig, t), Err(Rejected::BadSignature));
+        assert_eq!(ok(S, "1700000000", body, &sig[..20], t), Err(Rejected::BadSignature));
+        // Another timestamp with the same signature: the timestamp is signed.
+        assert_eq!(ok(S, "1700000001", body, &sig, t), Err(Rejected::BadSignature));
+        // A replay after the tolerance, or a timestamp from the future.
+        assert_eq!(ok(S, "1700000000", body, &sig, t + 301), Err(Rejected::Stale));
+        assert_eq!(ok(S, "1700000000", body, &sig, t - 301), Err(Rejected::Stale));
+        assert_eq!(ok(S, "soon", body, &sig, t), Err(Rejected::BadTimestamp));
     }
 }

@@ -188,6 +188,35 @@ pub fn start(def: &WorkflowDef, state: &DictationState) -> Option<Transition> {
     Some(settle(def, &fresh, first, entry_assignee(first, state), vec![step]))
 }
 
+/// The history action of a letter taken back for approval because its text changed.
+pub const REOPEN: &str = "reopen";
+
+/// An approved letter whose text was edited goes back to the stage where it is approved:
+/// the stage it was approved from (`approved_from`, from its history) when that stage's
+/// `approve` still leads here, else the first stage whose `approve` does. Auto-approval
+/// applies as on any entry to that stage. `None` when the letter is not approved, or when
+/// no stage of the workflow approves into its stage (the edit must then be refused).
+pub fn reopen_for_approval(
+    def: &WorkflowDef,
+    state: &DictationState,
+    approved_from: Option<&str>,
+) -> Option<Transition> {
+    let here = def.stage(&state.stage)?;
+    if here.status != Status::Approved {
+        return None;
+    }
+    let approves_here = |s: &&Stage| {
+        s.name != here.name
+            && def.action(s, Builtin::Approve.as_str()).and_then(|a| a.to.as_deref()) == Some(here.name.as_str())
+    };
+    let target = approved_from
+        .and_then(|name| def.stage(name))
+        .filter(approves_here)
+        .or_else(|| def.stages.iter().find(approves_here))?;
+    let step = Step { action: REOPEN.into(), from: here.name.clone(), to: target.name.clone(), automatic: false };
+    Some(settle(def, state, target, entry_assignee(target, state), vec![step]))
+}
+
 /// Follows auto-approvals from `target` and builds the transition.
 fn settle<'a>(
     def: &'a WorkflowDef,

@@ -21,7 +21,7 @@ pub mod yaml;
 pub use calendar_file::{england_and_wales, parse_calendar};
 pub use engine::{
     ActionRequest, Actor, DictationState, Step, Transition, TransitionError, apply_action, apply_event,
-    available_actions, is_in_queue_of, is_participant, start,
+    available_actions, is_in_queue_of, is_participant, reopen_for_approval, start,
 };
 pub use model::{
     Action, Builtin, Escalation, Notify, Permit, Priority, Stage, StageKind, Status, SystemEvent, Target, TeamRef, Who,

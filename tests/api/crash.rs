@@ -13,9 +13,9 @@ use crate::helpers::{Backend, drop_pg_database, fixture, fresh_pg_database};
 
 crate::both_backends!(kill_during_upload, kill_during_transcription);
 
-struct Server {
-    child: Child,
-    base: String,
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) base: String,
 }
 
 impl Drop for Server {
@@ -38,11 +38,11 @@ fn dictaflow(data: &std::path::Path, db: &Option<String>) -> Command {
     cmd
 }
 
-async fn start(data: &std::path::Path, db: &Option<String>) -> Server {
+pub(crate) async fn start(data: &std::path::Path, db: &Option<String>) -> Server {
     start_with(data, db, &[]).await
 }
 
-async fn start_with(data: &std::path::Path, db: &Option<String>, env: &[(&str, String)]) -> Server {
+pub(crate) async fn start_with(data: &std::path::Path, db: &Option<String>, env: &[(&str, String)]) -> Server {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let child = dictaflow(data, db)
         .envs(env.iter().map(|(k, v)| (k.to_string(), v.clone())))
@@ -61,7 +61,7 @@ async fn start_with(data: &std::path::Path, db: &Option<String>, env: &[(&str, S
     panic!("dictaflow did not become ready");
 }
 
-fn add_user(data: &std::path::Path, db: &Option<String>) -> String {
+pub(crate) fn add_user(data: &std::path::Path, db: &Option<String>) -> String {
     let out = dictaflow(data, db)
         .args(["user", "add", "--username", "dr.patel", "--role", "clinician", "--team", "ent", "--token"])
         .output()
@@ -73,7 +73,7 @@ fn add_user(data: &std::path::Path, db: &Option<String>) -> String {
 
 /// The database URL and PostgreSQL database name for a backend (`None` to skip:
 /// PostgreSQL unreachable and not required).
-async fn database_for(backend: Backend) -> Option<(Option<String>, Option<String>)> {
+pub(crate) async fn database_for(backend: Backend) -> Option<(Option<String>, Option<String>)> {
     match backend {
         Backend::Sqlite => Some((None, None)),
         Backend::Postgres => fresh_pg_database().await.map(|(url, name)| (Some(url), Some(name))),
@@ -81,7 +81,7 @@ async fn database_for(backend: Backend) -> Option<(Option<String>, Option<String
 }
 
 /// Uploads `bytes` to a running server, expecting 201; returns the dictation.
-async fn upload(client: &reqwest::Client, base: &str, token: &str, bytes: Vec<u8>) -> Value {
+pub(crate) async fn upload(client: &reqwest::Client, base: &str, token: &str, bytes: Vec<u8>) -> Value {
     let form = reqwest::multipart::Form::new().part("audio", reqwest::multipart::Part::bytes(bytes).file_name("a.wav"));
     let resp =
         client.post(format!("{base}/api/v1/dictations")).bearer_auth(token).multipart(form).send().await.unwrap();
@@ -109,14 +109,15 @@ async fn kill_during_upload(backend: Backend) {
     tx.send(Ok(wav[..wav.len() / 2].to_vec())).await.unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let tmp = dir.path().join("audio/tmp");
-    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 1, "the upload is being written to a temporary file");
+    assert_eq!(staged_files(&tmp), 1, "the upload is being written to a temporary file");
     server.child.kill().unwrap(); // SIGKILL
     server.child.wait().unwrap();
     assert!(upload.await.unwrap().is_err(), "the interrupted upload did not succeed");
     drop(tx);
 
-    let server = start(dir.path(), &db).await;
-    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0, "temporary files are cleaned at start");
+    // Its owner is gone: cleaned at start once older than the grace period (here none).
+    let server = start_with(dir.path(), &db, &[("DICTAFLOW_STORAGE__ORPHAN_GRACE_SECONDS", "0".into())]).await;
+    assert_eq!(staged_files(&tmp), 0, "temporary files are cleaned at start");
     let list: Value = client
         .get(format!("{}/api/v1/dictations", server.base))
         .bearer_auth(&token)
@@ -142,7 +143,15 @@ async fn kill_during_upload(backend: Backend) {
     }
 }
 
-fn tokio_stream_from(
+/// Uploads being written under `tmp` (every process's staging directory).
+pub(crate) fn staged_files(tmp: &std::path::Path) -> usize {
+    let dirs = std::fs::read_dir(tmp).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir());
+    dirs.flat_map(|d| std::fs::read_dir(d).unwrap())
+        .filter(|f| f.as_ref().unwrap().path().extension().is_some_and(|x| x == "part"))
+        .count()
+}
+
+pub(crate) fn tokio_stream_from(
     mut rx: tokio::sync::mpsc::Receiver<Result<Vec<u8>, std::io::Error>>,
 ) -> impl futures_util::Stream<Item = Result<Vec<u8>, std::io::Error>> {
     futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))

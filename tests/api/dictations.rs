@@ -171,7 +171,7 @@ async fn bad_fields_are_named(app: TestApp) {
     // Nothing was stored by any refused upload.
     let (_, list) = app.get_json(&token, "/api/v1/dictations").await;
     assert_eq!(list["items"].as_array().unwrap().len(), 0);
-    assert_eq!(std::fs::read_dir(app.dir.path().join("audio/tmp")).unwrap().count(), 0);
+    assert_eq!(crate::crash::staged_files(&app.dir.path().join("audio/tmp")), 0, "no staged upload is left");
 }
 
 async fn listing_filters_and_pages(app: TestApp) {
@@ -225,7 +225,7 @@ async fn oversized_uploads_get_413_early_and_leave_nothing() {
     let form = reqwest::multipart::Form::new().part("audio", part);
     let resp = app.client.post(app.url("/api/v1/dictations")).bearer_auth(&token).multipart(form).send().await.unwrap();
     assert_eq!(resp.status(), 413);
-    assert_eq!(std::fs::read_dir(app.dir.path().join("audio/tmp")).unwrap().count(), 0);
+    assert_eq!(crate::crash::staged_files(&app.dir.path().join("audio/tmp")), 0, "no staged upload is left");
 }
 
 /// `GET /metrics` in the Prometheus text format: request counters by route template

@@ -197,7 +197,9 @@ async fn new_dictations_use_the_chosen_settings(backend: Backend) {
     let admin_id = me["id"].as_str().unwrap();
     let chosen =
         RecognitionSettings { model: "tiny.en-q8_0".into(), ..RecognitionSettings::defaults(&app.state.config.stt) };
-    settings::save(&app.state.db, &chosen, admin_id, app.state.clock.now_ms()).await.unwrap();
+    let mut tx = app.state.db.begin_write().await.unwrap();
+    settings::save(&mut tx, &chosen, admin_id, app.state.clock.now_ms()).await.unwrap();
+    tx.commit().await.unwrap();
     let t = transcribed(&app, &clinician).await;
     assert_eq!(t["model"], "tiny.en-q8_0", "{t}");
     assert_eq!(ready_model(&app).await, "tiny.en-q8_0", "/readyz reports the model in use");

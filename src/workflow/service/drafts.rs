@@ -1,15 +1,19 @@
 //! The letter text: version 1 from recognition, then each save is the next version,
 //! accepted only on top of the latest (`base_version`), and kept in `draft_versions`.
+//! Editing an approved letter sends it back for approval in the same transaction: an
+//! approval covers the text it approved (its hash is in the history), not a later one.
 
 use sqlx::Row;
 
-use super::state::load;
+use super::assign::{after, auto_assign};
+use super::persist::{self, Cause};
+use super::state::{Loaded, load};
 use super::{ServiceError, ServiceResult};
 use crate::auth::policy::{self, Permission};
 use crate::clock::{Clock, Millis, rfc3339};
 use crate::storage::users::User;
 use crate::storage::{Db, Tx};
-use crate::workflow::StageKind;
+use crate::workflow::{StageKind, Status, Transition, TransitionError, reopen_for_approval};
 
 /// The largest letter accepted (characters).
 pub const MAX_DRAFT_CHARS: usize = 200_000;
@@ -92,6 +96,7 @@ pub async fn save(
             "the draft is at version {current}, not {base_version}; reload it and apply your changes again"
         )));
     }
+    let reopen = reopening(&mut tx, &loaded).await?;
     let next = current + 1;
     sqlx::query(
         "INSERT INTO drafts (dictation_id, version, text, updated_at, updated_by) VALUES ($1, $2, $3, $4, $5) \
@@ -118,12 +123,45 @@ pub async fn save(
     .map_err(|e| conflict_or(e, current))?;
     let draft =
         Draft { version: next, text: text.to_string(), updated_at: rfc3339(now), updated_by: user.username.clone() };
+    if let Some(t) = &reopen {
+        // After the new version is written: the history pins the edited text's hash.
+        let cause = Cause { actor_id: Some(&user.id), comment: Some("edited after approval; sent back for approval") };
+        let version = persist::apply(&mut tx, &loaded, t, &cause, now).await?;
+        auto_assign(&mut tx, &after(&loaded, t, version, now), now, None).await?;
+    }
     // The audit entry commits with the edit: neither exists without the other.
     if let Some(entry) = audit(&draft) {
         crate::audit::store::append(&mut tx, db.backend, &entry, now).await?;
     }
     tx.commit().await?;
+    if reopen.is_some() {
+        crate::webhooks::deliver::wake();
+        super::scheduler::wake();
+    }
     Ok(draft)
+}
+
+/// For an approved letter, the move back to the stage where it is approved (the one its
+/// last approval came from); refused when its workflow has none.
+async fn reopening(tx: &mut Tx, loaded: &Loaded) -> ServiceResult<Option<Transition>> {
+    if loaded.def.status_of(&loaded.state.stage) != Some(Status::Approved) {
+        return Ok(None);
+    }
+    let approved_from: Option<String> = sqlx::query_scalar(
+        "SELECT from_stage FROM events WHERE dictation_id = $1 AND action = 'approve' ORDER BY at DESC, id DESC LIMIT 1",
+    )
+    .bind(&loaded.id)
+    .fetch_optional(&mut **tx)
+    .await?
+    .flatten();
+    let t = reopen_for_approval(&loaded.def, &loaded.state, approved_from.as_deref()).ok_or_else(|| {
+        TransitionError::InvalidTransition {
+            stage: loaded.state.stage.clone(),
+            action: "edit".into(),
+            reason: "the letter is approved and its workflow has no approval stage to send it back to".into(),
+        }
+    })?;
+    Ok(Some(t))
 }
 
 fn conflict_or(e: sqlx::Error, current: i64) -> ServiceError {

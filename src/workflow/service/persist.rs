@@ -2,6 +2,7 @@
 //! event per step, and the stage and letter timers. The caller's transaction commits.
 
 use chrono::DateTime;
+use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use super::defs::calendar_in;
@@ -11,7 +12,8 @@ use crate::clock::{Millis, from_ms};
 use crate::storage::history::{self, NewEvent};
 use crate::storage::{Tx, stage_times, timers, webhooks};
 use crate::timers::deadlines;
-use crate::workflow::{Transition, WorkflowDef};
+use crate::workflow::engine::REOPEN;
+use crate::workflow::{Builtin, Transition, WorkflowDef};
 
 /// Who caused a transition and why, for the history.
 #[derive(Debug, Clone, Default)]
@@ -80,7 +82,15 @@ async fn record_steps(
     now: Millis,
 ) -> Result<(), sqlx::Error> {
     let last = t.steps.len().saturating_sub(1);
+    // Approvals and re-openings name the text they concern (read once, after any edit
+    // this transaction made).
+    let pins_text = |action: &str| action == Builtin::Approve.as_str() || action == REOPEN;
+    let text = match t.steps.iter().any(|s| pins_text(&s.action)) {
+        true => current_text(tx, id).await?,
+        false => None,
+    };
     for (i, step) in t.steps.iter().enumerate() {
+        let pinned = text.as_ref().filter(|_| pins_text(&step.action));
         let event = NewEvent {
             dictation_id: id,
             at: now,
@@ -92,10 +102,25 @@ async fn record_steps(
             to_stage: Some(&step.to),
             assignee_id: if i == last { assignee_id } else { None },
             comment: if i == 0 { cause.comment } else { None },
+            draft_version: pinned.map(|(version, _)| *version),
+            text_sha256: pinned.map(|(_, sha)| sha.as_str()),
         };
         history::insert(tx, &event).await?;
     }
     Ok(())
+}
+
+/// The letter's current draft version and the SHA-256 (hex) of its text.
+async fn current_text(tx: &mut Tx, id: &str) -> Result<Option<(i64, String)>, sqlx::Error> {
+    let row = sqlx::query("SELECT version, text FROM drafts WHERE dictation_id = $1")
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.map(|r| {
+        let text: String = r.try_get("text")?;
+        Ok((r.try_get("version")?, hex::encode(Sha256::digest(text.as_bytes()))))
+    })
+    .transpose()
 }
 
 /// Closes the visit the letter's latest step opened, and the zero-length visits of the

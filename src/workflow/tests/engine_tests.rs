@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::{clinic_letter, ctx};
 use crate::workflow::{
     ActionRequest, Actor, DictationState, Status, SystemEvent, Transition, TransitionError, WorkflowDef, apply_action,
-    apply_event, available_actions, defaults, is_in_queue_of, parse_and_validate, start,
+    apply_event, available_actions, defaults, is_in_queue_of, parse_and_validate, reopen_for_approval, start,
 };
 
 fn actor(username: &str) -> Actor {
@@ -164,6 +164,36 @@ fn auto_approval_skips_review_for_listed_clinicians_only() {
     let t = apply_action(&other, &state("correct", Some("sec.jones")), &actor("sec.jones"), &submit).unwrap();
     assert_eq!(t.to_stage, "review");
     assert_eq!(t.steps.len(), 1);
+}
+
+#[test]
+fn an_edited_approved_letter_goes_back_to_where_it_was_approved() {
+    let def = clinic_letter();
+    let t = reopen_for_approval(&def, &state("approved", None), Some("review")).unwrap();
+    assert_eq!(
+        (t.to_stage.as_str(), t.new_status, t.assignee.as_deref()),
+        ("review", Status::AwaitingReview, Some("dr.patel"))
+    );
+    let steps: Vec<(&str, &str, &str, bool)> =
+        t.steps.iter().map(|s| (s.action.as_str(), s.from.as_str(), s.to.as_str(), s.automatic)).collect();
+    assert_eq!(steps, [("reopen", "approved", "review", false)]);
+    // Not approved: nothing to reopen.
+    for stage in ["queue", "correct", "review", "dispatched"] {
+        assert_eq!(reopen_for_approval(&def, &state(stage, None), None), None, "{stage}");
+    }
+    // Two stages approve into `approved` in the self-typed workflow: the one it came from.
+    let self_typed = parse_and_validate(defaults::SELF_TYPED, &ctx()).unwrap();
+    for from in ["self_correct", "review"] {
+        let t = reopen_for_approval(&self_typed, &state("approved", None), Some(from)).unwrap();
+        assert_eq!(t.to_stage, from);
+    }
+    let t = reopen_for_approval(&self_typed, &state("approved", None), Some("queue")).unwrap();
+    assert_eq!(t.to_stage, "self_correct", "a stage that does not approve here is not trusted");
+    // A clinician whose letters are approved automatically: approved again, both steps kept.
+    let auto = with_auto_approval("auto_approve_for: [dr.patel]");
+    let t = reopen_for_approval(&auto, &state("approved", None), Some("review")).unwrap();
+    let actions: Vec<&str> = t.steps.iter().map(|s| s.action.as_str()).collect();
+    assert_eq!((t.to_stage.as_str(), actions), ("approved", vec!["reopen", "approve"]));
 }
 
 #[test]

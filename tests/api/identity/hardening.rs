@@ -116,9 +116,7 @@ async fn audio_is_purged_after_dispatch(backend: Backend) {
     assert_eq!(purge().await.unwrap(), vec![kept.clone()]);
     assert_eq!(s.blobs.size(&sha).await.unwrap(), None, "the file is deleted");
     let report =
-        dictaflow::storage::reconcile::reconcile(&s.db, s.blobs.as_ref(), std::time::Duration::ZERO, s.clock.now_ms())
-            .await
-            .unwrap();
+        dictaflow::storage::reconcile::reconcile(&s.db, s.blobs.as_ref(), std::time::Duration::ZERO).await.unwrap();
     assert_eq!(report.rows_missing_audio, 0);
 
     let purges = audit(&app, &admin, "action=dictation.audio_purge").await;

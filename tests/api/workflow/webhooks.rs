@@ -1,13 +1,15 @@
 //! Webhooks: configured by a super-user (secret write-only, fields validated), each
 //! warning and breach POSTed once with a verifiable signature, failed deliveries retried
-//! with backoff on the manual clock, and marked failed after the last attempt.
+//! with backoff on the manual clock, and marked failed after the last attempt. A receiver
+//! that checks the signed timestamp refuses a replayed request.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::{HeaderMap, StatusCode};
+use dictaflow::clock::Clock;
 use dictaflow::webhooks::deliver::{Policy, client, deliver_due};
-use dictaflow::webhooks::sign::verify;
+use dictaflow::webhooks::sign::{DEFAULT_TOLERANCE_SECONDS, Rejected, verify};
 use serde_json::{Value, json};
 
 use super::support::{DAY, Team, team};
@@ -16,7 +18,8 @@ use crate::helpers::Backend;
 crate::both_backends!(
     webhooks_are_configured_by_a_superuser,
     each_warning_and_breach_is_posted_once_signed,
-    failed_deliveries_are_retried_with_backoff_then_given_up
+    failed_deliveries_are_retried_with_backoff_then_given_up,
+    a_verifying_receiver_accepts_deliveries_and_refuses_replays
 );
 
 const SECRET: &str = "correct-horse-battery-staple";
@@ -57,9 +60,47 @@ impl Receiver {
         Receiver { url, got }
     }
 
+    /// A receiver that checks each request as the README tells receivers to (the signed
+    /// timestamp within five minutes of its clock): 200 when it verifies, else 401.
+    async fn verifying(clock: Clock) -> Receiver {
+        let got: Arc<Mutex<Vec<Received>>> = Arc::default();
+        let g = got.clone();
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
+                let (g, clock) = (g.clone(), clock.clone());
+                async move {
+                    g.lock().unwrap().push(Received { headers: headers.clone(), body: body.to_vec() });
+                    match check(&headers, &body, clock.now_ms() / 1000) {
+                        Ok(()) => StatusCode::OK,
+                        Err(_) => StatusCode::UNAUTHORIZED,
+                    }
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Receiver { url, got }
+    }
+
     fn received(&self) -> Vec<Received> {
         self.got.lock().unwrap().clone()
     }
+}
+
+/// The headers a sender chooses (signature, timestamp, event, content type), as a replay
+/// would copy them.
+fn sender_headers(headers: &HeaderMap) -> HeaderMap {
+    let chosen = |k: &str| k.starts_with("x-dictaflow-") || k == "content-type";
+    headers.iter().filter(|(k, _)| chosen(k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+/// The receiver's check of one request at `now` (Unix seconds).
+fn check(headers: &HeaderMap, body: &[u8], now: i64) -> Result<(), Rejected> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let (timestamp, signature) = (header("x-dictaflow-timestamp"), header("x-dictaflow-signature"));
+    verify(SECRET, &timestamp, body, &signature, now, DEFAULT_TOLERANCE_SECONDS)
 }
 
 impl Team {
@@ -157,10 +198,13 @@ async fn each_warning_and_breach_is_posted_once_signed(backend: Backend) {
     assert_eq!(bodies.iter().map(|b| b["event"].as_str().unwrap()).collect::<Vec<_>>(), ["sla.warning", "sla.breach"]);
     for (r, b) in got.iter().zip(&bodies) {
         let sig = r.headers["x-dictaflow-signature"].to_str().unwrap();
-        assert!(verify(SECRET, &r.body, sig), "signature {sig} verifies");
-        assert!(!verify("another-secret-of-some-length", &r.body, sig));
+        let ts = r.headers["x-dictaflow-timestamp"].to_str().unwrap();
+        // As received: the clock has moved on since the warning was sent.
+        let now = ts.parse::<i64>().unwrap();
+        assert_eq!(verify(SECRET, ts, &r.body, sig, now, DEFAULT_TOLERANCE_SECONDS), Ok(()), "{sig} verifies");
+        let other = verify("another-secret-of-some-length", ts, &r.body, sig, now, DEFAULT_TOLERANCE_SECONDS);
+        assert_eq!(other, Err(Rejected::BadSignature));
         assert_eq!(r.headers["content-type"], "application/json");
-        assert!(r.headers["x-dictaflow-timestamp"].to_str().unwrap().parse::<i64>().is_ok());
         assert_eq!(r.headers["x-dictaflow-event"].to_str().unwrap(), b["event"]);
         assert_eq!(b["dictation"]["id"], id.as_str());
         assert_eq!(b["target"]["scope"], "letter");
@@ -236,4 +280,40 @@ async fn failed_deliveries_are_retried_with_backoff_then_given_up(backend: Backe
         (Some("failed"), Some(max as i64), Some(503))
     );
     assert_eq!(d["next_attempt_at"], Value::Null);
+}
+
+async fn a_verifying_receiver_accepts_deliveries_and_refuses_replays(backend: Backend) {
+    let Some(t) = team(backend).await else { return };
+    let rx = Receiver::verifying(t.app.state.clock.clone()).await;
+    let (_, hook) =
+        t.create_webhook(&t.admin, json!({"url": rx.url, "secret": SECRET, "events": ["sla.breach"]})).await;
+    let hook = hook["id"].as_str().unwrap().to_string();
+    t.upload(&t.patel, "routine").await;
+    t.advance(8 * DAY);
+    t.fire().await;
+    t.settle(&rx, &hook, 1).await;
+    let d = &t.deliveries(&hook).await[0];
+    assert_eq!(
+        (d["status"].as_str(), d["attempts"].as_i64(), d["last_status"].as_i64()),
+        (Some("delivered"), Some(1), Some(200)),
+        "the receiver verified the signature over timestamp and body"
+    );
+
+    // An attacker who captured the request replays it ten minutes later: refused.
+    let mut captured = rx.received().remove(0);
+    captured.headers = sender_headers(&captured.headers);
+    t.advance(10 * 60_000);
+    let replay = |headers: HeaderMap| {
+        let (url, body) = (rx.url.clone(), captured.body.clone());
+        async move { reqwest::Client::new().post(url).headers(headers).body(body).send().await.unwrap().status() }
+    };
+    assert_eq!(replay(captured.headers.clone()).await, 401, "a stale timestamp is refused");
+    // ... and with the timestamp header moved to now, the signature no longer matches.
+    let mut fresh = captured.headers.clone();
+    let now = (t.app.state.clock.now_ms() / 1000).to_string();
+    fresh.insert("x-dictaflow-timestamp", now.parse().unwrap());
+    assert_eq!(replay(fresh.clone()).await, 401, "the timestamp is covered by the signature");
+    let now = t.app.state.clock.now_ms() / 1000;
+    assert_eq!(check(&fresh, &captured.body, now), Err(Rejected::BadSignature));
+    assert_eq!(check(&captured.headers, &captured.body, now), Err(Rejected::Stale));
 }
