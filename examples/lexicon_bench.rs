@@ -93,7 +93,7 @@ fn main() {
     let mut text = String::new();
     std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz[..]), &mut text).expect("gunzip");
     english.extend(text.lines().map(|l| l.trim().to_lowercase()).filter(|l| !l.is_empty()));
-    let index = Arc::new(TermIndex::new(lexicon).with_english(Arc::new(english)));
+    let index = Arc::new(TermIndex::new(lexicon).with_english(move |w| english.contains(w)));
     eprintln!("lexicon: {} terms", index.len());
 
     if std::env::var_os("RUST_LOG").is_some() {
@@ -131,13 +131,14 @@ fn main() {
             .expect("decode")
             .0;
         let reference = normalise_words(&spoken);
+        let mut plain: Option<Transcript> = None;
         for config in configs.split(',') {
             let run = |opts: &TranscribeOptions| -> Transcript {
                 engine.transcribe(&samples, opts, |_| {}, Arc::new(AtomicBool::new(false))).expect("transcribe")
             };
             let base = TranscribeOptions::default();
             let t = match config {
-                "none" | "british" => run(&base),
+                "none" | "british" => plain.get_or_insert_with(|| run(&base)).clone(),
                 "rescore" => run(&TranscribeOptions { lexicon: Some(index.clone()), rescore: rescore.clone(), ..base }),
                 "sound" => run(&TranscribeOptions {
                     lexicon: Some(index.clone()),

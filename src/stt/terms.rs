@@ -19,8 +19,9 @@ pub struct TermIndex {
     terms: Vec<Term>,
     /// Lower-cased spellings, to tell a span that already is a term.
     spellings: std::collections::HashSet<String>,
-    /// English words (lower case), to tell a garble from words Whisper may have heard right.
-    english: Option<std::sync::Arc<std::collections::HashSet<String>>>,
+    /// Whether a word (lower case) is English, to tell a garble from words Whisper may
+    /// have heard right.
+    english: Option<std::sync::Arc<dyn Fn(&str) -> bool + Send + Sync>>,
 }
 
 impl std::fmt::Debug for TermIndex {
@@ -67,20 +68,18 @@ impl TermIndex {
         }
     }
 
-    /// The index with a list of English words (lower case): a span whose words are all in
-    /// it needs a larger margin to be replaced (`RescoreConfig::margin_words`).
-    pub fn with_english(mut self, words: std::sync::Arc<std::collections::HashSet<String>>) -> Self {
-        self.english = Some(words);
+    /// The index with a test of English words (given a word in lower case): a span whose
+    /// words all pass it needs a larger margin to be replaced (`RescoreConfig::margin_words`).
+    pub fn with_english(mut self, is_english: impl Fn(&str) -> bool + Send + Sync + 'static) -> Self {
+        self.english = Some(std::sync::Arc::new(is_english));
         self
     }
 
-    /// Whether `word` (letters, apostrophes and hyphens aside) is an English word. Without
-    /// a word list every word counts as one, so the larger margin applies throughout.
+    /// Whether `word` (its punctuation aside) is an English word. Without a word list every
+    /// word counts as one, so the larger margin applies throughout.
     pub fn is_word(&self, word: &str) -> bool {
-        let w: String = word.chars().filter(|c| c.is_alphabetic()).collect::<String>().to_lowercase();
-        self.english.as_ref().is_none_or(|e| {
-            e.contains(&w) || e.contains(word.to_lowercase().trim_matches(|c: char| !c.is_alphanumeric()))
-        })
+        let w = word.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase();
+        self.english.as_ref().is_none_or(|is_english| is_english(&w))
     }
 
     pub fn len(&self) -> usize {
