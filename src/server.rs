@@ -52,7 +52,8 @@ pub async fn build_state(config: Config, clock: Clock) -> anyhow::Result<AppStat
     };
     let stt = crate::jobs::runtime::SttStatus::with_direct_slots(config.stt.enabled, config.stt.worker_count());
     let audit = crate::audit::writer::AuditWriter::spawn(db.clone());
-    Ok(AppState { config: Arc::new(config), db, blobs, clock, ingest, stt, audit })
+    let oidc = crate::auth::oidc::ProviderCache::default();
+    Ok(AppState { config: Arc::new(config), db, blobs, clock, ingest, stt, audit, oidc })
 }
 
 /// Serves until `shutdown` is cancelled, then lets in-flight requests finish

@@ -1,5 +1,5 @@
 //! Super-user administration: `/api/v1/users` (list, create, change role, disable,
-//! teams, password) and `/api/v1/teams` (list, create, members). Every change is audited.
+//! teams, password, single sign-on binding) and `/api/v1/teams` (list, create, members). Every change is audited.
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -18,12 +18,14 @@ use crate::clock::rfc3339;
 use crate::domain::Role;
 use crate::error::{ApiError, ApiResult};
 use crate::storage::accounts::{self as store, Account};
+use crate::storage::oidc_subjects;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/users", get(list_users).post(create_user))
         .route("/users/{id}", get(get_user).patch(patch_user))
         .route("/users/{id}/password", post(set_password))
+        .route("/users/{id}/oidc", delete(unbind_oidc))
         .route("/teams", get(list_teams).post(create_team))
         .route("/teams/{name}/members", post(add_member))
         .route("/teams/{name}/members/{user}", delete(remove_member))
@@ -59,8 +61,28 @@ async fn get_user(
     policy::require(&user, Permission::ManageUsers)?;
     let mut tx = state.db.begin_read().await?;
     let account = store::find(&mut tx, &id).await?.ok_or_else(|| ApiError::not_found("user"))?;
+    let binding = oidc_subjects::binding_of(&mut tx, &account.id).await?;
     tx.commit().await?;
-    Ok(axum::Json(render(&account)))
+    let mut body = render(&account);
+    body["oidc_subject"] = match binding {
+        Some(b) => json!({"issuer": b.issuer, "subject": b.subject, "bound_at": rfc3339(b.bound_at)}),
+        None => Value::Null,
+    };
+    Ok(axum::Json(body))
+}
+
+/// Removes the user's single sign-on binding: their next sign-on binds again by username.
+async fn unbind_oidc(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    client: Client,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    policy::require(&user, Permission::ManageUsers)?;
+    let removed = accounts::unbind_oidc(&state.db, &client.who(Some(&user)), &id, state.clock.now_ms())
+        .await
+        .map_err(admin_error)?;
+    if removed { Ok(StatusCode::NO_CONTENT) } else { Err(ApiError::not_found("single sign-on binding")) }
 }
 
 #[derive(Deserialize)]

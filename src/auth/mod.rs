@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod client_addr;
 pub mod oidc;
+pub mod oidc_subject;
 pub mod policy;
 pub mod throttle;
 
