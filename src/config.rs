@@ -74,8 +74,9 @@ impl Default for MetricsConfig {
 }
 
 /// Single sign-on through an OpenID Connect provider (authorization code flow with
-/// PKCE). Off while `issuer` is empty. Users are matched to existing dictaflow users by
-/// `username_claim`; nobody is created automatically.
+/// PKCE). Off while `issuer` is empty. A user's first sign-on matches an existing
+/// dictaflow user by `username_claim` and binds that user to the provider's subject
+/// (`sub`); later sign-ons match by the subject alone. Nobody is created automatically.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct OidcConfig {
@@ -90,6 +91,10 @@ pub struct OidcConfig {
     pub username_claim: String,
     /// Where the browser goes after a successful sign-on.
     pub after_login: String,
+    /// Audiences an ID token may name besides `client_id` (its `azp` must then be `client_id`).
+    pub trusted_audiences: Vec<String>,
+    /// Tolerated difference between this server's clock and the provider's, for `exp` and `iat`.
+    pub clock_skew_secs: u64,
 }
 
 impl Default for OidcConfig {
@@ -101,6 +106,8 @@ impl Default for OidcConfig {
             redirect_url: String::new(),
             username_claim: "preferred_username".into(),
             after_login: "/app/".into(),
+            trusted_audiences: Vec::new(),
+            clock_skew_secs: 60,
         }
     }
 }

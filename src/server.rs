@@ -64,7 +64,8 @@ pub async fn build_state(config: Config, clock: Clock) -> anyhow::Result<AppStat
         // Created before serving, so a missing or unreadable key stops the start.
         crate::audit::anchor::SigningKey::load_or_create(&config.audit.key_path(&config.storage.data_dir))?;
     }
-    Ok(AppState { config: Arc::new(config), db, blobs, clock, ingest, stt, audit })
+    let oidc = crate::auth::oidc::ProviderCache::default();
+    Ok(AppState { config: Arc::new(config), db, blobs, clock, ingest, stt, audit, oidc })
 }
 
 /// Serves until `shutdown` is cancelled, then lets in-flight requests finish

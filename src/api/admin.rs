@@ -1,5 +1,5 @@
 //! Super-user administration: `/api/v1/users` (list, create, change role, disable,
-//! teams, password) and `/api/v1/teams` (list, create, members). Every change is audited.
+//! teams, password, single sign-on binding) and `/api/v1/teams` (list, create, members). Every change is audited.
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -18,6 +18,7 @@ use crate::clock::rfc3339;
 use crate::domain::Role;
 use crate::error::{ApiError, ApiResult};
 use crate::storage::accounts::{self as store, Account};
+use crate::storage::oidc_subjects;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -25,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .route("/users/{id}", get(get_user).patch(patch_user))
         .route("/users/{id}/password", post(set_password))
         .route("/users/{id}/tokens", get(list_user_tokens))
+        .route("/users/{id}/oidc", delete(unbind_oidc))
         .route("/teams", get(list_teams).post(create_team))
         .route("/teams/{name}/members", post(add_member))
         .route("/teams/{name}/members/{user}", delete(remove_member))
@@ -58,7 +60,16 @@ async fn get_user(
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
     policy::require(&user, Permission::ManageUsers)?;
-    Ok(axum::Json(render(&account(&state, &id).await?)))
+    let mut tx = state.db.begin_read().await?;
+    let account = store::find(&mut tx, &id).await?.ok_or_else(|| ApiError::not_found("user"))?;
+    let binding = oidc_subjects::binding_of(&mut tx, &account.id).await?;
+    tx.commit().await?;
+    let mut body = render(&account);
+    body["oidc_subject"] = match binding {
+        Some(b) => json!({"issuer": b.issuer, "subject": b.subject, "bound_at": rfc3339(b.bound_at)}),
+        None => Value::Null,
+    };
+    Ok(axum::Json(body))
 }
 
 /// One user by id or username, or 404.
@@ -67,6 +78,20 @@ async fn account(state: &AppState, id_or_name: &str) -> ApiResult<Account> {
     let account = store::find(&mut tx, id_or_name).await?.ok_or_else(|| ApiError::not_found("user"))?;
     tx.commit().await?;
     Ok(account)
+}
+
+/// Removes the user's single sign-on binding: their next sign-on binds again by username.
+async fn unbind_oidc(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    client: Client,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    policy::require(&user, Permission::ManageUsers)?;
+    let removed = accounts::unbind_oidc(&state.db, &client.who(Some(&user)), &id, state.clock.now_ms())
+        .await
+        .map_err(admin_error)?;
+    if removed { Ok(StatusCode::NO_CONTENT) } else { Err(ApiError::not_found("single sign-on binding")) }
 }
 
 #[derive(Deserialize)]

@@ -50,6 +50,8 @@ pub struct AppState {
     pub stt: crate::jobs::runtime::SttStatus,
     /// Group commit for the audit entries requests write on their own.
     pub audit: crate::audit::writer::AuditWriter,
+    /// The single sign-on provider's discovery document and keys.
+    pub oidc: crate::auth::oidc::ProviderCache,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

@@ -17,6 +17,7 @@ pub mod action {
     pub const LOGIN_FAILED: &str = "auth.login_failed";
     pub const LOGIN_THROTTLED: &str = "auth.login_throttled";
     pub const LOGOUT: &str = "auth.logout";
+    pub const OIDC_BIND: &str = "auth.oidc_bind";
     pub const TOKEN_CREATE: &str = "auth.token_create";
     pub const TOKEN_REVOKE: &str = "auth.token_revoke";
     pub const DICTATION_CREATE: &str = "dictation.create";
@@ -35,6 +36,7 @@ pub mod action {
     pub const USER_CREATE: &str = "admin.user_create";
     pub const USER_UPDATE: &str = "admin.user_update";
     pub const USER_PASSWORD: &str = "admin.user_password";
+    pub const USER_OIDC_UNBIND: &str = "admin.user_oidc_unbind";
     pub const TEAM_CREATE: &str = "admin.team_create";
     pub const TEAM_MEMBER_ADD: &str = "admin.team_member_add";
     pub const TEAM_MEMBER_REMOVE: &str = "admin.team_member_remove";

@@ -10,7 +10,7 @@ use crate::clock::Millis;
 use crate::domain::{Role, validate_username};
 use crate::storage::accounts::{self, Account};
 use crate::storage::users::{self, NewUser};
-use crate::storage::{Db, Tx, is_unique_violation};
+use crate::storage::{Db, Tx, is_unique_violation, oidc_subjects};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -199,6 +199,18 @@ pub async fn set_password(
     .await?;
     tx.commit().await?;
     Ok(PasswordReset { sessions_ended, tokens_revoked })
+}
+
+/// Removes the user's single sign-on binding (audited); false when there was none.
+pub async fn unbind_oidc(db: &Db, who: &Who, id_or_name: &str, now: Millis) -> AdminResult<bool> {
+    let mut tx = db.begin_write().await?;
+    let user = accounts::find(&mut tx, id_or_name).await?.ok_or(AdminError::NotFound("user"))?;
+    let Some(removed) = oidc_subjects::unbind(&mut tx, &user.id).await? else { return Ok(false) };
+    let details = json!({"username": user.username, "issuer": removed.issuer, "subject": removed.subject});
+    let entry = who.entry(action::USER_OIDC_UNBIND).target("user", &user.id).details(details);
+    audit::append(&mut tx, db.backend, &entry, now).await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 fn validate_team_name(name: &str) -> AdminResult<()> {

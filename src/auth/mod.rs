@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod client_addr;
 pub mod cookies;
 pub mod oidc;
+pub mod oidc_subject;
 pub mod policy;
 pub mod throttle;
 

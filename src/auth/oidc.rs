@@ -1,61 +1,111 @@
-//! OpenID Connect single sign-on, the relying party: provider discovery, the
-//! authorization URL (state, nonce, PKCE S256), the code exchange, and ID token checks
-//! (signature RS256/ES256 against the provider's JWKS, issuer, audience, expiry, nonce).
+//! OpenID Connect single sign-on, the relying party, on the `openidconnect` crate: provider
+//! discovery and JWKS (cached; fetched again once when a token names an unknown key), the
+//! authorization URL (state, nonce, PKCE S256), the code exchange, and the ID token checks
+//! (asymmetric signature, issuer, audience, `azp`, expiry with clock-skew tolerance, nonce).
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use anyhow::Context;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use rand::RngCore;
-use serde::Deserialize;
+use openidconnect::core::{
+    CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreIdTokenVerifier, CoreJsonWebKeySet,
+    CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm, CoreProviderMetadata,
+};
+use openidconnect::{
+    AdditionalClaims, AuthType, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken,
+    IdTokenClaims, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope,
+    SignatureVerificationError, TokenResponse,
+};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
+use tokio::sync::Mutex;
 
 use crate::clock::Millis;
 use crate::config::OidcConfig;
 
-/// What the provider publishes at `/.well-known/openid-configuration`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Discovery {
-    pub issuer: String,
-    pub authorization_endpoint: String,
-    pub token_endpoint: String,
-    pub jwks_uri: String,
-}
+/// Discovery and keys are read again after this long.
+const METADATA_TTL: Duration = Duration::from_secs(3600);
+/// Each provider request gives up after this long.
+const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Claims beyond the standard ones (the configured username claim may be one of them).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct OtherClaims(pub serde_json::Map<String, Value>);
+
+impl AdditionalClaims for OtherClaims {}
+
+type IdToken =
+    openidconnect::IdToken<OtherClaims, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm>;
+pub type Claims = IdTokenClaims<OtherClaims, CoreGenderClaim>;
 
 /// Why a sign-on was refused. The detail goes to the audit trail, not to the browser.
 #[derive(Debug, thiserror::Error)]
 pub enum OidcError {
     #[error("the provider could not be reached or answered badly: {0:#}")]
     Provider(anyhow::Error),
+    #[error("the provider refused the code: {0}")]
+    Grant(String),
     #[error("the ID token was refused: {0}")]
     Token(String),
 }
 
+fn provider_error(e: impl Into<anyhow::Error>) -> OidcError {
+    OidcError::Provider(e.into())
+}
+
+/// An HTTP client that follows no redirects (the provider's URLs are used as published).
 fn http() -> reqwest::Client {
-    reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap_or_default()
+    reqwest::Client::builder()
+        .timeout(HTTP_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_default()
 }
 
-pub async fn discover(cfg: &OidcConfig) -> Result<Discovery, OidcError> {
-    let url = format!("{}/.well-known/openid-configuration", cfg.issuer.trim_end_matches('/'));
-    let d: Discovery = async {
-        let resp = http().get(&url).send().await?.error_for_status()?;
-        anyhow::Ok(resp.json().await?)
-    }
-    .await
-    .with_context(|| format!("discovery at {url}"))
-    .map_err(OidcError::Provider)?;
-    if d.issuer.trim_end_matches('/') != cfg.issuer.trim_end_matches('/') {
-        return Err(OidcError::Provider(anyhow::anyhow!("the provider calls itself {:?}", d.issuer)));
-    }
-    Ok(d)
+struct Cached {
+    issuer: String,
+    metadata: CoreProviderMetadata,
+    fetched: Instant,
 }
 
-fn random() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    B64.encode(bytes)
+/// The provider's discovery document and keys, shared by every request of the process.
+#[derive(Clone, Default)]
+pub struct ProviderCache(Arc<Mutex<Option<Cached>>>);
+
+impl std::fmt::Debug for ProviderCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProviderCache")
+    }
+}
+
+impl ProviderCache {
+    /// The provider's metadata, from the cache while fresh.
+    pub async fn metadata(&self, cfg: &OidcConfig) -> Result<CoreProviderMetadata, OidcError> {
+        let mut slot = self.0.lock().await;
+        if let Some(c) = slot.as_ref().filter(|c| c.issuer == cfg.issuer && c.fetched.elapsed() < METADATA_TTL) {
+            return Ok(c.metadata.clone());
+        }
+        let issuer = IssuerUrl::new(cfg.issuer.clone()).map_err(provider_error)?;
+        let metadata = CoreProviderMetadata::discover_async(issuer, &http())
+            .await
+            .map_err(|e| provider_error(anyhow::Error::new(e).context(format!("discovery at {}", cfg.issuer))))?;
+        *slot = Some(Cached { issuer: cfg.issuer.clone(), metadata: metadata.clone(), fetched: Instant::now() });
+        Ok(metadata)
+    }
+
+    /// Fetches the provider's keys again (after a token named a key not in them).
+    async fn refresh_keys(&self, cfg: &OidcConfig) -> Result<CoreProviderMetadata, OidcError> {
+        let mut metadata = self.metadata(cfg).await?;
+        let jwks = CoreJsonWebKeySet::fetch_async(metadata.jwks_uri(), &http())
+            .await
+            .map_err(|e| provider_error(anyhow::Error::new(e).context("jwks_uri")))?;
+        metadata = metadata.set_jwks(jwks);
+        let mut slot = self.0.lock().await;
+        if let Some(c) = slot.as_mut().filter(|c| c.issuer == cfg.issuer) {
+            c.metadata = metadata.clone();
+        }
+        Ok(metadata)
+    }
 }
 
 /// A login in progress: kept server-side until the callback.
@@ -68,7 +118,12 @@ pub struct Pending {
 
 impl Pending {
     pub fn new() -> Self {
-        Self { state: random(), nonce: random(), verifier: random() }
+        let (_, verifier) = PkceCodeChallenge::new_random_sha256();
+        Self {
+            state: CsrfToken::new_random().secret().clone(),
+            nonce: Nonce::new_random().secret().clone(),
+            verifier: verifier.secret().clone(),
+        }
     }
 }
 
@@ -78,208 +133,319 @@ impl Default for Pending {
     }
 }
 
-pub fn authorize_url(d: &Discovery, cfg: &OidcConfig, p: &Pending) -> anyhow::Result<String> {
-    let mut url = reqwest::Url::parse(&d.authorization_endpoint).context("authorization_endpoint")?;
-    let challenge = B64.encode(Sha256::digest(p.verifier.as_bytes()));
-    url.query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", &cfg.client_id)
-        .append_pair("redirect_uri", &cfg.redirect_url)
-        .append_pair("scope", "openid profile email")
-        .append_pair("state", &p.state)
-        .append_pair("nonce", &p.nonce)
-        .append_pair("code_challenge", &challenge)
-        .append_pair("code_challenge_method", "S256");
+fn client(
+    metadata: &CoreProviderMetadata,
+    cfg: &OidcConfig,
+) -> Result<
+    CoreClient<
+        openidconnect::EndpointSet,
+        openidconnect::EndpointNotSet,
+        openidconnect::EndpointNotSet,
+        openidconnect::EndpointNotSet,
+        openidconnect::EndpointMaybeSet,
+        openidconnect::EndpointMaybeSet,
+    >,
+    OidcError,
+> {
+    let redirect = RedirectUrl::new(cfg.redirect_url.clone()).map_err(provider_error)?;
+    Ok(CoreClient::from_provider_metadata(
+        metadata.clone(),
+        ClientId::new(cfg.client_id.clone()),
+        Some(ClientSecret::new(cfg.client_secret.expose().to_string())),
+    )
+    .set_redirect_uri(redirect)
+    // client_secret_post, as registered with the provider.
+    .set_auth_type(AuthType::RequestBody))
+}
+
+pub fn authorize_url(metadata: &CoreProviderMetadata, cfg: &OidcConfig, p: &Pending) -> Result<String, OidcError> {
+    let challenge = PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(p.verifier.clone()));
+    let (state, nonce) = (p.state.clone(), p.nonce.clone());
+    let (url, _, _) = client(metadata, cfg)?
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            move || CsrfToken::new(state),
+            move || Nonce::new(nonce),
+        )
+        .add_scope(Scope::new("profile".into()))
+        .add_scope(Scope::new("email".into()))
+        .set_pkce_challenge(challenge)
+        .url();
     Ok(url.into())
 }
 
-/// Exchanges the code for tokens and returns the ID token's checked claims.
+/// What the ID token checks need besides the keys.
+pub struct Expect<'a> {
+    pub cfg: &'a OidcConfig,
+    pub nonce: &'a str,
+    pub now: Millis,
+}
+
+/// Exchanges the code for tokens and returns the ID token's checked claims. When the
+/// token is signed with a key the cached JWKS lacks, the keys are fetched again, once.
 pub async fn complete(
-    d: &Discovery,
+    cache: &ProviderCache,
     cfg: &OidcConfig,
     code: &str,
     p: &Pending,
     now: Millis,
-) -> Result<Value, OidcError> {
-    let client = http();
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code),
-        ("redirect_uri", cfg.redirect_url.as_str()),
-        ("client_id", cfg.client_id.as_str()),
-        ("client_secret", cfg.client_secret.expose()),
-        ("code_verifier", p.verifier.as_str()),
-    ];
-    let tokens: Value = async {
-        let resp = client.post(&d.token_endpoint).form(&form).send().await?.error_for_status()?;
-        anyhow::Ok(resp.json().await?)
+) -> Result<Claims, OidcError> {
+    let metadata = cache.metadata(cfg).await?;
+    let client = client(&metadata, cfg)?;
+    let exchange = client
+        .exchange_code(AuthorizationCode::new(code.to_string()))
+        .map_err(provider_error)?
+        .set_pkce_verifier(PkceCodeVerifier::new(p.verifier.clone()));
+    let tokens = match exchange.request_async(&http()).await {
+        Ok(t) => t,
+        Err(RequestTokenError::ServerResponse(e)) => return Err(OidcError::Grant(e.to_string())),
+        Err(e) => return Err(provider_error(anyhow::Error::new(e).context("token endpoint"))),
+    };
+    let raw = tokens.id_token().ok_or_else(|| OidcError::Token("no id_token in the answer".into()))?.to_string();
+    let expect = Expect { cfg, nonce: &p.nonce, now };
+    match check_id_token(&raw, metadata.issuer(), metadata.jwks(), &expect) {
+        Err(TokenCheck::UnknownKey) => {
+            let metadata = cache.refresh_keys(cfg).await?;
+            check_id_token(&raw, metadata.issuer(), metadata.jwks(), &expect)
+                .map_err(|e| OidcError::Token(e.to_string()))
+        }
+        other => other.map_err(|e| OidcError::Token(e.to_string())),
     }
-    .await
-    .context("token endpoint")
-    .map_err(OidcError::Provider)?;
-    let id_token = tokens["id_token"].as_str().ok_or_else(|| OidcError::Token("no id_token in the answer".into()))?;
-    let jwks: Value = async {
-        let resp = client.get(&d.jwks_uri).send().await?.error_for_status()?;
-        anyhow::Ok(resp.json().await?)
-    }
-    .await
-    .context("jwks_uri")
-    .map_err(OidcError::Provider)?;
-    check_id_token(id_token, &jwks, &d.issuer, &cfg.client_id, &p.nonce, now).map_err(OidcError::Token)
 }
 
-fn b64(part: &str) -> Result<Vec<u8>, String> {
-    B64.decode(part.trim_end_matches('=')).map_err(|_| "not base64url".to_string())
+/// An ID token refusal; `UnknownKey` is worth fetching the keys again for.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenCheck {
+    #[error("bad signature: no published key matches the token's key id")]
+    UnknownKey,
+    #[error("{0}")]
+    Refused(String),
 }
 
-/// Verifies a compact JWS ID token and its claims; returns the claims.
+/// The signature algorithms accepted: asymmetric only, so that only the provider's key
+/// signs (never the client secret, which this server holds too).
+const ALGORITHMS: [CoreJwsSigningAlgorithm; 9] = [
+    CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+    CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha384,
+    CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha512,
+    CoreJwsSigningAlgorithm::RsaSsaPssSha256,
+    CoreJwsSigningAlgorithm::RsaSsaPssSha384,
+    CoreJwsSigningAlgorithm::RsaSsaPssSha512,
+    CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+    CoreJwsSigningAlgorithm::EcdsaP384Sha384,
+    CoreJwsSigningAlgorithm::EdDsa,
+];
+
+fn utc(ms: Millis) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+/// Verifies a compact JWS ID token and its claims against the provider's keys.
 pub fn check_id_token(
     token: &str,
-    jwks: &Value,
-    issuer: &str,
-    client_id: &str,
-    nonce: &str,
-    now: Millis,
-) -> Result<Value, String> {
-    let mut parts = token.split('.');
-    let (Some(h), Some(c), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
-        return Err("not a compact JWS".into());
-    };
-    let header: Value = serde_json::from_slice(&b64(h)?).map_err(|_| "header is not JSON")?;
-    let claims: Value = serde_json::from_slice(&b64(c)?).map_err(|_| "claims are not JSON")?;
-    let signature = b64(s)?;
-    let alg = header["alg"].as_str().unwrap_or_default();
-    let kid = header["kid"].as_str();
-    let keys = jwks["keys"].as_array().ok_or("the JWKS has no keys")?;
-    let key = keys
-        .iter()
-        .find(|k| kid.is_none_or(|kid| k["kid"].as_str() == Some(kid)))
-        .ok_or_else(|| format!("no key {kid:?} in the JWKS"))?;
-    verify_signature(alg, key, format!("{h}.{c}").as_bytes(), &signature)?;
-
-    if claims["iss"].as_str() != Some(issuer) {
-        return Err(format!("issuer {} is not {issuer}", claims["iss"]));
-    }
-    let aud_ok = match &claims["aud"] {
-        Value::String(a) => a == client_id,
-        Value::Array(a) => a.iter().any(|v| v.as_str() == Some(client_id)),
-        _ => false,
-    };
-    if !aud_ok {
-        return Err("the token is for another client".into());
-    }
-    let now_s = now / 1000;
-    // A minute of leeway for clock skew.
-    let exp = claims["exp"].as_i64().ok_or("no exp")?;
-    if exp + 60 < now_s {
-        return Err("the token has expired".into());
-    }
-    if claims["iat"].as_i64().is_some_and(|iat| iat > now_s + 60) {
-        return Err("the token was issued in the future".into());
-    }
-    if claims["nonce"].as_str() != Some(nonce) {
-        return Err("the nonce does not match this login".into());
-    }
+    issuer: &IssuerUrl,
+    jwks: &CoreJsonWebKeySet,
+    expect: &Expect<'_>,
+) -> Result<Claims, TokenCheck> {
+    let refused = |m: String| TokenCheck::Refused(m);
+    let token: IdToken = token.parse().map_err(|e| refused(format!("not an ID token: {e}")))?;
+    let cfg = expect.cfg;
+    let skew_ms = i64::try_from(cfg.clock_skew_secs).unwrap_or(i64::MAX / 2).saturating_mul(1000);
+    let (now, trusted) = (expect.now, cfg.trusted_audiences.clone());
+    let verifier = CoreIdTokenVerifier::new_confidential_client(
+        ClientId::new(cfg.client_id.clone()),
+        ClientSecret::new(cfg.client_secret.expose().to_string()),
+        issuer.clone(),
+        jwks.clone(),
+    )
+    .set_allowed_algs(ALGORITHMS)
+    .set_other_audience_verifier_fn(move |aud| trusted.iter().any(|t| t == aud.as_str()))
+    // Expired only once `exp` lies more than the tolerance in the past.
+    .set_time_fn(move || utc(now.saturating_sub(skew_ms)))
+    .set_issue_time_verifier_fn(move |iat| {
+        if iat > utc(now.saturating_add(skew_ms)) { Err(format!("issued in the future ({iat})")) } else { Ok(()) }
+    });
+    let claims = token.into_claims(&verifier, &Nonce::new(expect.nonce.to_string())).map_err(|e| match e {
+        ClaimsVerificationError::SignatureVerification(SignatureVerificationError::NoMatchingKey) => {
+            TokenCheck::UnknownKey
+        }
+        ClaimsVerificationError::SignatureVerification(e) => refused(format!("bad signature: {e}")),
+        ClaimsVerificationError::InvalidAudience(m) => refused(format!("the token is for another client: {m}")),
+        ClaimsVerificationError::Expired(m) => refused(format!("the token has expired or is not yet valid: {m}")),
+        ClaimsVerificationError::InvalidNonce(_) => refused("the nonce does not match this login".into()),
+        e => refused(e.to_string()),
+    })?;
+    check_authorized_party(&claims, &cfg.client_id).map_err(refused)?;
     Ok(claims)
 }
 
-fn verify_signature(alg: &str, key: &Value, message: &[u8], signature: &[u8]) -> Result<(), String> {
-    use ring::signature as sig;
-    let field = |name: &str| key[name].as_str().ok_or_else(|| format!("the key has no {name}")).and_then(b64);
-    let ok = match (alg, key["kty"].as_str()) {
-        ("RS256", Some("RSA")) => sig::RsaPublicKeyComponents { n: field("n")?, e: field("e")? }
-            .verify(&sig::RSA_PKCS1_2048_8192_SHA256, message, signature)
-            .is_ok(),
-        ("ES256", Some("EC")) if key["crv"].as_str() == Some("P-256") => {
-            let mut point = vec![4u8];
-            point.extend(field("x")?);
-            point.extend(field("y")?);
-            sig::UnparsedPublicKey::new(&sig::ECDSA_P256_SHA256_FIXED, point).verify(message, signature).is_ok()
+/// `azp`: when present it must name this client, and a token for several audiences must
+/// carry it (OpenID Connect Core 3.1.3.7, steps 4 and 5).
+fn check_authorized_party(claims: &Claims, client_id: &str) -> Result<(), String> {
+    match claims.authorized_party() {
+        Some(azp) if azp.as_str() != client_id => {
+            Err(format!("the token is for another client: azp is {:?}", azp.as_str()))
         }
-        _ => return Err(format!("unsupported algorithm {alg:?} for this key")),
-    };
-    if ok { Ok(()) } else { Err("bad signature".into()) }
+        None if claims.audiences().len() > 1 => {
+            Err("the token is for another client: several audiences and no azp".into())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A claim's text value by name (standard or not), e.g. `preferred_username`.
+pub fn claim_text(claims: &Claims, name: &str) -> Option<String> {
+    let json = serde_json::to_value(claims).ok()?;
+    json.get(name).and_then(Value::as_str).map(str::to_string)
 }
 
 #[cfg(test)]
 mod tests {
-    use ring::rand::SystemRandom;
-    use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+    use openidconnect::core::{CoreHmacKey, CoreRsaPrivateSigningKey};
+    use openidconnect::{EndUserUsername, JsonWebKeyId, PrivateSigningKey, SubjectIdentifier};
     use serde_json::json;
 
     use super::*;
+    use crate::config::Secret;
 
-    fn signer() -> (EcdsaKeyPair, Value) {
-        let rng = SystemRandom::new();
-        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
-        let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng).unwrap();
-        let point = key.public_key().as_ref();
-        let jwk = json!({"kty": "EC", "crv": "P-256", "kid": "k1", "x": B64.encode(&point[1..33]), "y": B64.encode(&point[33..])});
-        (key, json!({ "keys": [jwk] }))
+    const NOW: Millis = 1_800_000_000_000;
+    const ISSUER: &str = "https://idp.example";
+
+    fn key(pem: &str, kid: &str) -> CoreRsaPrivateSigningKey {
+        CoreRsaPrivateSigningKey::from_pem(pem, Some(JsonWebKeyId::new(kid.into()))).unwrap()
     }
 
-    fn sign(key: &EcdsaKeyPair, claims: &Value) -> String {
-        let head = B64.encode(json!({"alg": "ES256", "kid": "k1"}).to_string());
-        let body = B64.encode(claims.to_string());
-        let sig = key.sign(&SystemRandom::new(), format!("{head}.{body}").as_bytes()).unwrap();
-        format!("{head}.{body}.{}", B64.encode(sig.as_ref()))
+    fn key_a() -> CoreRsaPrivateSigningKey {
+        key(include_str!("../../tests/fixtures/oidc/rsa-a.pem"), "a")
+    }
+
+    fn jwks() -> CoreJsonWebKeySet {
+        CoreJsonWebKeySet::new(vec![key_a().as_verification_key()])
+    }
+
+    fn cfg() -> OidcConfig {
+        OidcConfig {
+            issuer: ISSUER.into(),
+            client_id: "dictaflow".into(),
+            client_secret: Secret::new("s3cret"),
+            ..OidcConfig::default()
+        }
+    }
+
+    /// Claims a good token has; `change` edits them before signing.
+    fn claims(change: impl FnOnce(&mut Value)) -> Claims {
+        let mut c = json!({"iss": ISSUER, "aud": "dictaflow", "sub": "u-1", "preferred_username": "dr.patel",
+            "employee_no": "E7", "nonce": "n1", "iat": NOW / 1000 - 10, "exp": NOW / 1000 + 300});
+        change(&mut c);
+        serde_json::from_value(c).unwrap()
+    }
+
+    fn sign(claims: Claims, key: &CoreRsaPrivateSigningKey) -> String {
+        IdToken::new(claims, key, CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256, None, None).unwrap().to_string()
+    }
+
+    fn check_with(token: &str, cfg: &OidcConfig) -> Result<Claims, String> {
+        let expect = Expect { cfg, nonce: "n1", now: NOW };
+        check_id_token(token, &IssuerUrl::new(ISSUER.into()).unwrap(), &jwks(), &expect).map_err(|e| e.to_string())
+    }
+
+    fn check(token: &str) -> Result<Claims, String> {
+        check_with(token, &cfg())
+    }
+
+    fn refused(change: impl FnOnce(&mut Value)) -> String {
+        check(&sign(claims(change), &key_a())).unwrap_err()
     }
 
     #[test]
-    fn id_tokens_are_checked() {
-        let (key, jwks) = signer();
-        let good =
-            json!({"iss": "https://idp", "aud": "dictaflow", "exp": 2000, "iat": 1000, "nonce": "n1", "sub": "x"});
-        let now = 1_500_000;
-        let check = |t: &str| check_id_token(t, &jwks, "https://idp", "dictaflow", "n1", now);
-        assert_eq!(check(&sign(&key, &good)).unwrap()["sub"], "x");
-        let with = |k: &str, v: Value| {
-            let mut c = good.clone();
-            c[k] = v;
-            sign(&key, &c)
-        };
-        assert!(check(&with("iss", json!("https://evil"))).is_err());
-        assert!(check(&with("aud", json!("other"))).is_err());
-        assert!(check(&with("aud", json!(["other", "dictaflow"]))).is_ok());
-        assert!(check(&with("exp", json!(1400))).unwrap_err().contains("expired"));
-        assert!(check(&with("nonce", json!("n2"))).unwrap_err().contains("nonce"));
-        // Another key's signature, or a payload changed after signing, is refused.
-        let (other, _) = signer();
-        assert_eq!(check(&sign(&other, &good)).unwrap_err(), "bad signature");
-        let token = sign(&key, &good);
-        let mut parts: Vec<&str> = token.split('.').collect();
-        let forged = B64.encode(with("sub", json!("admin")).split('.').nth(1).map(|p| b64(p).unwrap()).unwrap());
-        parts[1] = &forged;
-        assert_eq!(check(&parts.join(".")).unwrap_err(), "bad signature");
+    fn a_good_token_passes_and_its_claims_are_read() {
+        let claims = check(&sign(claims(|_| {}), &key_a())).unwrap();
+        assert_eq!(claims.subject(), &SubjectIdentifier::new("u-1".into()));
+        assert_eq!(claims.preferred_username(), Some(&EndUserUsername::new("dr.patel".into())));
+        assert_eq!(claim_text(&claims, "preferred_username").as_deref(), Some("dr.patel"));
+        assert_eq!(claim_text(&claims, "employee_no").as_deref(), Some("E7"), "a non-standard claim");
+        assert_eq!(claim_text(&claims, "missing"), None);
+    }
+
+    #[test]
+    fn issuer_audience_nonce_and_times_are_checked() {
+        assert!(refused(|c| c["iss"] = json!("https://evil.example")).contains("issuer"));
+        assert!(refused(|c| c["aud"] = json!("other")).contains("another client"));
+        assert!(refused(|c| c["nonce"] = json!("n2")).contains("nonce"));
+        assert!(refused(|c| c["exp"] = json!(NOW / 1000 - 61)).contains("expired"), "beyond the skew");
+        assert!(check(&sign(claims(|c| c["exp"] = json!(NOW / 1000 - 30)), &key_a())).is_ok(), "within the skew");
+        assert!(refused(|c| c["iat"] = json!(NOW / 1000 + 120)).contains("future"));
+        assert!(check(&sign(claims(|c| c["iat"] = json!(NOW / 1000 + 30)), &key_a())).is_ok(), "within the skew");
+        let strict = OidcConfig { clock_skew_secs: 0, ..cfg() };
+        let token = sign(claims(|c| c["exp"] = json!(NOW / 1000 - 30)), &key_a());
+        assert!(check_with(&token, &strict).unwrap_err().contains("expired"));
+    }
+
+    #[test]
+    fn several_audiences_need_trust_and_azp() {
+        let both = |c: &mut Value| c["aud"] = json!(["dictaflow", "reports-api"]);
+        assert!(refused(both).contains("not a trusted audience"), "untrusted extra audience");
+        let trusting = OidcConfig { trusted_audiences: vec!["reports-api".into()], ..cfg() };
+        let no_azp = sign(claims(both), &key_a());
+        assert!(check_with(&no_azp, &trusting).unwrap_err().contains("no azp"));
+        let azp_us = sign(
+            claims(|c| {
+                both(c);
+                c["azp"] = json!("dictaflow");
+            }),
+            &key_a(),
+        );
+        assert!(check_with(&azp_us, &trusting).is_ok());
+        let azp_them = sign(
+            claims(|c| {
+                both(c);
+                c["azp"] = json!("reports-api");
+            }),
+            &key_a(),
+        );
+        assert!(check_with(&azp_them, &trusting).unwrap_err().contains("azp"));
+        // A single audience with a foreign azp is refused as well.
+        assert!(refused(|c| c["azp"] = json!("someone-else")).contains("another client"));
+    }
+
+    #[test]
+    fn only_the_published_keys_sign() {
+        let good = claims(|_| {});
+        let foreign = key(include_str!("../../tests/fixtures/oidc/rsa-b.pem"), "a");
+        assert!(check(&sign(good.clone(), &foreign)).unwrap_err().contains("bad signature"), "same kid, other key");
+        let unknown = key(include_str!("../../tests/fixtures/oidc/rsa-b.pem"), "b");
+        assert!(matches!(
+            check_id_token(
+                &sign(good.clone(), &unknown),
+                &IssuerUrl::new(ISSUER.into()).unwrap(),
+                &jwks(),
+                &Expect { cfg: &cfg(), nonce: "n1", now: NOW }
+            ),
+            Err(TokenCheck::UnknownKey)
+        ));
+        // The client secret never signs: an HS256 token made with it is refused.
+        let hs =
+            IdToken::new(good.clone(), &CoreHmacKey::new("s3cret"), CoreJwsSigningAlgorithm::HmacSha256, None, None)
+                .unwrap()
+                .to_string();
+        assert!(check(&hs).unwrap_err().contains("bad signature"));
+        // Unsigned, tampered and malformed tokens.
+        let token = sign(good, &key_a());
+        let parts: Vec<&str> = token.split('.').collect();
+        let unsigned = format!("{}.{}.", base64_url(r#"{"alg":"none"}"#), parts[1]);
+        assert!(check(&unsigned).is_err(), "alg none");
+        let forged_body = base64_url(
+            &json!({"iss": ISSUER, "aud": "dictaflow", "sub": "admin", "nonce": "n1",
+            "iat": NOW / 1000, "exp": NOW / 1000 + 300})
+            .to_string(),
+        );
+        let forged = format!("{}.{forged_body}.{}", parts[0], parts[2]);
+        assert!(check(&forged).unwrap_err().contains("bad signature"));
         assert!(check("a.b").is_err());
-        let none = format!("{}.{}.", B64.encode(r#"{"alg":"none"}"#), B64.encode(good.to_string()));
-        assert!(check(&none).is_err(), "alg none");
     }
 
-    #[test]
-    fn rs256_tokens_verify() {
-        use ring::signature::{RSA_PKCS1_SHA256, RsaKeyPair, RsaPublicKeyComponents};
-        let key = RsaKeyPair::from_pkcs8(include_bytes!("../../tests/fixtures/oidc/rsa2048.pk8")).unwrap();
-        let public = RsaPublicKeyComponents::<Vec<u8>>::from(key.public());
-        let jwks =
-            json!({"keys": [{"kty": "RSA", "kid": "r1", "n": B64.encode(&public.n), "e": B64.encode(&public.e)}]});
-        let claims = json!({"iss": "https://idp", "aud": "dictaflow", "exp": 2000, "nonce": "n1"});
-        let sign = |alg: &str, claims: &Value| {
-            let signing_input = format!(
-                "{}.{}",
-                B64.encode(json!({"alg": alg, "kid": "r1"}).to_string()),
-                B64.encode(claims.to_string())
-            );
-            let mut sig = vec![0; key.public().modulus_len()];
-            key.sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), signing_input.as_bytes(), &mut sig).unwrap();
-            format!("{signing_input}.{}", B64.encode(sig))
-        };
-        let check = |t: &str| check_id_token(t, &jwks, "https://idp", "dictaflow", "n1", 1_500_000);
-        assert!(check(&sign("RS256", &claims)).is_ok());
-        let mut other = claims.clone();
-        other["aud"] = json!("x");
-        let forged = sign("RS256", &other).replace(&B64.encode(other.to_string()), &B64.encode(claims.to_string()));
-        assert_eq!(check(&forged).unwrap_err(), "bad signature");
-        assert!(check(&sign("ES256", &claims)).unwrap_err().contains("unsupported"), "alg must fit the key");
+    fn base64_url(s: &str) -> String {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s)
     }
 }

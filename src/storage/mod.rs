@@ -6,6 +6,7 @@ pub mod calendars;
 pub mod dictations;
 pub mod history;
 pub mod notifications;
+pub mod oidc_subjects;
 pub mod recognition;
 pub mod reconcile;
 pub mod stage_times;

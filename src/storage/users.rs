@@ -103,6 +103,18 @@ pub async fn find_by_username(db: &Db, username: &str) -> Result<Option<User>, s
     Ok(find_for_login(db, username).await?.map(|(u, _)| u))
 }
 
+/// An active user by id.
+pub async fn find_active_by_id(db: &Db, id: &str) -> Result<Option<User>, sqlx::Error> {
+    let row = sqlx::query("SELECT id, username, display_name, role FROM users WHERE id = $1 AND active = 1")
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?;
+    match row {
+        Some(row) => Ok(Some(user_from_row(db, &row).await?)),
+        None => Ok(None),
+    }
+}
+
 pub async fn insert_token(
     db: &Db,
     user_id: &str,

@@ -96,6 +96,8 @@ fn rows() -> Vec<Row> {
         row("GET", "/api/v1/users/{clin}", Empty, SUPER, Some(SUPER)),
         row("PATCH", "/api/v1/users/{clin}", Json(json!({})), SUPER, Some(SUPER)),
         row("POST", "/api/v1/users/{clin}/password", Json(json!({"password": "x"})), SUPER, Some(SUPER)),
+        // No binding to remove: 404 once the access check passed.
+        row("DELETE", "/api/v1/users/{clin}/oidc", Empty, [E::No, E::No, E::No, E::Is(404)], None),
         row("GET", "/api/v1/teams", Empty, SUPER, None),
         row("POST", "/api/v1/teams", Json(json!({"name": "ent"})), SUPER, None),
         // Into cardiology: adding dr.cardio to ENT would bring the cardiology letter into ENT scope.
