@@ -3,9 +3,11 @@
 
 pub mod accounts;
 pub mod client_addr;
+pub mod hashing;
 pub mod oidc;
 pub mod policy;
 pub mod throttle;
+pub mod throttled;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};

@@ -13,9 +13,9 @@ use crate::helpers::{Backend, drop_pg_database, fixture, fresh_pg_database};
 
 crate::both_backends!(kill_during_upload, kill_during_transcription);
 
-struct Server {
-    child: Child,
-    base: String,
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) base: String,
 }
 
 impl Drop for Server {
@@ -42,7 +42,7 @@ async fn start(data: &std::path::Path, db: &Option<String>) -> Server {
     start_with(data, db, &[]).await
 }
 
-async fn start_with(data: &std::path::Path, db: &Option<String>, env: &[(&str, String)]) -> Server {
+pub(crate) async fn start_with(data: &std::path::Path, db: &Option<String>, env: &[(&str, String)]) -> Server {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let child = dictaflow(data, db)
         .envs(env.iter().map(|(k, v)| (k.to_string(), v.clone())))
@@ -61,7 +61,7 @@ async fn start_with(data: &std::path::Path, db: &Option<String>, env: &[(&str, S
     panic!("dictaflow did not become ready");
 }
 
-fn add_user(data: &std::path::Path, db: &Option<String>) -> String {
+pub(crate) fn add_user(data: &std::path::Path, db: &Option<String>) -> String {
     let out = dictaflow(data, db)
         .args(["user", "add", "--username", "dr.patel", "--role", "clinician", "--team", "ent", "--token"])
         .output()
@@ -73,7 +73,7 @@ fn add_user(data: &std::path::Path, db: &Option<String>) -> String {
 
 /// The database URL and PostgreSQL database name for a backend (`None` to skip:
 /// PostgreSQL unreachable and not required).
-async fn database_for(backend: Backend) -> Option<(Option<String>, Option<String>)> {
+pub(crate) async fn database_for(backend: Backend) -> Option<(Option<String>, Option<String>)> {
     match backend {
         Backend::Sqlite => Some((None, None)),
         Backend::Postgres => fresh_pg_database().await.map(|(url, name)| (Some(url), Some(name))),
