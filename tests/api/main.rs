@@ -3,6 +3,7 @@
 mod helpers;
 
 mod auth;
+mod connections;
 mod corpus_upload;
 mod crash;
 mod dictations;
