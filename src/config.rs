@@ -221,6 +221,19 @@ pub struct ServerConfig {
     pub tls_cert: Option<PathBuf>,
     /// PEM private key for built-in TLS.
     pub tls_key: Option<PathBuf>,
+    /// Seconds a client gets to send a request's headers, from their first byte.
+    pub header_timeout_seconds: u64,
+    /// Seconds a connection may wait with no request (before the first, or between
+    /// keep-alive requests) before it is closed.
+    pub idle_timeout_seconds: u64,
+    /// Seconds a request body (an upload) may send nothing before its connection is
+    /// closed; a body that keeps sending is never cut.
+    pub body_stall_seconds: u64,
+    /// Open connections at most; more are closed at once. Lowered at start to fit the
+    /// open-file limit.
+    pub max_connections: usize,
+    /// Open connections per client address (the socket peer; `trusted_proxies` are exempt).
+    pub max_connections_per_address: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -295,6 +308,11 @@ impl Default for ServerConfig {
             request_timeout_seconds: 60,
             tls_cert: None,
             tls_key: None,
+            header_timeout_seconds: 15,
+            idle_timeout_seconds: 75,
+            body_stall_seconds: 60,
+            max_connections: 4096,
+            max_connections_per_address: 256,
         }
     }
 }
@@ -450,6 +468,15 @@ impl Config {
         }
         if self.server.request_timeout_seconds == 0 {
             return Err("server.request_timeout_seconds must be positive".into());
+        }
+        let server = &self.server;
+        if [server.header_timeout_seconds, server.idle_timeout_seconds, server.body_stall_seconds].contains(&0) {
+            return Err(
+                "server.header_timeout_seconds, idle_timeout_seconds and body_stall_seconds must be positive".into()
+            );
+        }
+        if server.max_connections == 0 || server.max_connections_per_address == 0 {
+            return Err("server.max_connections and max_connections_per_address must be positive".into());
         }
         if self.auth.login_window_seconds == 0 {
             return Err("auth.login_window_seconds must be positive".into());

@@ -12,6 +12,7 @@ pub mod cli_admin;
 pub mod cli_stt;
 pub mod clock;
 pub mod config;
+pub mod connections;
 pub mod domain;
 pub mod draft;
 pub mod error;

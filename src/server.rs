@@ -101,18 +101,19 @@ pub async fn run(listener: TcpListener, state: AppState, shutdown: CancellationT
         (Some(cert), Some(key)) => Some(crate::tls::acceptor(cert, key)?),
         _ => None,
     };
+    let throttled = tokio::spawn(crate::auth::throttled::run(state.db.clone(), state.clock.clone(), shutdown.clone()));
+    let soft_nofile = crate::connections::nofile::raise();
+    let limits = crate::connections::Limits::new(&state.config.server, soft_nofile);
     let app = api::router(state);
     let scheme = if tls.is_some() { "https" } else { "http" };
-    tracing::info!(address = %listener.local_addr()?, scheme, "dictaflow listening");
-    let mut server: tokio::task::JoinHandle<anyhow::Result<()>> = match tls {
-        Some(acceptor) => tokio::spawn(crate::tls::serve(listener, acceptor, app, shutdown.clone())),
-        None => {
-            let signal = shutdown.clone();
-            let server = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-                .with_graceful_shutdown(async move { signal.cancelled().await });
-            tokio::spawn(async move { server.await.map_err(anyhow::Error::from) })
-        }
-    };
+    tracing::info!(
+        address = %listener.local_addr()?,
+        scheme,
+        open_file_limit = soft_nofile,
+        max_connections = limits.max_connections,
+        "dictaflow listening"
+    );
+    let mut server = tokio::spawn(crate::connections::serve(listener, tls, app, limits, shutdown.clone()));
     tokio::select! {
         joined = &mut server => {
             joined.context("server task failed")?.context("server error")?;
@@ -126,6 +127,7 @@ pub async fn run(listener: TcpListener, state: AppState, shutdown: CancellationT
     }
     let _ = scheduler.await;
     let _ = retention.await;
+    let _ = throttled.await;
     let _ = deliverer.await;
     if let Some(c) = checkpoints {
         let _ = c.await;

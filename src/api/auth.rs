@@ -15,6 +15,7 @@ use super::client::Client;
 use super::extract::Json;
 use crate::audit::action;
 use crate::auth::policy::{self, Permission};
+use crate::auth::throttle::Admission;
 use crate::auth::{self, CurrentUser, cookies};
 use crate::clock::{parse_rfc3339, rfc3339};
 use crate::error::{ApiError, ApiResult};
@@ -55,27 +56,16 @@ async fn login(State(state): State<AppState>, client: Client, Json(req): Json<Lo
     let username = req.username.trim().chars().take(128).collect::<String>();
     let now = state.clock.now_ms();
     let account = Some(("account", username.as_str()));
-    if let Some(wait) =
-        auth::throttle::check(&state.db, &state.config.auth, &username, client.addr.as_deref(), now).await?
-    {
-        record(&state, None, &client, action::LOGIN_THROTTLED, account, json!({"retry_after": wait})).await?;
-        return Ok(rate_limited(wait));
-    }
-    let found = users::find_for_login(&state.db, &username).await?;
-    let password = req.password;
-    let (user, ok) = tokio::task::spawn_blocking(move || match found {
-        Some((user, Some(hash))) => {
-            let ok = auth::verify_password(&password, &hash);
-            (Some(user), ok)
-        }
-        _ => {
-            // Same work whether or not the user exists.
-            auth::verify_password(&password, auth::dummy_hash());
-            (None, false)
-        }
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.into()))?;
+    let addr = client.addr.as_deref();
+    let reservation = match auth::throttle::admit(&state.db, &state.config.auth, &username, addr, now).await? {
+        Admission::Throttled(wait) => return Ok(rate_limited(wait)),
+        Admission::Admitted(reservation) => reservation,
+    };
+    let (user, hash) = match users::find_for_login(&state.db, &username).await? {
+        Some((user, Some(hash))) => (Some(user), Some(hash)),
+        _ => (None, None),
+    };
+    let ok = auth::hashing::verify(req.password, hash).await.map_err(ApiError::Internal)?;
     let Some(user) = user.filter(|_| ok) else {
         record(&state, None, &client, action::LOGIN_FAILED, account, json!({})).await?;
         return Err(ApiError::new(
@@ -85,6 +75,7 @@ async fn login(State(state): State<AppState>, client: Client, Json(req): Json<Lo
             "wrong username or password",
         ));
     };
+    auth::throttle::succeeded(&state.db, &reservation).await?;
     let expires_at = now + state.config.auth.session_hours * 3_600_000;
     let (token, hash) = auth::new_token();
     users::insert_token(&state.db, &user.id, &hash, "session", now, Some(expires_at)).await?;

@@ -45,9 +45,7 @@ pub async fn hash_new_password(password: String) -> AdminResult<String> {
             format!("a password has {MIN_PASSWORD_CHARS}-{MAX_PASSWORD_CHARS} characters"),
         ));
     }
-    let hashed = tokio::task::spawn_blocking(move || super::hash_password(&password))
-        .await
-        .map_err(|e| AdminError::Internal(e.into()))??;
+    let hashed = super::hashing::run(move || super::hash_password(&password)).await.map_err(AdminError::Internal)??;
     Ok(hashed)
 }
 

@@ -56,7 +56,8 @@ impl TrustedProxies {
         Self(list.iter().filter_map(|s| IpNet::parse(s)).collect())
     }
 
-    fn trusts(&self, ip: IpAddr) -> bool {
+    /// Whether `ip` is one of the trusted proxies.
+    pub fn trusts(&self, ip: IpAddr) -> bool {
         self.0.iter().any(|n| n.contains(ip))
     }
 

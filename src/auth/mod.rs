@@ -4,10 +4,12 @@
 pub mod accounts;
 pub mod client_addr;
 pub mod cookies;
+pub mod hashing;
 pub mod oidc;
 pub mod oidc_subject;
 pub mod policy;
 pub mod throttle;
+pub mod throttled;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};

@@ -1,12 +1,16 @@
-//! Login throttling: a sliding window over the failed logins recorded in the audit
-//! trail, per account (reset by a successful login) and per client address. Counting
-//! the audit rows makes the limit hold across several server processes.
+//! Login throttling: a sliding window over failed logins per account (reset by a
+//! successful login) and per client address, kept in `login_attempts`. An attempt is
+//! counted as a failure *before* its password is checked, in the same write transaction
+//! as the count that admits it, so concurrent attempts cannot all pass the check, and the
+//! limit holds across several server processes sharing the database. A success marks its
+//! row afterwards. Throttled attempts are counted by [`super::throttled`].
 
-use crate::audit::action::{LOGIN, LOGIN_FAILED};
-use crate::audit::store::{Column, recent_times};
+use sqlx::Row;
+
+use super::throttled;
 use crate::clock::Millis;
 use crate::config::AuthConfig;
-use crate::storage::Db;
+use crate::storage::{Backend, Db, Tx, new_id};
 
 /// Seconds until `times` (newest first) leaves fewer than `max` failures in the window,
 /// or `None` when the caller is under the limit.
@@ -21,26 +25,115 @@ pub fn retry_after(times: &[Millis], max: u32, window_ms: Millis, now: Millis) -
     Some(((wait_ms + 999) / 1000) as u64)
 }
 
-/// `Some(seconds)` when a login for `username` from `addr` must wait.
-pub async fn check(
+/// An admitted attempt, already counted as a failure until [`succeeded`] says otherwise.
+#[derive(Debug)]
+pub struct Reservation(String);
+
+#[derive(Debug)]
+pub enum Admission {
+    /// Check the password.
+    Admitted(Reservation),
+    /// Answer 429 with this many seconds to wait; the password is not checked.
+    Throttled(u64),
+}
+
+/// Admits a login attempt for `username` from `addr` at `now`, or throttles it.
+pub async fn admit(
     db: &Db,
     cfg: &AuthConfig,
     username: &str,
     addr: Option<&str>,
     now: Millis,
-) -> Result<Option<u64>, sqlx::Error> {
+) -> Result<Admission, sqlx::Error> {
     let window = cfg.login_window_seconds as i64 * 1000;
     let since = now - window;
-    let max = cfg.login_max_failures_per_account;
-    let by_account =
-        recent_times(db, LOGIN_FAILED, Column::TargetId, username, since, Some(LOGIN), i64::from(max)).await?;
-    let mut wait = retry_after(&by_account, max, window, now);
-    if let Some(addr) = addr {
-        let max = cfg.login_max_failures_per_address;
-        let by_addr = recent_times(db, LOGIN_FAILED, Column::ClientAddr, addr, since, None, i64::from(max)).await?;
-        wait = wait.max(retry_after(&by_addr, max, window, now));
+    let addr = addr.unwrap_or("");
+    let mut tx = db.begin_write().await?;
+    if db.backend == Backend::Postgres {
+        // SQLite's write transaction already excludes other writers. Accounts first, then
+        // addresses: no two attempts wait for each other's locks in opposite order.
+        lock(&mut tx, 1, username).await?;
+        if !addr.is_empty() {
+            lock(&mut tx, 2, addr).await?;
+        }
     }
-    Ok(wait)
+    sqlx::query("DELETE FROM login_attempts WHERE at <= $1").bind(since).execute(&mut *tx).await?;
+    let max = cfg.login_max_failures_per_account;
+    let by_account = account_failures(&mut tx, username, since, max).await?;
+    let account_wait = retry_after(&by_account, max, window, now);
+    let addr_wait = match addr {
+        "" => None,
+        addr => {
+            let max = cfg.login_max_failures_per_address;
+            retry_after(&address_failures(&mut tx, addr, since, max).await?, max, window, now)
+        }
+    };
+    let admission = match account_wait.max(addr_wait) {
+        Some(wait) => {
+            // Throttled by its address alone: one count for the address, whatever names it
+            // tries (an account over its own limit is counted by name).
+            let account = if account_wait.is_some() { username } else { "" };
+            throttled::count(&mut tx, account, addr, now, window).await?;
+            Admission::Throttled(wait)
+        }
+        None => {
+            let id = new_id();
+            sqlx::query("INSERT INTO login_attempts (id, account, client_addr, at) VALUES ($1, $2, $3, $4)")
+                .bind(&id)
+                .bind(username)
+                .bind(addr)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            Admission::Admitted(Reservation(id))
+        }
+    };
+    throttled::flush_due(&mut tx, db.backend, now).await?;
+    tx.commit().await?;
+    Ok(admission)
+}
+
+/// The password matched: the attempt is no failure, and it resets the account's count.
+pub async fn succeeded(db: &Db, reservation: &Reservation) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    sqlx::query("UPDATE login_attempts SET succeeded = 1 WHERE id = $1").bind(&reservation.0).execute(&mut *tx).await?;
+    tx.commit().await
+}
+
+/// A transaction-scoped PostgreSQL advisory lock on `key` in lock space `space`.
+async fn lock(tx: &mut Tx, space: i32, key: &str) -> Result<(), sqlx::Error> {
+    let sql = match space {
+        1 => "SELECT pg_advisory_xact_lock(1, hashtext($1))",
+        _ => "SELECT pg_advisory_xact_lock(2, hashtext($1))",
+    };
+    sqlx::query(sql).bind(key).execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// The account's failures since `since` and since its last success, newest first.
+async fn account_failures(tx: &mut Tx, account: &str, since: Millis, max: u32) -> Result<Vec<Millis>, sqlx::Error> {
+    let sql = format!(
+        "SELECT at FROM login_attempts WHERE account = $1 AND succeeded = 0 AND at > $2 \
+         AND at > COALESCE((SELECT MAX(at) FROM login_attempts WHERE account = $1 AND succeeded = 1), 0) \
+         ORDER BY at DESC LIMIT {}",
+        max.max(1)
+    );
+    times(tx, sql, account, since).await
+}
+
+/// The address's failures since `since`, newest first.
+async fn address_failures(tx: &mut Tx, addr: &str, since: Millis, max: u32) -> Result<Vec<Millis>, sqlx::Error> {
+    let sql = format!(
+        "SELECT at FROM login_attempts WHERE client_addr = $1 AND succeeded = 0 AND at > $2 \
+         ORDER BY at DESC LIMIT {}",
+        max.max(1)
+    );
+    times(tx, sql, addr, since).await
+}
+
+async fn times(tx: &mut Tx, sql: String, key: &str, since: Millis) -> Result<Vec<Millis>, sqlx::Error> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(key).bind(since).fetch_all(&mut **tx).await?;
+    rows.iter().map(|r| r.try_get("at")).collect()
 }
 
 #[cfg(test)]

@@ -3,10 +3,12 @@
 mod helpers;
 
 mod auth;
+mod connections;
 mod corpus_upload;
 mod crash;
 mod dictations;
 mod identity;
+mod login_flood;
 mod openai;
 mod recognition;
 mod recognition_settings;

@@ -54,12 +54,47 @@ async fn brute_force_is_throttled(backend: Backend) {
     app.state.clock.advance_ms(60_000);
     login(&app, "dr.okafor").await;
 
+    // One entry per window and key, carrying its count: dr.patel's at 31 s (window
+    // 0-60 s, written by the attempt at 60 s) and at 60 s, then the address's at 61 s.
     let throttled = audit(&app, &admin, "action=auth.login_throttled").await;
-    assert_eq!(throttled.len(), 3);
-    assert_eq!(throttled[0]["target_id"], "dr.okafor");
+    assert_eq!(throttled.len(), 3, "{throttled:?}");
+    assert_eq!(throttled[0]["target_id"], Value::Null);
+    assert_eq!(throttled[0]["details"]["limited_by"], "address");
+    assert_eq!(throttled[0]["client_addr"], "127.0.0.1");
+    assert!(
+        throttled[1..].iter().all(|e| e["target_id"] == "dr.patel" && e["details"]["attempts"] == 1),
+        "{throttled:?}"
+    );
     let failed = audit(&app, &admin, "action=auth.login_failed").await;
     assert_eq!(failed.len(), 8);
     assert!(failed.iter().all(|e| e["client_addr"] == "127.0.0.1"));
+}
+
+/// A flood of throttled attempts writes one audit entry per window and key, with the
+/// count, instead of one entry per attempt; the chain still verifies.
+async fn throttled_attempts_are_counted_not_logged_one_by_one(backend: Backend) {
+    let Some(app) = app(backend, |c| c.auth.login_window_seconds = 60).await else { return };
+    let admin = app.user("admin", Role::Superuser, &[]).await;
+    app.user("dr.patel", Role::Clinician, &["ent"]).await;
+    for _ in 0..5 {
+        assert_eq!(login_resp(&app, "dr.patel", "guess").await.status(), 401);
+    }
+    for _ in 0..20 {
+        let batch = (0..25).map(|_| login_resp(&app, "dr.patel", "guess"));
+        for resp in futures_util::future::join_all(batch).await {
+            assert_eq!(resp.status(), 429);
+        }
+    }
+    app.state.clock.advance_ms(120_000);
+    // The next login (the failures have left the window) writes the ended window.
+    login(&app, "dr.patel").await;
+    let throttled = audit(&app, &admin, "action=auth.login_throttled&limit=1000").await;
+    assert!(!throttled.is_empty() && throttled.len() <= 2, "{} entries", throttled.len());
+    let attempts: i64 = throttled.iter().map(|e| e["details"]["attempts"].as_i64().unwrap()).sum();
+    assert_eq!(attempts, 500);
+    assert!(throttled.iter().all(|e| e["target_id"] == "dr.patel" && e["client_addr"] == "127.0.0.1"));
+    let verified = dictaflow::audit::store::verify(&app.state.db).await.unwrap();
+    assert!(verified.is_ok(), "{verified:?}");
 }
 
 async fn cookie_sessions_need_the_csrf_token(backend: Backend) {
@@ -163,6 +198,7 @@ async fn forwarded_for_only_from_trusted_proxies(backend: Backend) {
 
 crate::both_backends!(
     brute_force_is_throttled,
+    throttled_attempts_are_counted_not_logged_one_by_one,
     cookie_sessions_need_the_csrf_token,
     secure_cookies_when_configured,
     forwarded_for_only_from_trusted_proxies
