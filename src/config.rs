@@ -51,6 +51,22 @@ pub struct Config {
     pub retention: RetentionConfig,
     pub webhooks: crate::webhooks::WebhooksConfig,
     pub oidc: OidcConfig,
+    pub lexicon: LexiconConfig,
+}
+
+/// The clinical lexicon.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LexiconConfig {
+    /// Corrected letters in which a term must be typed where recognition missed it before
+    /// it joins that clinician's (and specialty's) lexicon and recognition prompt.
+    pub learn_threshold: u32,
+}
+
+impl Default for LexiconConfig {
+    fn default() -> Self {
+        Self { learn_threshold: 3 }
+    }
 }
 
 /// Single sign-on through an OpenID Connect provider (authorization code flow with
@@ -412,6 +428,9 @@ impl Config {
         }
         if self.auth.login_window_seconds == 0 {
             return Err("auth.login_window_seconds must be positive".into());
+        }
+        if self.lexicon.learn_threshold == 0 {
+            return Err("lexicon.learn_threshold must be at least 1".into());
         }
         if let Some(bad) =
             self.server.trusted_proxies.iter().find(|p| crate::auth::client_addr::IpNet::parse(p).is_none())
