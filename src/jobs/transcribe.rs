@@ -49,6 +49,8 @@ impl Transcriber {
         })
         .await
         .context("the recogniser thread failed")??;
+        let mut transcript = transcript;
+        crate::lexicon::substitute::apply_approved(&self.db, id, &mut transcript).await;
         let draft = format_draft(&transcript.text, &self.commands);
         self.record_success(job, id, &transcript, &draft).await
     }
