@@ -40,10 +40,12 @@ fn require(user: &User) -> ApiResult<()> {
 }
 
 fn field<T>(name: &str, raw: Option<&str>, parse: impl Fn(&str) -> Option<T>) -> ApiResult<Option<T>> {
-    raw.map(str::trim).filter(|s| !s.is_empty()).map(|s| {
-        parse(s).ok_or_else(|| ApiError::invalid_field(name, "validation_failed", format!("unknown {name} {s:?}")))
-    })
-    .transpose()
+    raw.map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            parse(s).ok_or_else(|| ApiError::invalid_field(name, "validation_failed", format!("unknown {name} {s:?}")))
+        })
+        .transpose()
 }
 
 #[derive(Deserialize)]
@@ -69,7 +71,8 @@ fn decode_cursor(c: &str) -> ApiResult<usize> {
 /// One listed entry: (sort key, JSON).
 fn release_items(filter: &Filter, suppressed: &std::collections::HashSet<String>) -> Vec<(String, Value)> {
     let q = filter.q.as_deref().map(key).unwrap_or_default();
-    let wanted = filter.source.is_none_or(|s| s == Source::Release) && filter.scope.as_deref().is_none_or(|s| s == "global");
+    let wanted =
+        filter.source.is_none_or(|s| s == Source::Release) && filter.scope.as_deref().is_none_or(|s| s == "global");
     release::entries()
         .iter()
         .filter(|e| wanted && e.key.contains(&q) && filter.category.is_none_or(|c| c == e.category))
@@ -117,7 +120,8 @@ async fn list(
     let total = items.len();
     let page: Vec<Value> = items.into_iter().skip(offset).take(limit).map(|(_, v)| v).collect();
     let next = offset + page.len();
-    let next_cursor = (next < total).then(|| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("lex:{next}")));
+    let next_cursor =
+        (next < total).then(|| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("lex:{next}")));
     Ok(axum::Json(json!({"items": page, "total": total, "next_cursor": next_cursor})))
 }
 
@@ -139,7 +143,8 @@ async fn add(
     let category = admin::category(body.category.as_deref()).map_err(admin_error)?;
     let scope = admin::scope_key(body.scope.as_deref()).map_err(admin_error)?;
     let who = client.who(Some(&user));
-    let id = admin::add(&state.db, &who, &body.term, category, &scope, state.clock.now_ms()).await.map_err(admin_error)?;
+    let id =
+        admin::add(&state.db, &who, &body.term, category, &scope, state.clock.now_ms()).await.map_err(admin_error)?;
     let term = crate::lexicon::validate_term(&body.term).unwrap_or_default();
     let item = json!({
         "id": id, "term": term, "category": category.as_str(), "scope": scope, "source": "added",
@@ -231,8 +236,10 @@ async fn import(
 async fn stats(State(state): State<AppState>, CurrentUser(user): CurrentUser) -> ApiResult<axum::Json<Value>> {
     require(&user)?;
     let suppressed = store::suppressed_ids(&state.db).await?;
-    let mut by_category: serde_json::Map<String, Value> = Category::ALL.iter().map(|c| (c.as_str().into(), json!(0))).collect();
-    let mut by_source: serde_json::Map<String, Value> = Source::ALL.iter().map(|s| (s.as_str().into(), json!(0))).collect();
+    let mut by_category: serde_json::Map<String, Value> =
+        Category::ALL.iter().map(|c| (c.as_str().into(), json!(0))).collect();
+    let mut by_source: serde_json::Map<String, Value> =
+        Source::ALL.iter().map(|s| (s.as_str().into(), json!(0))).collect();
     let mut bump = |category: &str, source: &str, n: i64| {
         for (map, k) in [(&mut by_category, category), (&mut by_source, source)] {
             let v = map.entry(k.to_string()).or_insert(json!(0));

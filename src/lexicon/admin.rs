@@ -160,8 +160,13 @@ pub async fn import(
         "scope": scope, "category": category.as_str(), "added": report.added,
         "already_present": report.already_present, "invalid": report.invalid_count,
     });
-    audit::append(&mut tx, db.backend, &who.entry(action::LEXICON_IMPORT).target("lexicon", scope).details(details), now)
-        .await?;
+    audit::append(
+        &mut tx,
+        db.backend,
+        &who.entry(action::LEXICON_IMPORT).target("lexicon", scope).details(details),
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(report)
 }

@@ -90,7 +90,8 @@ mod tests {
 
     fn diffs(a: &str, b: &str) -> Vec<(String, String)> {
         let (ta, tb) = (tokens(a), tokens(b));
-        let join = |t: &[Token], r: &Range<usize>| t[r.clone()].iter().map(|t| t.text.as_str()).collect::<Vec<_>>().join(" ");
+        let join =
+            |t: &[Token], r: &Range<usize>| t[r.clone()].iter().map(|t| t.text.as_str()).collect::<Vec<_>>().join(" ");
         differences(&ta, &tb).unwrap().iter().map(|d| (join(&ta, &d.heard), join(&tb, &d.typed))).collect()
     }
 

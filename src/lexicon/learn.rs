@@ -62,7 +62,8 @@ fn terms_in(typed: &[Token], knows: &dyn Knows) -> Vec<String> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < typed.len() {
-        let longest = (1..=MAX_SPAN_WORDS.min(typed.len() - i)).rev().find(|&n| knows.in_lexicon(&join_keys(&typed[i..i + n])));
+        let longest =
+            (1..=MAX_SPAN_WORDS.min(typed.len() - i)).rev().find(|&n| knows.in_lexicon(&join_keys(&typed[i..i + n])));
         if let Some(n) = longest {
             out.push(typed[i..i + n].iter().map(|t| t.text.as_str()).collect::<Vec<_>>().join(" "));
             i += n;

@@ -51,11 +51,13 @@ pub async fn learn_pending(db: &Db, clock: &Clock, threshold: u32) {
     for id in ids {
         if let Err(e) = learn_one(db, &id, threshold, clock.now_ms()).await {
             tracing::warn!(dictation = %id, error = %e, "learning from a corrected letter failed; it is retried later");
-            let _ = sqlx::query("UPDATE lexicon_learning SET attempts = attempts + 1, last_error = $2 WHERE dictation_id = $1")
-                .bind(&id)
-                .bind(e.to_string().chars().take(500).collect::<String>())
-                .execute(&db.pool)
-                .await;
+            let _ = sqlx::query(
+                "UPDATE lexicon_learning SET attempts = attempts + 1, last_error = $2 WHERE dictation_id = $1",
+            )
+            .bind(&id)
+            .bind(e.to_string().chars().take(500).collect::<String>())
+            .execute(&db.pool)
+            .await;
         }
     }
 }
@@ -131,7 +133,14 @@ async fn learn_one(db: &Db, id: &str, threshold: u32, now: Millis) -> anyhow::Re
     Ok(())
 }
 
-async fn record(tx: &mut Tx, scope: &str, id: &str, lesson: &Lesson, threshold: u32, now: Millis) -> anyhow::Result<()> {
+async fn record(
+    tx: &mut Tx,
+    scope: &str,
+    id: &str,
+    lesson: &Lesson,
+    threshold: u32,
+    now: Millis,
+) -> anyhow::Result<()> {
     for term in &lesson.missed {
         let row = sqlx::query(
             "INSERT INTO lexicon_learned_terms (scope, term_key, term, hits, updated_at) VALUES ($1, $2, $3, 1, $4) \

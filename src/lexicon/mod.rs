@@ -103,7 +103,8 @@ pub fn validate_term(raw: &str) -> Result<String, String> {
     if term.chars().count() > MAX_TERM_CHARS {
         return Err(format!("a term has at most {MAX_TERM_CHARS} characters"));
     }
-    if let Some(c) = term.chars().find(|c| !(c.is_alphanumeric() || matches!(c, ' ' | '-' | '\'' | '’' | '.' | '/'))) {
+    if let Some(c) = term.chars().find(|c| !(c.is_alphanumeric() || matches!(c, ' ' | '-' | '\'' | '’' | '.' | '/')))
+    {
         return Err(format!(
             "{c:?} is not allowed: use letters, digits, spaces, hyphens, apostrophes, periods and slashes"
         ));

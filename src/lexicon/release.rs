@@ -63,7 +63,13 @@ fn release() -> &'static Release {
                     Ok(term) => {
                         let k = key(&term);
                         if seen.insert(k.clone()) {
-                            r.entries.push(ReleaseEntry { id: entry_id(category, &k), term, key: k, category, expansion });
+                            r.entries.push(ReleaseEntry {
+                                id: entry_id(category, &k),
+                                term,
+                                key: k,
+                                category,
+                                expansion,
+                            });
                         }
                     }
                     Err(reason) => r.bad.push(BadLine { file, line, reason }),

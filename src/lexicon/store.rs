@@ -97,7 +97,9 @@ pub async fn list(db: &Db, filter: &Filter) -> Result<Vec<Entry>, sqlx::Error> {
 }
 
 pub async fn find(tx: &mut Tx, id: &str) -> Result<Option<Entry>, sqlx::Error> {
-    let sql = format!("SELECT {ENTRY_COLUMNS} FROM lexicon_entries e LEFT JOIN users u ON u.id = e.created_by WHERE e.id = $1");
+    let sql = format!(
+        "SELECT {ENTRY_COLUMNS} FROM lexicon_entries e LEFT JOIN users u ON u.id = e.created_by WHERE e.id = $1"
+    );
     let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&mut **tx).await?;
     row.as_ref().map(entry_of).transpose()
 }

@@ -47,7 +47,14 @@ pub struct Substitution {
 }
 
 /// Counts one letter's substitution in `scope` (in the learning transaction).
-pub async fn count(tx: &mut Tx, scope: &str, heard: &str, corrected: &str, id: &str, now: Millis) -> anyhow::Result<()> {
+pub async fn count(
+    tx: &mut Tx,
+    scope: &str,
+    heard: &str,
+    corrected: &str,
+    id: &str,
+    now: Millis,
+) -> anyhow::Result<()> {
     let row = sqlx::query(
         "INSERT INTO lexicon_substitutions (id, scope, heard, corrected, corrected_key, hits, examples, status, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, 1, '[]', 'proposed', $6, $6) \
@@ -104,11 +111,13 @@ pub async fn list(db: &Db, status: Status, limit: i64) -> Result<Vec<Substitutio
 /// Approves or rejects a substitution (audited with it).
 pub async fn decide(db: &Db, who: &Who, id: &str, to: Status, now: Millis) -> AdminResult<Substitution> {
     let mut tx = db.begin_write().await?;
-    let row = sqlx::query("SELECT id, scope, heard, corrected, hits, examples, status FROM lexicon_substitutions WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(AdminError::NotFound("substitution"))?;
+    let row = sqlx::query(
+        "SELECT id, scope, heard, corrected, hits, examples, status FROM lexicon_substitutions WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(AdminError::NotFound("substitution"))?;
     let mut sub = of_row(&row)?;
     if sub.status == to.as_str() {
         return Err(AdminError::Conflict(format!("the substitution is already {}", to.as_str())));

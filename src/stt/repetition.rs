@@ -154,8 +154,14 @@ mod tests {
 
     #[test]
     fn cutting_keeps_one_copy_and_rebuilds_text() {
-        let mk =
-            |t: &str, s: f64| Word { start: s, end: s + 0.5, text: t.into(), confidence: 0.9, low_confidence: false, heard: None };
+        let mk = |t: &str, s: f64| Word {
+            start: s,
+            end: s + 0.5,
+            text: t.into(),
+            confidence: 0.9,
+            low_confidence: false,
+            heard: None,
+        };
         let seg = |ws: &[&str], t0: f64| Segment {
             start: t0,
             end: t0 + ws.len() as f64,

@@ -7,6 +7,7 @@ mod corpus_upload;
 mod crash;
 mod dictations;
 mod identity;
+mod lexicon;
 mod openai;
 mod recognition;
 mod recognition_settings;
