@@ -84,7 +84,7 @@ pub async fn list(db: &Db, filter: &Filter) -> Result<Vec<Entry>, sqlx::Error> {
          AND ($4 = '' OR e.source = $4) AND ($5 = '' OR e.scope = $5) ORDER BY e.term_key, e.id"
     );
     let q = filter.q.as_deref().map(super::key).unwrap_or_default();
-    let like = format!("%{}%", q.replace('\\', "").replace('%', "").replace('_', ""));
+    let like = format!("%{}%", q.replace(['\\', '%', '_'], ""));
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(q.clone())
         .bind(like)
