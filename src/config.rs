@@ -53,6 +53,7 @@ pub struct Config {
     pub oidc: OidcConfig,
     pub metrics: MetricsConfig,
     pub audit: crate::audit::anchor::AnchorConfig,
+    pub lexicon: LexiconConfig,
 }
 
 /// Who may read `/metrics` and the details of `/readyz` (everyone gets `/healthz` and
@@ -70,6 +71,21 @@ pub struct MetricsConfig {
 impl Default for MetricsConfig {
     fn default() -> Self {
         Self { allow_from: vec!["127.0.0.0/8".into(), "::1".into()], bearer_token: Secret::default() }
+    }
+}
+
+/// The clinical lexicon.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LexiconConfig {
+    /// Corrected letters in which a term must be typed where recognition missed it before
+    /// it joins that clinician's (and specialty's) lexicon and recognition prompt.
+    pub learn_threshold: u32,
+}
+
+impl Default for LexiconConfig {
+    fn default() -> Self {
+        Self { learn_threshold: 3 }
     }
 }
 
@@ -157,6 +173,8 @@ pub struct SttConfig {
     /// 30 s of a recording (1-224; whisper's own 224 costs memory and time and did not
     /// recognise the corpus better, see BENCHMARKS.md).
     pub max_text_ctx: usize,
+    /// Rescore uncertain spans of each draft against the clinical lexicon (`src/stt/rescore.rs`).
+    pub lexicon: bool,
 }
 
 impl Default for SttConfig {
@@ -174,6 +192,7 @@ impl Default for SttConfig {
             max_attempts: 3,
             flash_attn: false,
             max_text_ctx: 64,
+            lexicon: true,
         }
     }
 }
@@ -480,6 +499,9 @@ impl Config {
         }
         if self.auth.login_window_seconds == 0 {
             return Err("auth.login_window_seconds must be positive".into());
+        }
+        if self.lexicon.learn_threshold == 0 {
+            return Err("lexicon.learn_threshold must be at least 1".into());
         }
         if let Some(bad) =
             self.server.trusted_proxies.iter().find(|p| crate::auth::client_addr::IpNet::parse(p).is_none())

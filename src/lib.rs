@@ -19,6 +19,7 @@ pub mod error;
 pub mod ingest;
 pub mod jobs;
 pub mod letters;
+pub mod lexicon;
 pub mod metrics;
 pub mod models;
 pub mod retention;

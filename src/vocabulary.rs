@@ -137,7 +137,8 @@ pub async fn prompt_for(db: &Db, dictation_id: &str) -> Result<Option<String>, s
     prompt_for_scopes(db, &username, specialty.as_deref()).await
 }
 
-/// The prompt for a clinician (and optionally a specialty): their terms, the specialty's, then the global list.
+/// The prompt for a clinician (and optionally a specialty): the terms learned from their
+/// letters, their list, the specialty's, then the global list.
 pub async fn prompt_for_scopes(
     db: &Db,
     username: &str,
@@ -148,7 +149,8 @@ pub async fn prompt_for_scopes(
         scopes.push(Scope::Specialty(s.to_string()));
     }
     scopes.push(Scope::Global);
-    let mut lists = Vec::new();
+    // Terms learned from this clinician's corrected letters come first, most frequent first.
+    let mut lists = vec![crate::lexicon::learn_store::learned_for(db, username).await?];
     for scope in &scopes {
         if let Some((terms, _)) = get(db, scope).await? {
             lists.push(terms);

@@ -97,6 +97,8 @@ async fn action(
         Some(who.entry(audit_action::TRANSITION).target("dictation", &id).details(details))
     };
     act(&state.db, &state.clock, &user, &id, &input, entry).await.map_err(service_error)?;
+    // Approved or dispatched letters teach the lexicon; failures are logged, never answered.
+    crate::lexicon::learn_store::learn_pending(&state.db, &state.clock, state.config.lexicon.learn_threshold).await;
     // The caller just acted on it, so show it even if it has left their scope.
     let view = dictations::get(&state.db, &id, &Scope::All).await?.ok_or_else(|| ApiError::not_found("dictation"))?;
     Ok(axum::Json(render(&view, None)))

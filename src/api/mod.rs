@@ -12,12 +12,14 @@ pub mod extract;
 pub mod hardening;
 pub mod health;
 pub mod letters;
+pub mod lexicon;
 pub mod multipart;
 pub mod oidc;
 pub mod openai;
 pub mod queue;
 pub mod recognition;
 pub mod reports;
+pub mod spellcheck;
 pub mod vocabularies;
 pub mod webhooks;
 pub mod workflows;
@@ -72,6 +74,8 @@ pub fn router(state: AppState) -> Router {
         .merge(oidc::router())
         .merge(letters::router())
         .merge(recognition::router())
+        .merge(lexicon::router())
+        .merge(spellcheck::router())
         .fallback(api_not_found)
         .route_layer(axum::middleware::from_fn(tag_route));
     Router::new()

@@ -155,7 +155,7 @@ async fn stage_file(field: &mut Field<'_>, blobs: &dyn BlobStore, limit: u64) ->
 
 /// Reads a text part of at most `max` bytes; `invalid(name, message)` builds the error
 /// for a part that is too long or not UTF-8.
-async fn read_text(
+pub async fn read_text(
     field: &mut Field<'_>,
     name: &str,
     max: usize,

@@ -49,6 +49,11 @@ pub mod action {
     pub const CLOSURE_ADD: &str = "admin.calendar_closure_add";
     pub const CLOSURE_REMOVE: &str = "admin.calendar_closure_remove";
     pub const RECOGNITION_SETTINGS_PUT: &str = "admin.recognition_settings_put";
+    pub const LEXICON_ADD: &str = "admin.lexicon_add";
+    pub const LEXICON_REMOVE: &str = "admin.lexicon_remove";
+    pub const LEXICON_RESTORE: &str = "admin.lexicon_restore";
+    pub const LEXICON_IMPORT: &str = "admin.lexicon_import";
+    pub const LEXICON_SUBSTITUTION_DECIDE: &str = "admin.lexicon_substitution_decide";
 }
 
 /// Who is acting, and from where: the common part of the entries one request writes.

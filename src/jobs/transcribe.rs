@@ -44,6 +44,9 @@ impl Transcriber {
         let (engine, settings) = self.recognition.for_job().await?;
         let mut options = settings.options();
         options.initial_prompt = crate::vocabulary::prompt_for(&self.db, id).await?;
+        if self.recognition.config.lexicon {
+            options.lexicon = Some(Arc::new(crate::lexicon::index_for_dictation(&self.db, id).await?));
+        }
         let cancel = control.cancel_flag();
         let progress = control.clone();
         let mut transcript = crate::telemetry::spawn_blocking_with_tracing(move || {
@@ -51,6 +54,7 @@ impl Transcriber {
         })
         .await
         .context("the recogniser thread failed")??;
+        crate::lexicon::substitute::apply_approved(&self.db, id, &mut transcript).await;
         let draft = draft_of(&mut transcript, &self.commands, settings.british_spelling);
         self.record_success(job, id, &transcript, &draft).await
     }

@@ -46,6 +46,8 @@ const FILES: &[(&str, &[u8])] = assets![
     "js/pages/audit.js",
     "js/pages/calendar.js",
     "js/pages/recognition.js",
+    "js/pages/lexicon.js",
+    "js/spell.js",
 ];
 
 struct Asset {

@@ -8,6 +8,7 @@ mod corpus_upload;
 mod crash;
 mod dictations;
 mod identity;
+mod lexicon;
 mod login_flood;
 mod openai;
 mod recognition;

@@ -5,6 +5,7 @@
 import { api } from './api.js';
 import { h, fill, toast, fmtTime, errorText } from './ui.js';
 import { formatNhs } from './nhs.js';
+import { SpellCheck } from './spell.js';
 
 const AUTOSAVE_MS = 1500;
 const PRSB_HEADINGS = ['Diagnoses', 'Clinical summary', 'Plan', 'Actions for GP', 'Information given to the patient'];
@@ -20,7 +21,7 @@ export class DraftEditor {
     this.conflict = false;
     this.timer = 0;
     const text = d.draft ? d.draft.text || '' : (d.transcription && d.transcription.text) || '';
-    this.area = h('textarea.draft', { id: 'draft', rows: 18, spellcheck: 'true', readonly: !editable, value: text });
+    this.area = h('textarea.draft', { id: 'draft', rows: 18, spellcheck: editable ? 'false' : 'true', readonly: !editable, value: text });
     this.status = h('p.save-status', { id: 'save-status', role: 'status' },
       editable ? this.savedText(d.draft) : 'Read only: you do not hold this letter.');
     this.conflictBox = h('div.conflict', { id: 'conflict', hidden: true, role: 'alert' });
@@ -31,6 +32,10 @@ export class DraftEditor {
       this.area, this.status, this.conflictBox);
     this.onInput = () => this.changed();
     this.area.addEventListener('input', this.onInput);
+    if (editable) {
+      this.spell = new SpellCheck(this.area, d.id, () => this.changed());
+      this.spell.mount();
+    }
   }
 
   savedText(draft) {
@@ -41,6 +46,7 @@ export class DraftEditor {
   dispose() {
     clearTimeout(this.timer);
     this.area.removeEventListener('input', this.onInput);
+    if (this.spell) this.spell.dispose();
   }
 
   changed() {

@@ -12,6 +12,7 @@ import dashboard from './pages/dashboard.js';
 import workflows from './pages/workflows.js';
 import vocabularies from './pages/vocabularies.js';
 import users from './pages/users.js';
+import lexicon from './pages/lexicon.js';
 import audit from './pages/audit.js';
 import calendar from './pages/calendar.js';
 import recognition from './pages/recognition.js';
@@ -28,6 +29,7 @@ const ROUTES = [
   { path: /^\/app\/workflows(?:\/([\w.-]+))?$/, page: workflows, roles: ['superuser'], params: ['name'] },
   { path: /^\/app\/vocabularies$/, page: vocabularies, roles: ['clinician', 'superuser'] },
   { path: /^\/app\/users$/, page: users, roles: ['superuser'] },
+  { path: /^\/app\/lexicon$/, page: lexicon, roles: ['superuser'] },
   { path: /^\/app\/audit$/, page: audit, roles: ['superuser'] },
   { path: /^\/app\/calendar$/, page: calendar, roles: ['superuser'] },
   { path: /^\/app\/recognition$/, page: recognition, roles: ['superuser'] },
@@ -41,7 +43,7 @@ const NAV = {
     ['/app/dictations', 'Letters']],
   superuser: [['/app/workflows', 'Workflows'], ['/app/vocabularies', 'Vocabularies'], ['/app/dashboard', 'Turnaround'],
     ['/app/dictations', 'Letters'], ['/app/users', 'Users & teams'], ['/app/audit', 'Audit'], ['/app/calendar', 'Calendar'],
-    ['/app/recognition', 'Recognition']],
+    ['/app/recognition', 'Recognition'], ['/app/lexicon', 'Lexicon']],
 };
 export const HOME = {
   clinician: '/app/dictations', secretary: '/app/queue', team_lead: '/app/board', superuser: '/app/workflows',

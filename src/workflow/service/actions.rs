@@ -9,7 +9,7 @@ use super::{ServiceError, ServiceResult};
 use crate::clock::Clock;
 use crate::storage::Db;
 use crate::storage::users::User;
-use crate::workflow::{ActionRequest, Builtin, Transition, apply_action};
+use crate::workflow::{ActionRequest, Builtin, Status, Transition, apply_action};
 
 /// What the caller asked for.
 #[derive(Debug, Clone, Default)]
@@ -86,6 +86,10 @@ pub async fn act(
         let released = loaded.def.stage(&loaded.state.stage).and_then(|s| loaded.def.action(s, &input.action));
         let skip = released.filter(|a| a.builtin == Some(Builtin::Release)).map(|_| user.username.as_str());
         auto_assign(&mut tx, &after(&loaded, &t, version, now), now, skip).await?;
+        if matches!(t.new_status, Status::Approved | Status::Dispatched) {
+            // Learned from after the commit (`lexicon::learn_store::learn_pending`).
+            crate::lexicon::learn_store::enqueue(&mut tx, id, now).await?;
+        }
         if let Some(entry) = audit.take().and_then(|audit| audit(&t)) {
             crate::audit::store::append(&mut tx, db.backend, &entry, now).await?;
         }

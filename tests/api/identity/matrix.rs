@@ -129,6 +129,21 @@ fn rows() -> Vec<Row> {
             [E::No, E::No, E::No, E::Is(422)],
             None,
         ),
+        // The clinical lexicon: super-users manage it (a bad term is refused on its merits);
+        // everyone who edits letters may spell-check, within the letter's scope.
+        row("GET", "/api/v1/lexicon", Empty, SUPER, None),
+        row("GET", "/api/v1/lexicon/stats", Empty, SUPER, None),
+        row("GET", "/api/v1/lexicon/substitutions", Empty, SUPER, None),
+        row("POST", "/api/v1/lexicon", Json(json!({"term": "<b>"})), [E::No, E::No, E::No, E::Is(422)], None),
+        row("DELETE", "/api/v1/lexicon/nope", Empty, [E::No, E::No, E::No, E::Is(404)], None),
+        row("POST", "/api/v1/lexicon/substitutions/nope/approve", Empty, [E::No, E::No, E::No, E::Is(404)], None),
+        row(
+            "POST",
+            "/api/v1/spellcheck",
+            Json(json!({"text": "colour", "dictation_id": "{d}"})),
+            [E::Is(200); 4],
+            Some(HIDDEN),
+        ),
         // The caller's account.
         row("GET", "/api/v1/auth/me", Empty, ALL, None),
         row("GET", "/api/v1/auth/tokens", Empty, ALL, None),

@@ -6,7 +6,7 @@ mod definitions;
 mod flows;
 mod report_detail;
 mod seed;
-pub(crate) mod support;
+pub mod support;
 mod timers;
 mod webhooks;
 mod work;

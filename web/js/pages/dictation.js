@@ -73,6 +73,11 @@ export default async function dictation(main, { user, params, navigate }) {
         dataset: { i, start: w.start, end: w.end },
         title: `${w.start.toFixed(1)} s · confidence ${Math.round(w.confidence * 100)}%`,
       }, w.text.trim());
+      // A word the clinical lexicon put in place of what Whisper heard.
+      if (w.heard) {
+        span.classList.add('heard');
+        span.title = `Whisper heard: ${w.heard} · ${span.title}`;
+      }
       return span;
     });
     const pane = h('div.words', { id: 'words', tabindex: 0, role: 'group', 'aria-describedby': 'words-help',
