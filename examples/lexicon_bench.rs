@@ -1,4 +1,4 @@
-//! The clinical lexicon's effect on recognition, with no vocabulary configured: key-term
+//! The shipped clinical lexicon's effect on recognition, with no vocabulary configured: key-term
 //! recall, WER per group (clean Piper, eSpeak, noisy, long), replacements right and wrong,
 //! and engine time, on every corpus speech file, for each way of using the lexicon:
 //!
@@ -16,7 +16,7 @@
 //! script, and harmful when the words it replaced were (a correct word made wrong).
 //!
 //! `lexicon_bench --model M [--corpus DIR] [--threads N] [--configs none,rescore,...]
-//!  [--lexicon DIR] [--margin X] [--max-dissimilarity X] [--confidence X] [--only SUBSTRING]`
+//!  [--margin X] [--max-dissimilarity X] [--confidence X] [--only SUBSTRING]`
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -78,22 +78,8 @@ fn main() {
     let scripts = read(&corpus.join("scripts.json"));
     let manifest = read(&corpus.join("manifest.json"));
     let scripts = scripts["scripts"].as_array().expect("scripts");
-    let dir = PathBuf::from(arg(&args, "--lexicon").unwrap_or_else(|| "lexicon".into()));
-    let mut lexicon = Vec::new();
-    for entry in std::fs::read_dir(&dir).expect("lexicon folder") {
-        let path = entry.expect("entry").path();
-        if path.extension().is_some_and(|e| e == "txt") {
-            let text = std::fs::read_to_string(&path).expect("read lexicon file");
-            lexicon
-                .extend(text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(String::from));
-        }
-    }
-    let mut english = std::collections::HashSet::new();
-    let gz = std::fs::read(dir.join("english-gb.txt.gz")).expect("english-gb.txt.gz");
-    let mut text = String::new();
-    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz[..]), &mut text).expect("gunzip");
-    english.extend(text.lines().map(|l| l.trim().to_lowercase()).filter(|l| !l.is_empty()));
-    let index = Arc::new(TermIndex::new(lexicon).with_english(move |w| english.contains(w)));
+    let terms = dictaflow::lexicon::release::entries().iter().map(|e| e.term.clone());
+    let index = Arc::new(TermIndex::new(terms).with_english(|w| dictaflow::lexicon::words::english().contains(w)));
     eprintln!("lexicon: {} terms", index.len());
 
     if std::env::var_os("RUST_LOG").is_some() {

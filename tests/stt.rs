@@ -298,19 +298,9 @@ fn a_vocabulary_prompt_does_not_drop_a_window_of_speech() {
     assert!(w.wer < 0.4, "WER {:.3}: {}", w.wer, t.text);
 }
 
-/// The shipped lexicon's terms, read from `lexicon/*.txt` as the release build embeds them.
+/// The shipped lexicon's terms, as the release build embeds them.
 fn shipped_terms() -> Vec<String> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("lexicon");
-    let mut terms = Vec::new();
-    for entry in std::fs::read_dir(&dir).expect("lexicon folder") {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "txt") {
-            let text = std::fs::read_to_string(&path).unwrap();
-            terms
-                .extend(text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(String::from));
-        }
-    }
-    terms
+    dictaflow::lexicon::release::entries().iter().map(|e| e.term.clone()).collect()
 }
 
 #[test]

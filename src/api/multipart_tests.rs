@@ -58,7 +58,7 @@ fn read(body: Vec<u8>) -> Result<Read, ApiError> {
         })
         .await
         .expect("the reader finishes");
-        let staged = std::fs::read_dir(dir.path().join("tmp")).expect("tmp").count();
+        let staged = staged_files(&dir.path().join("tmp"));
         match result {
             Ok(parts) => {
                 assert!(parts.texts.len() + usize::from(parts.file.is_some()) <= SPEC.max_parts);
@@ -172,4 +172,12 @@ fn a_body_past_the_limit_is_refused_whatever_it_declares() {
     let body = vec![b'x'; (SPEC.max_file_bytes + MULTIPART_SLACK) as usize + 4096];
     let e = read(body).unwrap_err();
     assert_eq!(e.status(), StatusCode::PAYLOAD_TOO_LARGE, "{e:?}");
+}
+
+/// Uploads being written under `tmp` (in this process's staging directory).
+fn staged_files(tmp: &std::path::Path) -> usize {
+    let dirs = std::fs::read_dir(tmp).expect("tmp").map(|e| e.expect("entry").path()).filter(|p| p.is_dir());
+    dirs.flat_map(|d| std::fs::read_dir(d).expect("staging dir"))
+        .filter(|f| f.as_ref().expect("entry").path().extension().is_some_and(|x| x == "part"))
+        .count()
 }

@@ -94,7 +94,8 @@ impl Source {
 }
 
 /// A term with its spaces collapsed, or why it is not one: 1-80 characters of letters,
-/// digits, spaces, hyphens, apostrophes, periods and slashes, with a letter or digit.
+/// digits, spaces, hyphens, apostrophes, periods, slashes, commas and ampersands
+/// ("hand, foot and mouth disease", "A&E"), with a letter or digit.
 pub fn validate_term(raw: &str) -> Result<String, String> {
     let term = raw.split_whitespace().collect::<Vec<_>>().join(" ");
     if term.is_empty() {
@@ -103,10 +104,11 @@ pub fn validate_term(raw: &str) -> Result<String, String> {
     if term.chars().count() > MAX_TERM_CHARS {
         return Err(format!("a term has at most {MAX_TERM_CHARS} characters"));
     }
-    if let Some(c) = term.chars().find(|c| !(c.is_alphanumeric() || matches!(c, ' ' | '-' | '\'' | '’' | '.' | '/')))
+    if let Some(c) =
+        term.chars().find(|c| !(c.is_alphanumeric() || matches!(c, ' ' | '-' | '\'' | '’' | '.' | '/' | ',' | '&')))
     {
         return Err(format!(
-            "{c:?} is not allowed: use letters, digits, spaces, hyphens, apostrophes, periods and slashes"
+            "{c:?} is not allowed: use letters, digits, spaces, hyphens, apostrophes, periods, slashes, commas and ampersands"
         ));
     }
     if !term.chars().any(char::is_alphanumeric) {

@@ -165,8 +165,15 @@ mod tests {
 
     #[test]
     fn duplicate_and_spaced_terms_are_kept_once() {
-        let index = TermIndex::new(["atrial  fibrillation", "Atrial fibrillation"]);
-        assert_eq!(index.len(), 1);
+        let index = TermIndex::new(["atrial  fibrillation", "Atrial fibrillation", "ischaemic heart disease"]);
         assert!(index.contains("atrial fibrillation"));
+        // The long words of multi-word terms stand on their own too; short ones do not.
+        assert!(index.contains("fibrillation") && index.contains("ischaemic"));
+        assert!(!index.contains("heart"));
+        assert_eq!(
+            index.len(),
+            6,
+            "atrial fibrillation, ischaemic heart disease, atrial, fibrillation, ischaemic, disease"
+        );
     }
 }
