@@ -227,6 +227,11 @@ fn spans<'i>(
             // A span starts or ends on an uncertain word: a doubt in its middle is the
             // doubt of a shorter span already tried.
             let unsure = |x: &SpanWord| x.confidence < cfg.confidence;
+            // Several words that are all good English ("in only your") are a phrase Whisper
+            // heard, not a garbled term: on the corpus every such replacement was wrong.
+            if n > 1 && span.iter().all(|x| index.is_word(&x.text)) {
+                continue;
+            }
             if span.iter().any(|x| x.has_digit || x.name_like)
                 || span[..n - 1].iter().any(|x| x.closes)
                 || !(unsure(&span[0]) || unsure(&span[n - 1]))
