@@ -214,12 +214,12 @@ fn written(term: &str, first: &str) -> String {
     }
 }
 
+/// An uncertain span: its first word, its length in words, and the terms that sound like
+/// it with their dissimilarity, nearest first.
+type Span<'i> = (usize, usize, Vec<(&'i str, f32)>);
+
 /// The uncertain spans of a segment (word ranges) and the terms that sound like each.
-fn spans<'i>(
-    words: &[SpanWord],
-    index: &'i TermIndex,
-    cfg: &RescoreConfig,
-) -> Vec<(usize, usize, Vec<(&'i str, f32)>)> {
+fn spans<'i>(words: &[SpanWord], index: &'i TermIndex, cfg: &RescoreConfig) -> Vec<Span<'i>> {
     let mut out = Vec::new();
     for w in 0..words.len() {
         for n in 1..=cfg.max_span_words.min(words.len() - w) {

@@ -3,6 +3,9 @@
 
 use super::sound::{self, Key};
 
+/// A test of English words, given a word in lower case.
+type IsEnglish = std::sync::Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
 /// One term of the index.
 #[derive(Debug, Clone)]
 pub struct Term {
@@ -21,7 +24,7 @@ pub struct TermIndex {
     spellings: std::collections::HashSet<String>,
     /// Whether a word (lower case) is English, to tell a garble from words Whisper may
     /// have heard right.
-    english: Option<std::sync::Arc<dyn Fn(&str) -> bool + Send + Sync>>,
+    english: Option<IsEnglish>,
 }
 
 impl std::fmt::Debug for TermIndex {
