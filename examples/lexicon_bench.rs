@@ -27,14 +27,8 @@ use dictaflow::draft::normalise::{normalise_words, wer};
 use dictaflow::stt::{Engine, EngineConfig, RescoreConfig, TermIndex, TranscribeOptions, Transcript};
 use serde_json::{Value, json};
 
-fn arg(args: &[String], flag: &str) -> Option<String> {
-    args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1).cloned())
-}
-
-fn contains_term(hyp: &[String], term: &str) -> bool {
-    let t = normalise_words(term);
-    !t.is_empty() && hyp.windows(t.len()).any(|w| w == t.as_slice())
-}
+mod common;
+use common::{arg, contains_term};
 
 #[derive(Default)]
 struct Tally {

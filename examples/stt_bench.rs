@@ -13,9 +13,8 @@ use std::sync::atomic::AtomicBool;
 use dictaflow::draft::normalise as wer;
 use dictaflow::stt::{Engine, EngineConfig, TranscribeOptions, output};
 
-fn arg(args: &[String], flag: &str) -> Option<String> {
-    args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1).cloned())
-}
+mod common;
+use common::arg;
 
 fn reference(corpus: &Path, ids: &str) -> Option<String> {
     let text = std::fs::read_to_string(corpus.join("scripts.json")).ok()?;

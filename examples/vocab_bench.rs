@@ -21,18 +21,11 @@ use dictaflow::draft::normalise::{normalise_words, wer};
 use dictaflow::stt::{Engine, EngineConfig, TranscribeOptions};
 use serde_json::{Value, json};
 
-fn arg(args: &[String], flag: &str) -> Option<String> {
-    args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1).cloned())
-}
+mod common;
+use common::{arg, contains_term};
 
 fn department(script_id: &str) -> &str {
     script_id.split('-').next().unwrap_or(script_id)
-}
-
-/// Whether `term`'s normalised words occur contiguously in `hyp`.
-fn contains_term(hyp: &[String], term: &str) -> bool {
-    let t = normalise_words(term);
-    !t.is_empty() && hyp.windows(t.len()).any(|w| w == t.as_slice())
 }
 
 #[derive(Default)]
