@@ -320,15 +320,24 @@ pub fn window(
     let mut dec = Decoder::new(state, threads);
     for s in 0..segments.len() {
         let mut w = 0;
+        // The segment's words and uncertain spans, found again only after a replacement.
+        let mut words = words_in(&segments[s]);
+        let mut found = spans(&words, index, cfg);
         loop {
-            let words = words_in(&segments[s]);
             if w >= words.len() {
                 break;
             }
-            match best_at(ctx, &mut dec, &prompt, segments, s, &words, w, &win, index, cfg, &mut outcome) {
+            let here: Vec<Span> = found.iter().filter(|(start, ..)| *start == w).cloned().collect();
+            if here.is_empty() {
+                w += 1;
+                continue;
+            }
+            match best_at(ctx, &mut dec, &prompt, segments, s, &words, w, here, &win, index, cfg, &mut outcome) {
                 Ok(Some((n_words, term, tokens))) => {
                     replace(segments, s, &words[w..w + n_words], &term, &tokens, win.ids, win.beg);
                     outcome.replaced += 1;
+                    words = words_in(&segments[s]);
+                    found = spans(&words, index, cfg);
                     w += 1;
                 }
                 Ok(None) => w += 1,
@@ -351,8 +360,8 @@ type Choice = (usize, String, Vec<c_int>);
 /// Tokens of a segment's text before a span given to the decoder as its context.
 const LOCAL_CONTEXT: usize = 8;
 
-/// The best replacement for a span starting at word `w` of segment `s`, if the decoder
-/// prefers one by the margin.
+/// The best replacement among the spans starting at word `w` of segment `s` (`here`),
+/// if the decoder prefers one by the margin.
 #[allow(clippy::too_many_arguments)]
 fn best_at(
     ctx: &WhisperContext,
@@ -362,13 +371,13 @@ fn best_at(
     s: usize,
     words: &[SpanWord],
     w: usize,
+    here: Vec<Span>,
     win: &Window,
     index: &TermIndex,
     cfg: &RescoreConfig,
     outcome: &mut Outcome,
 ) -> Result<Option<Choice>, whisper_rs::WhisperError> {
     let seg = &segments[s];
-    let here: Vec<_> = spans(&words[w..], index, cfg).into_iter().filter(|(start, ..)| *start == 0).collect();
     let Some(longest) = here.iter().map(|(_, n, _)| *n).max() else {
         return Ok(None);
     };

@@ -397,7 +397,9 @@ pub async fn team_lead_reports(f: &Flow, id: &str) {
             .unwrap()
             .filter_map(Result::ok)
             .find(|e| e.file_name().to_string_lossy().ends_with(".csv"))
-            .and_then(|e| std::fs::read_to_string(e.path()).ok());
+            .and_then(|e| std::fs::read_to_string(e.path()).ok())
+            // Chromium may put an empty file under the final name before writing it.
+            .filter(|text| !text.is_empty());
         if csv.is_some() {
             break;
         }
