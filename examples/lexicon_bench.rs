@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use dictaflow::draft::normalise::{normalise_words, wer};
-use dictaflow::stt::{Engine, EngineConfig, RescoreConfig, TermIndex, TranscribeOptions, Transcript};
+use dictaflow::stt::{Engine, EngineConfig, RescoreConfig, TranscribeOptions, Transcript};
 use serde_json::{Value, json};
 
 mod common;
@@ -72,8 +72,7 @@ fn main() {
     let scripts = read(&corpus.join("scripts.json"));
     let manifest = read(&corpus.join("manifest.json"));
     let scripts = scripts["scripts"].as_array().expect("scripts");
-    let terms = dictaflow::lexicon::release::entries().iter().map(|e| e.term.clone());
-    let index = Arc::new(TermIndex::new(terms).with_english(|w| dictaflow::lexicon::words::english().contains(w)));
+    let index = Arc::new(dictaflow::lexicon::release_index());
     eprintln!("lexicon: {} terms", index.len());
 
     if std::env::var_os("RUST_LOG").is_some() {

@@ -298,11 +298,6 @@ fn a_vocabulary_prompt_does_not_drop_a_window_of_speech() {
     assert!(w.wer < 0.4, "WER {:.3}: {}", w.wer, t.text);
 }
 
-/// The shipped lexicon's terms, as the release build embeds them.
-fn shipped_terms() -> Vec<String> {
-    dictaflow::lexicon::release::entries().iter().map(|e| e.term.clone()).collect()
-}
-
 #[test]
 fn the_lexicon_puts_right_the_terms_whisper_misheard_and_shows_what_it_heard() {
     let Some((engine, _g, corpus)) = setup() else {
@@ -310,7 +305,7 @@ fn the_lexicon_puts_right_the_terms_whisper_misheard_and_shows_what_it_heard() {
     };
     let samples = read_16k(&corpus.join("audio/onc-05__piper__webm-opus32-mediarecorder.webm")).unwrap();
     let plain = engine.transcribe(&samples, &TranscribeOptions::default(), |_| {}, no_cancel()).unwrap();
-    let index = Arc::new(dictaflow::stt::TermIndex::new(shipped_terms()));
+    let index = Arc::new(dictaflow::lexicon::release_index());
     let opts = TranscribeOptions { lexicon: Some(index), ..TranscribeOptions::default() };
     let t = engine.transcribe(&samples, &opts, |_| {}, no_cancel()).unwrap();
     let script = spoken(&corpus, "onc-05");
@@ -346,7 +341,7 @@ fn the_lexicon_leaves_a_letter_alone_where_whisper_was_sure() {
     };
     // Speech with no clinical terms: nothing may be replaced.
     let samples = read_16k(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/speech_3s.wav")).unwrap();
-    let index = Arc::new(dictaflow::stt::TermIndex::new(shipped_terms()));
+    let index = Arc::new(dictaflow::lexicon::release_index());
     let opts = TranscribeOptions { lexicon: Some(index), ..TranscribeOptions::default() };
     let t = engine.transcribe(&samples, &opts, |_| {}, no_cancel()).unwrap();
     let plain = engine.transcribe(&samples, &TranscribeOptions::default(), |_| {}, no_cancel()).unwrap();

@@ -147,8 +147,16 @@ pub async fn terms_for_dictation(db: &crate::storage::Db, dictation_id: &str) ->
 /// The effective lexicon of a dictation as recognition uses it: its terms by sound, and
 /// the shipped British English word list to tell garbles from words.
 pub async fn index_for_dictation(db: &Db, dictation_id: &str) -> Result<crate::stt::TermIndex, sqlx::Error> {
-    let terms = terms_for_dictation(db, dictation_id).await?;
-    Ok(crate::stt::TermIndex::new(terms).with_english(|w| words::english().contains(w)))
+    Ok(index_of(terms_for_dictation(db, dictation_id).await?))
+}
+
+/// The release lexicon alone as recognition uses it (benchmarks and tests).
+pub fn release_index() -> crate::stt::TermIndex {
+    index_of(release::entries().iter().map(|e| e.term.clone()))
+}
+
+fn index_of(terms: impl IntoIterator<Item = String>) -> crate::stt::TermIndex {
+    crate::stt::TermIndex::new(terms).with_english(|w| words::english().contains(w))
 }
 
 /// The effective lexicon for a set of scope keys (see [`terms_for_dictation`]).

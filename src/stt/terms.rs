@@ -79,7 +79,9 @@ impl TermIndex {
     }
 
     /// Whether `word` (its punctuation aside) is an English word. Without a word list every
-    /// word counts as one, so the larger margin applies throughout.
+    /// word counts as one: the larger margin applies throughout, and spans of several words
+    /// are not tried (see `rescore`). Production and the benchmarks give it the shipped list
+    /// (`lexicon::release_index`, `lexicon::index_for_dictation`).
     pub fn is_word(&self, word: &str) -> bool {
         let w = word.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase();
         self.english.as_ref().is_none_or(|is_english| is_english(&w))
