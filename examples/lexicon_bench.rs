@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use dictaflow::draft::normalise::{normalise_words, wer};
-use dictaflow::stt::{Engine, EngineConfig, RescoreConfig, TranscribeOptions, Transcript};
+use dictaflow::stt::{Engine, EngineConfig, RescoreConfig, TermIndex, TranscribeOptions, Transcript};
 use serde_json::{Value, json};
 
 mod common;
@@ -40,6 +40,61 @@ struct Tally {
     replaced: usize,
     right: usize,
     harmful: usize,
+}
+
+/// The terms that sound like the uncertain words of a first pass (1-3 words with one
+/// under the confidence threshold, no digits): what the `prompt` ablation lists in the
+/// prompt of its second pass.
+impl Tally {
+    fn add(&mut self, t: &Tally) {
+        self.found += t.found;
+        self.terms += t.terms;
+        self.wer_sum += t.wer_sum;
+        self.files += t.files;
+        self.seconds += t.seconds;
+        self.replaced += t.replaced;
+        self.right += t.right;
+        self.harmful += t.harmful;
+    }
+
+    /// A row of the summary table.
+    fn row(&self, config: &str, group: &str) -> String {
+        format!(
+            "| {config} | {group} | {} | {}/{} | {:.3} | {:.3} | {} | {} | {} | {:.1} s |",
+            self.files,
+            self.found,
+            self.terms,
+            self.found as f64 / self.terms.max(1) as f64,
+            self.wer_sum / self.files.max(1) as f64,
+            self.replaced,
+            self.right,
+            self.harmful,
+            self.seconds
+        )
+    }
+}
+
+fn spotted(index: &TermIndex, first: &Transcript, cfg: &RescoreConfig) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for words in first.segments.iter().map(|s| &s.words) {
+        for w in 0..words.len() {
+            for n in 1..=cfg.max_span_words.min(words.len() - w) {
+                let span = &words[w..w + n];
+                if span.iter().any(|x| x.text.bytes().any(|b| b.is_ascii_digit()))
+                    || span.iter().all(|x| x.confidence >= cfg.confidence)
+                {
+                    continue;
+                }
+                let heard = span.iter().map(|x| x.text.as_str()).collect::<Vec<_>>().join(" ");
+                for (term, _) in index.sounding_like(&heard, cfg.max_dissimilarity, cfg.candidates) {
+                    if !out.contains(&term.text) {
+                        out.push(term.text.clone());
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 fn group(file: &Value) -> &'static str {
@@ -126,7 +181,7 @@ fn main() {
                 }),
                 "prompt" => {
                     let first = run(&base);
-                    let spotted = index.spotted(&first, &rescore);
+                    let spotted = spotted(&index, &first, &rescore);
                     let prompt = dictaflow::vocabulary::build_prompt(&[spotted]);
                     let mut second = run(&TranscribeOptions { initial_prompt: prompt, ..base });
                     second.processing_seconds += first.processing_seconds;
@@ -171,40 +226,10 @@ fn main() {
     eprintln!("|---|---|---|---|---|---|---|---|---|---|");
     let mut totals: BTreeMap<String, Tally> = BTreeMap::new();
     for ((config, group), t) in &tallies {
-        eprintln!(
-            "| {config} | {group} | {} | {}/{} | {:.3} | {:.3} | {} | {} | {} | {:.1} s |",
-            t.files,
-            t.found,
-            t.terms,
-            t.found as f64 / t.terms.max(1) as f64,
-            t.wer_sum / t.files.max(1) as f64,
-            t.replaced,
-            t.right,
-            t.harmful,
-            t.seconds
-        );
-        let all = totals.entry(config.clone()).or_default();
-        all.found += t.found;
-        all.terms += t.terms;
-        all.wer_sum += t.wer_sum;
-        all.files += t.files;
-        all.seconds += t.seconds;
-        all.replaced += t.replaced;
-        all.right += t.right;
-        all.harmful += t.harmful;
+        eprintln!("{}", t.row(config, group));
+        totals.entry(config.clone()).or_default().add(t);
     }
     for (config, t) in &totals {
-        eprintln!(
-            "| {config} | all | {} | {}/{} | {:.3} | {:.3} | {} | {} | {} | {:.1} s |",
-            t.files,
-            t.found,
-            t.terms,
-            t.found as f64 / t.terms.max(1) as f64,
-            t.wer_sum / t.files.max(1) as f64,
-            t.replaced,
-            t.right,
-            t.harmful,
-            t.seconds
-        );
+        eprintln!("{}", t.row(config, "all"));
     }
 }

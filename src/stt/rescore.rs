@@ -271,25 +271,14 @@ fn bare(span: &[SpanWord]) -> String {
 
 /// The decoder's prompt for a window's rescoring: the terms its uncertain spans sound
 /// like (nearest first, at most `cfg.prompt_terms`), as a vocabulary prompt would list them.
-fn primed_prompt(
-    ctx: &WhisperContext,
-    segments: &[RawSegment],
-    win: &Window,
-    index: &TermIndex,
-    cfg: &RescoreConfig,
-) -> Option<Vec<c_int>> {
-    let mut found: Vec<(&str, f32)> = Vec::new();
-    for seg in segments {
-        for (_, _, terms) in spans(&words_in(seg), index, cfg) {
-            found.extend(terms);
-        }
-    }
-    if found.is_empty() {
+fn primed_prompt(ctx: &WhisperContext, found: &[Vec<Span>], win: &Window, cfg: &RescoreConfig) -> Option<Vec<c_int>> {
+    let mut near: Vec<(&str, f32)> = found.iter().flatten().flat_map(|(_, _, terms)| terms.iter().copied()).collect();
+    if near.is_empty() {
         return None;
     }
-    found.sort_by(|a, b| a.1.total_cmp(&b.1));
+    near.sort_by(|a, b| a.1.total_cmp(&b.1));
     let mut terms: Vec<&str> = Vec::new();
-    for (t, _) in found {
+    for (t, _) in near {
         if terms.len() < cfg.prompt_terms && !terms.contains(&t) {
             terms.push(t);
         }
@@ -314,40 +303,36 @@ pub fn window(
     cfg: &RescoreConfig,
 ) -> Outcome {
     let mut outcome = Outcome::default();
-    let Some(prompt) = primed_prompt(ctx, segments, &win, index, cfg) else {
+    // Each segment's words and uncertain spans, found once for the prompt and the
+    // search, and again for a segment only after a replacement in it.
+    let mut words: Vec<Vec<SpanWord>> = segments.iter().map(words_in).collect();
+    let mut found: Vec<Vec<Span>> = words.iter().map(|w| spans(w, index, cfg)).collect();
+    let Some(prompt) = primed_prompt(ctx, &found, &win, cfg) else {
         return outcome;
     };
     let mut dec = Decoder::new(state, threads);
-    for s in 0..segments.len() {
+    'segments: for s in 0..segments.len() {
         let mut w = 0;
-        // The segment's words and uncertain spans, found again only after a replacement.
-        let mut words = words_in(&segments[s]);
-        let mut found = spans(&words, index, cfg);
-        loop {
-            if w >= words.len() {
-                break;
-            }
-            let here: Vec<Span> = found.iter().filter(|(start, ..)| *start == w).cloned().collect();
+        while w < words[s].len() {
+            let here: Vec<Span> = found[s].iter().filter(|(start, ..)| *start == w).cloned().collect();
             if here.is_empty() {
                 w += 1;
                 continue;
             }
-            match best_at(ctx, &mut dec, &prompt, segments, s, &words, w, here, &win, index, cfg, &mut outcome) {
+            match best_at(ctx, &mut dec, &prompt, segments, s, &words[s], w, here, &win, index, cfg, &mut outcome) {
                 Ok(Some((n_words, term, tokens))) => {
-                    replace(segments, s, &words[w..w + n_words], &term, &tokens, win.ids, win.beg);
+                    replace(segments, s, &words[s][w..w + n_words], &term, &tokens, win.ids, win.beg);
                     outcome.replaced += 1;
-                    words = words_in(&segments[s]);
-                    found = spans(&words, index, cfg);
-                    w += 1;
+                    words[s] = words_in(&segments[s]);
+                    found[s] = spans(&words[s], index, cfg);
                 }
-                Ok(None) => w += 1,
+                Ok(None) => {}
                 Err(e) => {
                     tracing::debug!(error = %e, "rescoring stopped: the decoder refused a step");
-                    outcome.steps = dec.steps;
-                    outcome.tokens = dec.tokens;
-                    return outcome;
+                    break 'segments;
                 }
             }
+            w += 1;
         }
     }
     outcome.steps = dec.steps;

@@ -125,32 +125,6 @@ impl TermIndex {
         found.truncate(limit);
         found
     }
-
-    /// The terms that sound like the uncertain spans of a transcript (as `rescore` picks
-    /// spans), nearest first per span: what a second pass could be prompted with.
-    pub fn spotted(&self, transcript: &super::Transcript, cfg: &super::RescoreConfig) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
-        for seg in &transcript.segments {
-            let words = &seg.words;
-            for w in 0..words.len() {
-                for n in 1..=cfg.max_span_words.min(words.len() - w) {
-                    let span = &words[w..w + n];
-                    if span.iter().any(|x| x.text.bytes().any(|b| b.is_ascii_digit()))
-                        || span.iter().all(|x| x.confidence >= cfg.confidence)
-                    {
-                        continue;
-                    }
-                    let heard = span.iter().map(|x| x.text.as_str()).collect::<Vec<_>>().join(" ");
-                    for (term, _) in self.sounding_like(&heard, cfg.max_dissimilarity, cfg.candidates) {
-                        if !out.contains(&term.text) {
-                            out.push(term.text.clone());
-                        }
-                    }
-                }
-            }
-        }
-        out
-    }
 }
 
 #[cfg(test)]
