@@ -81,11 +81,14 @@ pub struct LexiconConfig {
     /// Corrected letters in which a term must be typed where recognition missed it before
     /// it joins that clinician's (and specialty's) lexicon and recognition prompt.
     pub learn_threshold: u32,
+    /// Installed hunspell dictionaries whose words the spell-check also knows (a missing
+    /// file is skipped; British spellings win over their American forms).
+    pub extra_dictionaries: Vec<PathBuf>,
 }
 
 impl Default for LexiconConfig {
     fn default() -> Self {
-        Self { learn_threshold: 3 }
+        Self { learn_threshold: 3, extra_dictionaries: vec![PathBuf::from("/usr/share/hunspell/en_med_glut.dic")] }
     }
 }
 

@@ -52,12 +52,14 @@ async fn check(
     };
     let terms = crate::lexicon::effective_terms(&state.db, &scopes).await?;
     let suppressed = store::suppressed_ids(&state.db).await?;
+    let dictionaries = state.config.lexicon.extra_dictionaries.clone();
     let issues = crate::telemetry::spawn_blocking_with_tracing(move || {
         let medicines = release::entries()
             .iter()
             .filter(|e| e.category == Category::Medicine && !suppressed.contains(&e.id))
             .map(|e| e.term.as_str());
-        let known = Known::new(terms.iter().map(String::as_str), medicines);
+        let known = Known::new(terms.iter().map(String::as_str), medicines)
+            .with_extra(crate::lexicon::hunspell::load(&dictionaries));
         spell::check(&body.text, &known, words::english())
     })
     .await

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod align;
+pub mod hunspell;
 pub mod learn;
 pub mod learn_store;
 pub mod release;

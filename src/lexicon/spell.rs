@@ -8,6 +8,7 @@
 //! British one.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -36,13 +37,21 @@ pub struct Known {
     words: HashSet<String>,
     /// Single-word medicines, lower case.
     medicines: Vec<String>,
+    /// Words of installed hunspell dictionaries (`lexicon.extra_dictionaries`).
+    extra: Option<Arc<English>>,
 }
 
 impl Known {
     pub fn new<'a>(terms: impl IntoIterator<Item = &'a str>, medicines: impl IntoIterator<Item = &'a str>) -> Self {
         let words = terms.into_iter().flat_map(|t| t.split_whitespace().map(super::key).collect::<Vec<_>>()).collect();
         let medicines = medicines.into_iter().map(super::key).filter(|m| !m.contains(' ')).collect();
-        Self { words, medicines }
+        Self { words, medicines, extra: None }
+    }
+
+    /// Also knows (and suggests) the words of `extra`.
+    pub fn with_extra(mut self, extra: Arc<English>) -> Self {
+        self.extra = (!extra.is_empty()).then_some(extra);
+        self
     }
 }
 
@@ -90,7 +99,8 @@ pub fn check(text: &str, known: &Known, english: &English) -> Vec<Issue> {
 }
 
 fn is_known(k: &str, known: &Known, english: &English) -> bool {
-    let plain = |w: &str| english.contains(w) || known.words.contains(w);
+    let plain =
+        |w: &str| english.contains(w) || known.words.contains(w) || known.extra.as_ref().is_some_and(|x| x.contains(w));
     plain(k)
         || k.strip_suffix("'s").is_some_and(plain)
         || k.contains('-') && k.split('-').all(|p| p.is_empty() || plain(p) || p.chars().any(|c| c.is_ascii_digit()))
@@ -119,7 +129,9 @@ fn judge(word: &str, known: &Known, english: &English, suggest: bool) -> Option<
     }
     let lexicon = known.words.iter().map(String::as_str);
     let n = chars.len();
-    let dictionary = (n.saturating_sub(2)..=n + 2).flat_map(|len| english.of_len(len).iter().map(String::as_str));
+    let lists = std::iter::once(english).chain(known.extra.as_deref());
+    let dictionary = lists
+        .flat_map(|list| (n.saturating_sub(2)..=n + 2).flat_map(|len| list.of_len(len).iter().map(String::as_str)));
     Some(nearest(&chars, lexicon.chain(dictionary), MAX_SUGGESTIONS))
 }
 

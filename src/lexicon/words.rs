@@ -8,13 +8,34 @@ use std::sync::OnceLock;
 const ENGLISH_GZ: &[u8] = include_bytes!("../../lexicon/english-gb.txt.gz");
 const US_UK: &str = include_str!("../../lexicon/us-uk.tsv");
 
-/// The word list, by key and by length (for suggestions).
+/// A word list, by key and by length (for suggestions).
 pub struct English {
     words: HashSet<String>,
     by_len: Vec<Vec<String>>,
 }
 
+impl std::fmt::Debug for English {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("English").field("words", &self.words.len()).finish()
+    }
+}
+
 impl English {
+    /// A list of the given words (keys, one word each).
+    pub fn from_words(words: impl IntoIterator<Item = String>) -> Self {
+        let words: HashSet<String> = words.into_iter().collect();
+        let mut by_len: Vec<Vec<String>> = Vec::new();
+        for w in &words {
+            let n = w.chars().count();
+            if by_len.len() <= n {
+                by_len.resize_with(n + 1, Vec::new);
+            }
+            by_len[n].push(w.clone());
+        }
+        by_len.iter_mut().for_each(|v| v.sort());
+        English { words, by_len }
+    }
+
     pub fn contains(&self, word_key: &str) -> bool {
         self.words.contains(word_key)
     }
@@ -41,18 +62,9 @@ pub fn english() -> &'static English {
         if let Err(e) = flate2::read::GzDecoder::new(ENGLISH_GZ).read_to_string(&mut text) {
             tracing::error!(error = %e, "the shipped English word list cannot be read; spell-check knows no words");
         }
-        let words: HashSet<String> =
-            super::release::content_lines(&text).map(|(_, w)| super::key(w)).filter(|w| !w.contains(' ')).collect();
-        let mut by_len: Vec<Vec<String>> = Vec::new();
-        for w in &words {
-            let n = w.chars().count();
-            if by_len.len() <= n {
-                by_len.resize_with(n + 1, Vec::new);
-            }
-            by_len[n].push(w.clone());
-        }
-        by_len.iter_mut().for_each(|v| v.sort());
-        English { words, by_len }
+        English::from_words(
+            super::release::content_lines(&text).map(|(_, w)| super::key(w)).filter(|w| !w.contains(' ')),
+        )
     })
 }
 

@@ -281,3 +281,34 @@ async fn spellcheck(backend: crate::helpers::Backend) {
 }
 
 both_backends!(administration, learning_and_substitutions, spellcheck);
+
+/// An installed hunspell dictionary (`lexicon.extra_dictionaries`, as Debian's
+/// hunspell-en-med) adds known words; its American spellings lose to the British ones.
+#[tokio::test]
+async fn spellcheck_reads_an_installed_hunspell_dictionary() {
+    use crate::helpers::{Backend, spawn_app_with};
+    use dictaflow::domain::Role;
+    let text = json!({"text": "Both xanthelasmata and hemoglobinopathy."});
+    let flagged = |r: &Value| -> Vec<(String, Value)> {
+        r["issues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| (i["word"].as_str().unwrap().to_string(), i["suggestions"].clone()))
+            .collect()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let dic = dir.path().join("en_med.dic");
+    std::fs::write(&dic, "3\nxanthelasmata\nhemoglobinopathy/S\nhaemoglobinopathy/S\n").unwrap();
+    let mut seen = Vec::new();
+    for extra in [vec![], vec![dic.clone(), dir.path().join("not-installed.dic")]] {
+        let Some(app) = spawn_app_with(Backend::Sqlite, |c| c.lexicon.extra_dictionaries = extra).await else { return };
+        let token = app.user("sec.jones", Role::Secretary, &["ent"]).await;
+        let resp = app.client.post(app.url("/api/v1/spellcheck")).bearer_auth(&token).json(&text).send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), 200);
+        seen.push(flagged(&resp.json().await.unwrap()));
+    }
+    let words = |v: &Vec<(String, Value)>| v.iter().map(|(w, _)| w.clone()).collect::<Vec<_>>();
+    assert_eq!(words(&seen[0]), ["xanthelasmata", "hemoglobinopathy"], "without the dictionary: {seen:?}");
+    assert_eq!(seen[1], [("hemoglobinopathy".to_string(), json!(["haemoglobinopathy"]))], "{seen:?}");
+}

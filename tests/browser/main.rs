@@ -8,6 +8,7 @@ mod admin;
 #[allow(dead_code)]
 #[path = "../api/helpers.rs"]
 mod helpers;
+mod lexicon;
 mod roles;
 mod webdriver;
 
@@ -149,6 +150,8 @@ async fn flows(backend: Backend, shots: bool) {
     admin::superuser_tunes_recognition(&f).await;
     admin::superuser_pages_on_a_phone(&f).await;
     team_lead_reports(&f, &id).await;
+    lexicon::superuser_manages_the_lexicon(&f).await;
+    lexicon::secretary_spell_checks(&f).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -20,6 +20,10 @@ pub mod keys {
     pub const F7: &str = "\u{E037}";
     pub const F8: &str = "\u{E038}";
     pub const F9: &str = "\u{E039}";
+    pub const F10: &str = "\u{E03A}";
+    pub const SHIFT: &str = "\u{E008}";
+    /// Releases held modifier keys.
+    pub const RELEASE: &str = "\u{E000}";
 }
 
 pub struct Driver {
