@@ -54,6 +54,7 @@ pub struct Config {
     pub metrics: MetricsConfig,
     pub audit: crate::audit::anchor::AnchorConfig,
     pub lexicon: LexiconConfig,
+    pub letters: crate::letters::LettersConfig,
 }
 
 /// Who may read `/metrics` and the details of `/readyz` (everyone gets `/healthz` and
@@ -503,6 +504,7 @@ impl Config {
         if self.auth.login_window_seconds == 0 {
             return Err("auth.login_window_seconds must be positive".into());
         }
+        self.letters.validate()?;
         if self.lexicon.learn_threshold == 0 {
             return Err("lexicon.learn_threshold must be at least 1".into());
         }

@@ -89,6 +89,12 @@ pub async fn run(listener: TcpListener, state: AppState, shutdown: CancellationT
             shutdown.clone(),
         )
     });
+    let letters = tokio::spawn(crate::letters::dispatch::run(
+        state.db.clone(),
+        state.clock.clone(),
+        crate::letters::dispatch::Delivering::from(&*state.config),
+        shutdown.clone(),
+    ));
     let retention = tokio::spawn(crate::retention::run(
         state.db.clone(),
         state.blobs.clone(),
@@ -127,6 +133,7 @@ pub async fn run(listener: TcpListener, state: AppState, shutdown: CancellationT
     }
     let _ = scheduler.await;
     let _ = retention.await;
+    let _ = letters.await;
     let _ = throttled.await;
     let _ = deliverer.await;
     if let Some(c) = checkpoints {

@@ -87,6 +87,9 @@ async fn action(
         ));
     }
     visible(&state, &user, &id).await?;
+    if action == crate::workflow::Builtin::Approve.as_str() {
+        super::letters::require_details(&state, &id).await?;
+    }
     let input = ActionInput { action, comment: body.comment, assignee: body.assignee, expected_version: body.version };
     let who = client.who(Some(&user));
     let entry = |t: &crate::workflow::Transition| {

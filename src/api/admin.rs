@@ -43,7 +43,8 @@ pub fn admin_error(e: AdminError) -> ApiError {
 
 fn render(a: &Account) -> Value {
     json!({
-        "id": a.id, "username": a.username, "display_name": a.display_name, "role": a.role,
+        "id": a.id, "username": a.username, "display_name": a.display_name, "grade": a.grade,
+        "job_title": a.job_title, "role": a.role,
         "teams": a.teams, "disabled": a.disabled, "created_at": rfc3339(a.created_at),
     })
 }

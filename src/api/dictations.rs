@@ -131,6 +131,13 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
 async fn prepare_fields(state: &AppState, user: &User, raw: &RawFields) -> ApiResult<(UploadFields, String)> {
     let fields = UploadFields::parse(raw, state.clock.now().date_naive())
         .map_err(|e| ApiError::invalid_field(&e.field, e.code, e.message))?;
+    if let Some(h) = &fields.hospital_number {
+        state
+            .config
+            .letters
+            .check_hospital_number(h)
+            .map_err(|e| ApiError::invalid_field(&e.field, e.code, e.message))?;
+    }
     let clinician = match (&fields.clinician, user.role) {
         (None, Role::Clinician) => return Ok((fields, user.id.clone())),
         (None, _) => {

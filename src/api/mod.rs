@@ -11,6 +11,7 @@ pub mod dictations;
 pub mod extract;
 pub mod hardening;
 pub mod health;
+pub mod letter_templates;
 pub mod letters;
 pub mod lexicon;
 pub mod multipart;
@@ -73,6 +74,7 @@ pub fn router(state: AppState) -> Router {
         .merge(calendars::router())
         .merge(oidc::router())
         .merge(letters::router())
+        .merge(letter_templates::router())
         .merge(recognition::router())
         .merge(lexicon::router())
         .merge(spellcheck::router())

@@ -32,6 +32,10 @@ pub mod action {
     pub const TRANSCRIBE_DIRECT: &str = "transcription.direct";
     pub const REPORT_EXPORT: &str = "report.export";
     pub const LETTER_EXPORT: &str = "letter.export";
+    pub const LETTER_DETAILS_EDIT: &str = "dictation.letter_details";
+    pub const LETTER_TEMPLATE_PUT: &str = "admin.letter_template_put";
+    pub const LETTERHEAD_PUT: &str = "admin.letterhead_put";
+    pub const LETTER_DELIVERY: &str = "letter.delivery";
     pub const ABSENCE_CREATE: &str = "admin.absence_create";
     pub const USER_CREATE: &str = "admin.user_create";
     pub const USER_UPDATE: &str = "admin.user_update";

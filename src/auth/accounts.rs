@@ -111,6 +111,9 @@ pub struct UserPatch {
     pub disabled: Option<bool>,
     pub teams: Option<Vec<String>>,
     pub display_name: Option<String>,
+    /// The signature block's grade and job title (letters).
+    pub grade: Option<String>,
+    pub job_title: Option<String>,
 }
 
 pub async fn update_user(db: &Db, who: &Who, id_or_name: &str, patch: UserPatch, now: Millis) -> AdminResult<Account> {
@@ -126,6 +129,14 @@ pub async fn update_user(db: &Db, who: &Who, id_or_name: &str, patch: UserPatch,
         }
         accounts::set_display_name(&mut tx, &before.id, name).await?;
     }
+    for (field, value) in [("grade", &patch.grade), ("job_title", &patch.job_title)] {
+        if value.as_ref().is_some_and(|v| v.chars().count() > 200 || v.chars().any(char::is_control)) {
+            return Err(AdminError::Invalid(field, "at most 200 characters, on one line".into()));
+        }
+    }
+    let trim = |v: &Option<String>| v.as_deref().map(str::trim).map(str::to_string);
+    let (grade, job_title) = (trim(&patch.grade), trim(&patch.job_title));
+    crate::storage::letters::set_signature_fields(&mut tx, &before.id, grade.as_deref(), job_title.as_deref()).await?;
     if let Some(role) = patch.role {
         accounts::set_role(&mut tx, &before.id, role).await?;
     }
@@ -151,8 +162,10 @@ pub async fn update_user(db: &Db, who: &Who, id_or_name: &str, patch: UserPatch,
     let after = accounts::find(&mut tx, &before.id).await?.ok_or(AdminError::NotFound("user"))?;
     let details = json!({
         "username": after.username,
-        "before": {"role": before.role, "disabled": before.disabled, "teams": before.teams, "display_name": before.display_name},
-        "after": {"role": after.role, "disabled": after.disabled, "teams": after.teams, "display_name": after.display_name},
+        "before": {"role": before.role, "disabled": before.disabled, "teams": before.teams, "display_name": before.display_name,
+                   "grade": before.grade, "job_title": before.job_title},
+        "after": {"role": after.role, "disabled": after.disabled, "teams": after.teams, "display_name": after.display_name,
+                  "grade": after.grade, "job_title": after.job_title},
         "tokens_revoked": revoked,
     });
     let entry = who.entry(action::USER_UPDATE).target("user", &after.id).details(details);

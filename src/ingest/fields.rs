@@ -20,6 +20,14 @@ pub const KNOWN_FIELDS: &[&str] = &[
     "priority",
     "clinician",
     "notes",
+    // The letter's details (`crate::letters::recipients`).
+    "patient_address",
+    "gp_practice_name",
+    "gp_ods_code",
+    "gp_address",
+    "addressee",
+    "cc_patient",
+    "cc_others",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -31,7 +39,7 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    fn new(field: &str, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(field: &str, code: &'static str, message: impl Into<String>) -> Self {
         Self { field: field.to_string(), code, message: message.into() }
     }
 }
@@ -50,6 +58,8 @@ pub struct UploadFields {
     pub priority: Priority,
     pub clinician: Option<String>,
     pub notes: Option<String>,
+    /// The letter's patient and recipient details, when any were sent.
+    pub letter: Option<crate::storage::letters::Details>,
 }
 
 fn text(raw: &RawFields, name: &str, max: usize) -> Result<Option<String>, FieldError> {
@@ -90,6 +100,7 @@ impl UploadFields {
             priority,
             clinician: text(raw, "clinician", MAX_FIELD_CHARS)?,
             notes: text(raw, "notes", MAX_NOTES_CHARS)?,
+            letter: crate::letters::recipients::from_upload(raw)?,
         })
     }
 }

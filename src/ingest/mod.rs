@@ -72,6 +72,7 @@ impl Ingest {
         let record = audio_record(&staged, &info);
         self.blobs.commit(staged).await?;
         let f = upload.fields;
+        let letter = f.letter.clone();
         let new = NewDictation {
             priority: f.priority,
             specialty: f.specialty,
@@ -93,6 +94,9 @@ impl Ingest {
         match dictations::insert(&mut tx, &new, now).await {
             Ok(id) => {
                 // Routing, the start stage, the due time and the timers commit with the row.
+                if let Some(details) = &letter {
+                    crate::storage::letters::put_details(&mut tx, &id, details, Some(&new.created_by), now).await?;
+                }
                 crate::workflow::service::start::start_dictation(&mut tx, &id, now).await?;
                 crate::jobs::announce(&mut tx, self.db.backend).await?;
                 tx.commit().await?;

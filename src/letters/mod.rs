@@ -1,11 +1,25 @@
-//! Letters: a dictation's draft laid out as a clinical letter (PRSB-style headings, the patient
-//! block filled in) and written as DOCX (`docx`) or PDF (`pdf`). No HTTP types here.
+//! Letters: a dictation's draft laid out by its letter template (`template`) with the
+//! trust letterhead, the addressee, the "Re:" block, the signature block and the cc list,
+//! then written as PDF (`pdf`) or DOCX (`docx`) from the same blocks, or as a FHIR R4
+//! document Bundle (`fhir`). No HTTP types here.
 
+pub mod assemble;
+pub mod data;
+pub mod dispatch;
 pub mod docx;
+pub mod fhir;
 pub mod pdf;
+pub mod recipients;
+pub mod template;
 
-/// Headings a line may be (case-insensitive, with or without a trailing colon), after the
-/// PRSB outpatient letter standard; such lines are set as headings in the exported letter.
+use chrono::{Datelike, NaiveDate};
+
+pub use data::{Addressee, Approval, LetterData, Practice, Signatory};
+pub use recipients::LettersConfig;
+
+/// Headings of the PRSB outpatient letter standard (case-insensitive, with or without a
+/// trailing colon): a line of the draft that is one of a template's headings is set as a
+/// heading. A template may name its own list (`@headings`).
 pub const HEADINGS: &[&str] = &[
     "Diagnoses",
     "Diagnosis",
@@ -27,43 +41,69 @@ pub const HEADINGS: &[&str] = &[
     "Outcome",
 ];
 
-/// One block of the letter body.
+/// One block of a laid-out letter; the PDF and DOCX writers set the same blocks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Block {
     Heading(String),
+    /// Lines kept as they are (an address, a signature, "Yours sincerely,").
+    Lines(Vec<String>),
+    /// Running text, wrapped to the page.
     Paragraph(String),
+    /// Label / value rows (the "Re:" block).
+    Table(Vec<(String, String)>),
+}
+
+/// An image for the letterhead, checked when it was uploaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Logo {
+    pub bytes: Vec<u8>,
+    pub width_px: u32,
+    pub height_px: u32,
+}
+
+/// The trust's (or a department's) letterhead.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Letterhead {
+    /// e.g. "Riverside University Hospitals NHS Foundation Trust".
+    pub organisation: String,
+    /// Address lines, top to bottom.
+    pub address: Vec<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub logo: Option<Logo>,
 }
 
 /// A letter ready to be written in any format.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Letter {
-    /// e.g. "Clinic letter".
-    pub title: String,
-    /// The department (specialty), if known.
+    pub letterhead: Letterhead,
+    /// The department's name under the letterhead, if known.
     pub department: Option<String>,
-    /// The letter date, `YYYY-MM-DD`.
-    pub date: String,
-    /// Patient identification lines: (label, value).
-    pub patient: Vec<(String, String)>,
-    pub body: Vec<Block>,
-    /// Closing lines: who dictated, who typed, the letter's state.
-    pub footer: Vec<String>,
+    /// e.g. "Clinic letter" (the document's title and the FHIR Composition's).
+    pub title: String,
+    pub blocks: Vec<Block>,
+    /// Which of `blocks` came from the dictated text (the rest is the template's).
+    pub body: std::ops::Range<usize>,
 }
 
-/// What a letter is made from (plain values, so callers need not know storage rows).
-#[derive(Debug, Clone, Default)]
-pub struct LetterSource {
-    pub letter_type: Option<String>,
-    pub specialty: Option<String>,
-    pub date: String,
-    pub patient_name: Option<String>,
-    pub patient_dob: Option<String>,
-    pub nhs_number: Option<String>,
-    pub hospital_number: Option<String>,
-    pub text: String,
-    pub clinician: Option<String>,
-    pub typed_by: Option<String>,
-    pub status: Option<String>,
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+/// A date as letters write it: `7 December 2026`.
+pub fn long_date(d: NaiveDate) -> String {
+    format!("{} {} {}", d.day(), MONTHS[d.month0() as usize], d.year())
 }
 
 /// `9434765919` as `943 476 5919`; anything else unchanged.
@@ -75,21 +115,39 @@ pub fn format_nhs(n: &str) -> String {
     }
 }
 
-fn humanise(s: &str) -> String {
+/// XML text content: escapes markup and drops characters XML 1.0 does not allow.
+pub fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\t' | '\n' | '\r' => out.push(' '),
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `clinic_letter` as `Clinic letter`.
+pub fn humanise(s: &str) -> String {
     let s = s.replace(['_', '-'], " ");
     let mut c = s.chars();
     c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
 }
 
-fn heading_of(line: &str) -> Option<String> {
+fn heading_of(line: &str, headings: &[String]) -> Option<String> {
     let t = line.trim();
     let bare = t.strip_suffix(':').unwrap_or(t).trim();
-    HEADINGS.iter().find(|h| h.eq_ignore_ascii_case(bare)).map(|_| bare.to_string())
+    headings.iter().find(|h| h.eq_ignore_ascii_case(bare)).map(|_| bare.to_string())
 }
 
 /// Splits draft text into headings and paragraphs: blank lines separate paragraphs, a line that
-/// is one of `HEADINGS` is a heading, single line breaks inside a paragraph are kept as spaces.
-pub fn blocks(text: &str) -> Vec<Block> {
+/// is one of `headings` is a heading, single line breaks inside a paragraph are kept as spaces.
+pub fn body_blocks(text: &str, headings: &[String]) -> Vec<Block> {
     let mut out = Vec::new();
     let mut para: Vec<&str> = Vec::new();
     let flush = |para: &mut Vec<&str>, out: &mut Vec<Block>| {
@@ -101,7 +159,7 @@ pub fn blocks(text: &str) -> Vec<Block> {
     for line in text.lines() {
         if line.trim().is_empty() {
             flush(&mut para, &mut out);
-        } else if let Some(h) = heading_of(line) {
+        } else if let Some(h) = heading_of(line, headings) {
             flush(&mut para, &mut out);
             out.push(Block::Heading(h));
         } else {
@@ -112,50 +170,17 @@ pub fn blocks(text: &str) -> Vec<Block> {
     out
 }
 
-impl Letter {
-    pub fn from_source(src: &LetterSource) -> Letter {
-        let mut patient = Vec::new();
-        let mut push = |label: &str, v: &Option<String>| {
-            if let Some(v) = v.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
-                patient.push((label.to_string(), v.to_string()));
-            }
-        };
-        push("Patient", &src.patient_name);
-        push("Date of birth", &src.patient_dob);
-        push("NHS number", &src.nhs_number.as_deref().map(format_nhs));
-        push("Hospital number", &src.hospital_number);
-        let mut footer = Vec::new();
-        if let Some(c) = &src.clinician {
-            footer.push(format!("Dictated by {c}"));
-        }
-        if let Some(t) = &src.typed_by {
-            footer.push(format!("Typed by {t}"));
-        }
-        if let Some(s) = &src.status {
-            let note = match s.as_str() {
-                "approved" | "dispatched" => "Approved by the clinician".to_string(),
-                other => format!("Draft, not yet approved ({})", humanise(other).to_lowercase()),
-            };
-            footer.push(note);
-        }
-        Letter {
-            title: src.letter_type.as_deref().map(humanise).unwrap_or_else(|| "Letter".into()),
-            department: src.specialty.clone().filter(|s| !s.trim().is_empty()),
-            date: src.date.clone(),
-            patient,
-            body: blocks(&src.text),
-            footer,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn headings_and_paragraphs() {
-        let b = blocks("Dear Dr Smith,\n\nDiagnoses:\nOtitis media\nleft ear\n\nplan\nReview in 6 weeks.\n");
+        let headings: Vec<String> = HEADINGS.iter().map(|h| h.to_string()).collect();
+        let b = body_blocks(
+            "Dear Dr Smith,\n\nDiagnoses:\nOtitis media\nleft ear\n\nplan\nReview in 6 weeks.\n",
+            &headings,
+        );
         assert_eq!(
             b,
             vec![
@@ -169,22 +194,14 @@ mod tests {
     }
 
     #[test]
-    fn patient_block_and_footer() {
-        let src = LetterSource {
-            letter_type: Some("clinic_letter".into()),
-            nhs_number: Some("9434765919".into()),
-            patient_name: Some("Ann Example".into()),
-            patient_dob: Some(" ".into()),
-            clinician: Some("dr.patel".into()),
-            status: Some("awaiting_review".into()),
-            ..Default::default()
-        };
-        let l = Letter::from_source(&src);
-        assert_eq!(l.title, "Clinic letter");
-        assert_eq!(
-            l.patient,
-            vec![("Patient".into(), "Ann Example".into()), ("NHS number".into(), "943 476 5919".into())]
-        );
-        assert_eq!(l.footer, vec!["Dictated by dr.patel", "Draft, not yet approved (awaiting review)"]);
+    fn dates_and_numbers_as_letters_write_them() {
+        let cases =
+            [((2026, 12, 7), "7 December 2026"), ((1961, 4, 2), "2 April 1961"), ((2000, 1, 31), "31 January 2000")];
+        for ((y, m, d), want) in cases {
+            assert_eq!(long_date(NaiveDate::from_ymd_opt(y, m, d).unwrap()), want);
+        }
+        assert_eq!(format_nhs("9434765919"), "943 476 5919");
+        assert_eq!(format_nhs("943"), "943");
+        assert_eq!(humanise("discharge_summary"), "Discharge summary");
     }
 }

@@ -1,290 +1,303 @@
-//! A small PDF 1.4 writer for letters: A4 pages, the standard Helvetica fonts (no embedding),
-//! WinAnsi text, word wrapping by the fonts' published character widths, and a correct
-//! cross-reference table.
+//! Letters as PDF, set with `printpdf`: A4 pages, DejaVu Sans embedded (subset) so every
+//! script a patient's name may be in prints as written, the letterhead with its logo,
+//! word wrapping by the font's own glyph widths, tables for the "Re:" and cc blocks, and
+//! "Page n of m" on every page.
 
-use super::{Block, Letter};
+use std::sync::OnceLock;
 
-const PAGE_W: f32 = 595.0;
-const PAGE_H: f32 = 842.0;
-const MARGIN: f32 = 60.0;
+use printpdf::{
+    Color, FontId, Line, LinePoint, Op, ParsedFont, PdfDocument, PdfFontHandle, PdfPage, PdfSaveOptions, Point, Pt,
+    RawImage, Rgb, TextItem, XObjectTransform,
+};
 
-/// Helvetica advance widths (1/1000 em) for ASCII 32..=126, from the font's published metrics.
-const HELVETICA: [u16; 95] = [
-    278, 278, 355, 556, 556, 889, 667, 191, 333, 333, 389, 584, 278, 333, 278, 278, // ' '..'/'
-    556, 556, 556, 556, 556, 556, 556, 556, 556, 556, // 0-9
-    278, 278, 584, 584, 584, 556, 1015, // ':'..'@'
-    667, 667, 722, 722, 667, 611, 778, 722, 278, 500, 667, 556, 833, 722, 778, 667, 778, 722, 667, 611, 722, 667, 944,
-    667, 667, 611, // A-Z
-    278, 278, 278, 469, 556, 333, // '['..'`'
-    556, 556, 500, 556, 556, 278, 556, 556, 222, 222, 500, 222, 833, 556, 556, 556, 556, 333, 500, 278, 556, 500, 722,
-    500, 500, 500, // a-z
-    334, 260, 334, 584, // '{'..'~'
-];
+use super::{Block, Letter, Logo};
 
-#[derive(Clone, Copy)]
-enum Font {
-    Regular,
-    Bold,
+const REGULAR_TTF: &[u8] = include_bytes!("fonts/DejaVuSans.ttf");
+const BOLD_TTF: &[u8] = include_bytes!("fonts/DejaVuSans-Bold.ttf");
+
+const PAGE_W: f32 = 595.28;
+const PAGE_H: f32 = 841.89;
+const MARGIN: f32 = 56.0;
+const BOTTOM: f32 = 60.0;
+const BODY: f32 = 10.5;
+const LEADING: f32 = 1.35;
+const LOGO_MAX_H: f32 = 56.0;
+const LOGO_MAX_W: f32 = 170.0;
+
+fn parsed(bytes: &'static [u8], cell: &'static OnceLock<Option<ParsedFont>>) -> anyhow::Result<&'static ParsedFont> {
+    cell.get_or_init(|| ParsedFont::from_bytes(bytes, 0, &mut Vec::new()))
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("the shipped letter font could not be read"))
 }
 
-impl Font {
-    fn name(self) -> &'static str {
-        match self {
-            Font::Regular => "F1",
-            Font::Bold => "F2",
-        }
+fn fonts() -> anyhow::Result<(&'static ParsedFont, &'static ParsedFont)> {
+    static REGULAR: OnceLock<Option<ParsedFont>> = OnceLock::new();
+    static BOLD: OnceLock<Option<ParsedFont>> = OnceLock::new();
+    Ok((parsed(REGULAR_TTF, &REGULAR)?, parsed(BOLD_TTF, &BOLD)?))
+}
+
+/// A font as added to the document, with what is needed to measure text in it.
+struct Face {
+    font: &'static ParsedFont,
+    id: FontId,
+}
+
+impl Face {
+    /// Width of `s` in points at `size`, from the font's advance widths.
+    fn width(&self, s: &str, size: f32) -> f32 {
+        let em = f32::from(self.font.units_per_em.max(1));
+        let units: u32 = s
+            .chars()
+            .map(|c| {
+                let gid = self.font.lookup_glyph_index(c as u32).unwrap_or(0);
+                u32::from(self.font.get_glyph_width(gid).unwrap_or(self.font.units_per_em / 2))
+            })
+            .sum();
+        units as f32 * size / em
     }
-}
 
-/// Width of `s` in points at `size` (bold is set a little wider, which only makes wrapping safer).
-fn text_width(s: &str, size: f32, font: Font) -> f32 {
-    let units: u32 = s
-        .chars()
-        .map(|c| match c as u32 {
-            n @ 32..=126 => u32::from(HELVETICA[(n - 32) as usize]),
-            _ => 556,
-        })
-        .sum();
-    let scale = if matches!(font, Font::Bold) { 1.08 } else { 1.0 };
-    units as f32 * size / 1000.0 * scale
-}
-
-/// Greedy word wrap to `width` points; a word longer than a line is cut.
-fn wrap(text: &str, size: f32, font: Font, width: f32) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut line = String::new();
-    for word in text.split_whitespace() {
-        let candidate = if line.is_empty() { word.to_string() } else { format!("{line} {word}") };
-        if text_width(&candidate, size, font) <= width {
-            line = candidate;
-            continue;
+    /// Greedy word wrap to `width` points; a word longer than a line is cut.
+    fn wrap(&self, text: &str, size: f32, width: f32) -> Vec<String> {
+        let mut lines = Vec::new();
+        let mut line = String::new();
+        for word in text.split_whitespace() {
+            let candidate = if line.is_empty() { word.to_string() } else { format!("{line} {word}") };
+            if self.width(&candidate, size) <= width {
+                line = candidate;
+                continue;
+            }
+            if !line.is_empty() {
+                lines.push(std::mem::take(&mut line));
+            }
+            let mut rest = word.to_string();
+            while self.width(&rest, size) > width && rest.chars().count() > 1 {
+                let mut cut: String = String::new();
+                for c in rest.chars() {
+                    if !cut.is_empty() && self.width(&format!("{cut}{c}"), size) > width {
+                        break;
+                    }
+                    cut.push(c);
+                }
+                rest = rest[cut.len()..].to_string();
+                lines.push(cut);
+            }
+            line = rest;
         }
         if !line.is_empty() {
-            lines.push(std::mem::take(&mut line));
+            lines.push(line);
         }
-        let mut rest = word;
-        while text_width(rest, size, font) > width {
-            // The longest prefix that fits, at least one character.
-            let mut cut = rest.chars().next().map_or(rest.len(), char::len_utf8);
-            for (i, c) in rest.char_indices().skip(1) {
-                if text_width(&rest[..i + c.len_utf8()], size, font) > width {
-                    break;
-                }
-                cut = i + c.len_utf8();
-            }
-            lines.push(rest[..cut].to_string());
-            rest = &rest[cut..];
-        }
-        line = rest.to_string();
+        lines
     }
-    if !line.is_empty() {
-        lines.push(line);
-    }
-    lines
 }
 
-/// A PDF string literal in WinAnsiEncoding: Latin-1 as is, common typographic marks mapped,
-/// anything else as `?`.
-fn pdf_string(s: &str) -> Vec<u8> {
-    let mut out = vec![b'('];
-    for c in s.chars() {
-        let b: u8 = match c {
-            '\u{20AC}' => 0x80,
-            '\u{2018}' => 0x91,
-            '\u{2019}' => 0x92,
-            '\u{201C}' => 0x93,
-            '\u{201D}' => 0x94,
-            '\u{2022}' => 0x95,
-            '\u{2013}' => 0x96,
-            '\u{2014}' => 0x97,
-            c if (c as u32) < 0x20 => b' ',
-            c if (c as u32) < 0x7F || (0xA0..=0xFF).contains(&(c as u32)) => c as u32 as u8,
-            _ => b'?',
-        };
-        match b {
-            b'(' | b')' | b'\\' => out.extend_from_slice(&[b'\\', b]),
-            0x80.. => out.extend_from_slice(format!("\\{b:03o}").as_bytes()),
-            _ => out.push(b),
-        }
-    }
-    out.push(b')');
-    out
-}
-
-/// Lays out lines on pages; each page is a content stream.
+/// Pages being filled top to bottom.
 struct Layout {
-    pages: Vec<Vec<u8>>,
+    regular: Face,
+    bold: Face,
+    pages: Vec<Vec<Op>>,
     y: f32,
 }
 
 impl Layout {
-    fn new() -> Self {
-        Layout { pages: vec![Vec::new()], y: PAGE_H - MARGIN }
+    fn ops(&mut self) -> &mut Vec<Op> {
+        self.pages.last_mut().expect("a page")
     }
 
-    fn line(&mut self, text: &str, size: f32, font: Font) {
-        let leading = size * 1.35;
-        if self.y - leading < MARGIN {
+    /// Moves down by `h`, starting a new page when the line would not fit.
+    fn advance(&mut self, h: f32) {
+        if self.y - h < BOTTOM {
             self.pages.push(Vec::new());
             self.y = PAGE_H - MARGIN;
         }
-        self.y -= leading;
-        let page = self.pages.last_mut().expect("a page");
-        page.extend_from_slice(format!("BT /{} {size} Tf {MARGIN} {:.2} Td ", font.name(), self.y).as_bytes());
-        page.extend_from_slice(&pdf_string(text));
-        page.extend_from_slice(b" Tj ET\n");
+        self.y -= h;
     }
 
-    fn text(&mut self, text: &str, size: f32, font: Font) {
-        for l in wrap(text, size, font, PAGE_W - 2.0 * MARGIN) {
-            self.line(&l, size, font);
+    fn text_at(&mut self, x: f32, y: f32, s: &str, size: f32, bold: bool) {
+        let font = if bold { self.bold.id.clone() } else { self.regular.id.clone() };
+        self.ops().extend([
+            Op::StartTextSection,
+            Op::SetFont { font: PdfFontHandle::External(font), size: Pt(size) },
+            Op::SetTextCursor { pos: Point { x: Pt(x), y: Pt(y) } },
+            Op::ShowText { items: vec![TextItem::Text(s.to_string())] },
+            Op::EndTextSection,
+        ]);
+    }
+
+    /// One line of text at the left margin (+ `indent`).
+    fn line(&mut self, s: &str, size: f32, bold: bool, indent: f32) {
+        self.advance(size * LEADING);
+        let y = self.y;
+        self.text_at(MARGIN + indent, y, s, size, bold);
+    }
+
+    fn wrapped(&mut self, s: &str, size: f32, bold: bool) {
+        let face = if bold { &self.bold } else { &self.regular };
+        for l in face.wrap(s, size, PAGE_W - 2.0 * MARGIN) {
+            self.line(&l, size, bold, 0.0);
         }
     }
 
-    fn gap(&mut self, points: f32) {
-        self.y -= points;
+    fn rule(&mut self, y: f32) {
+        let p = |x: f32| LinePoint { p: Point { x: Pt(x), y: Pt(y) }, bezier: false };
+        self.ops().extend([
+            Op::SetOutlineColor { col: Color::Rgb(Rgb { r: 0.0, g: 0.37, b: 0.72, icc_profile: None }) },
+            Op::SetOutlineThickness { pt: Pt(1.2) },
+            Op::DrawLine { line: Line { points: vec![p(MARGIN), p(PAGE_W - MARGIN)], is_closed: false } },
+        ]);
+    }
+
+    /// Label / value rows: labels in bold in a column as wide as the widest.
+    fn table(&mut self, rows: &[(String, String)]) {
+        let label_w = rows.iter().map(|(l, _)| self.bold.width(l, BODY)).fold(0.0, f32::max) + 10.0;
+        for (label, value) in rows {
+            let lines = self.regular.wrap(value, BODY, PAGE_W - 2.0 * MARGIN - label_w);
+            for (i, l) in lines.iter().enumerate() {
+                self.advance(BODY * LEADING);
+                let y = self.y;
+                if i == 0 {
+                    self.text_at(MARGIN, y, label, BODY, true);
+                }
+                self.text_at(MARGIN + label_w, y, l, BODY, false);
+            }
+        }
+    }
+
+    fn block(&mut self, block: &Block) {
+        match block {
+            Block::Heading(h) => {
+                self.advance(4.0);
+                self.wrapped(h, 11.5, true);
+                self.advance(2.0);
+            }
+            Block::Lines(lines) => {
+                for l in lines {
+                    self.wrapped(l, BODY, false);
+                }
+                self.advance(8.0);
+            }
+            Block::Paragraph(p) => {
+                self.wrapped(p, BODY, false);
+                self.advance(7.0);
+            }
+            Block::Table(rows) => {
+                self.table(rows);
+                self.advance(8.0);
+            }
+        }
     }
 }
 
-fn lay_out(letter: &Letter) -> Vec<Vec<u8>> {
-    let mut l = Layout::new();
-    if let Some(d) = &letter.department {
-        l.text(d, 12.0, Font::Bold);
-    }
-    l.text(&letter.title, 16.0, Font::Bold);
-    l.text(&format!("Date: {}", letter.date), 11.0, Font::Regular);
-    l.gap(8.0);
-    for (label, value) in &letter.patient {
-        l.text(&format!("{label}: {value}"), 11.0, Font::Bold);
-    }
-    l.gap(10.0);
-    for block in &letter.body {
-        match block {
-            Block::Heading(h) => {
-                l.gap(4.0);
-                l.text(h, 12.0, Font::Bold);
-            }
-            Block::Paragraph(p) => {
-                l.text(p, 11.0, Font::Regular);
-                l.gap(6.0);
-            }
-        }
-    }
-    l.gap(10.0);
-    for f in &letter.footer {
-        l.text(f, 10.0, Font::Regular);
-    }
-    l.pages
+/// Places the logo at the top right; returns its height in points.
+fn logo(doc: &mut PdfDocument, ops: &mut Vec<Op>, logo: &Logo) -> anyhow::Result<f32> {
+    let image = RawImage::decode_from_bytes(&logo.bytes, &mut Vec::new())
+        .map_err(|e| anyhow::anyhow!("the letterhead logo cannot be read: {e}"))?;
+    let (w, h) = (image.width.max(1) as f32, image.height.max(1) as f32);
+    let scale = (LOGO_MAX_H / h).min(LOGO_MAX_W / w);
+    let id = doc.add_image(&image);
+    ops.push(Op::UseXobject {
+        id,
+        transform: XObjectTransform {
+            translate_x: Some(Pt(PAGE_W - MARGIN - w * scale)),
+            translate_y: Some(Pt(PAGE_H - MARGIN + 12.0 - h * scale)),
+            scale_x: Some(scale),
+            scale_y: Some(scale),
+            dpi: Some(72.0),
+            ..Default::default()
+        },
+    });
+    Ok(h * scale)
 }
 
 /// The letter as PDF bytes.
-pub fn write(letter: &Letter) -> Vec<u8> {
-    let pages = lay_out(letter);
-    // Objects: 1 catalog, 2 page tree, 3-4 fonts, then a page and its content per page.
-    let page_ids: Vec<usize> = (0..pages.len()).map(|i| 5 + 2 * i).collect();
-    let mut objects: Vec<Vec<u8>> = vec![
-        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
-        format!(
-            "<< /Type /Pages /Kids [{}] /Count {} >>",
-            page_ids.iter().map(|id| format!("{id} 0 R")).collect::<Vec<_>>().join(" "),
-            pages.len()
-        )
-        .into_bytes(),
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>".to_vec(),
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold /Encoding /WinAnsiEncoding >>".to_vec(),
-    ];
-    for (i, content) in pages.iter().enumerate() {
-        let content_id = page_ids[i] + 1;
-        objects.push(
-            format!(
-                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {PAGE_W} {PAGE_H}] \
-                 /Resources << /Font << /F1 3 0 R /F2 4 0 R >> >> /Contents {content_id} 0 R >>"
-            )
-            .into_bytes(),
-        );
-        let mut stream = format!("<< /Length {} >>\nstream\n", content.len()).into_bytes();
-        stream.extend_from_slice(content);
-        stream.extend_from_slice(b"\nendstream");
-        objects.push(stream);
+pub fn write(letter: &Letter) -> anyhow::Result<Vec<u8>> {
+    let (regular, bold) = fonts()?;
+    let mut doc = PdfDocument::new(&letter.title);
+    let regular = Face { font: regular, id: doc.add_font(regular) };
+    let bold = Face { font: bold, id: doc.add_font(bold) };
+    let mut first = Vec::new();
+    let logo_h = match &letter.letterhead.logo {
+        Some(l) => logo(&mut doc, &mut first, l)?,
+        None => 0.0,
+    };
+    let mut layout = Layout { regular, bold, pages: vec![first], y: PAGE_H - MARGIN + 12.0 };
+    let head = &letter.letterhead;
+    let top = layout.y;
+    if !head.organisation.trim().is_empty() {
+        layout.wrapped(&head.organisation, 13.0, true);
     }
-    let mut out = b"%PDF-1.4\n%\xE2\xE3\xCF\xD3\n".to_vec();
-    let mut offsets = Vec::with_capacity(objects.len());
-    for (i, body) in objects.iter().enumerate() {
-        offsets.push(out.len());
-        out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
-        out.extend_from_slice(body);
-        out.extend_from_slice(b"\nendobj\n");
+    if let Some(d) = &letter.department {
+        layout.line(d, 11.0, true, 0.0);
     }
-    let xref = out.len();
-    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
-    for off in offsets {
-        out.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes());
+    for l in &head.address {
+        layout.line(l, 9.0, false, 0.0);
     }
-    out.extend_from_slice(
-        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes(),
-    );
-    out
+    let contact: Vec<String> = [("Tel", &head.phone), ("Email", &head.email)]
+        .iter()
+        .filter_map(|(k, v)| v.as_deref().filter(|v| !v.trim().is_empty()).map(|v| format!("{k}: {v}")))
+        .collect();
+    if !contact.is_empty() {
+        layout.line(&contact.join("   "), 9.0, false, 0.0);
+    }
+    layout.y = layout.y.min(top - logo_h) - 8.0;
+    let y = layout.y;
+    layout.rule(y);
+    layout.advance(14.0);
+    for block in &letter.blocks {
+        layout.block(block);
+    }
+    let total = layout.pages.len();
+    let Layout { pages, regular, .. } = layout;
+    let mut out = Vec::with_capacity(total);
+    for (i, mut ops) in pages.into_iter().enumerate() {
+        let footer = format!("Page {} of {total}", i + 1);
+        let x = PAGE_W - MARGIN - regular.width(&footer, 8.0);
+        ops.extend([
+            Op::StartTextSection,
+            Op::SetFont { font: PdfFontHandle::External(regular.id.clone()), size: Pt(8.0) },
+            Op::SetTextCursor { pos: Point { x: Pt(x), y: Pt(30.0) } },
+            Op::ShowText { items: vec![TextItem::Text(footer)] },
+            Op::EndTextSection,
+        ]);
+        out.push(PdfPage::new(printpdf::Mm(210.0), printpdf::Mm(297.0), ops));
+    }
+    Ok(doc.with_pages(out).save(&PdfSaveOptions::default(), &mut Vec::new()))
+}
+
+/// Checks an uploaded letterhead image (PNG, which both PDF and DOCX carry); returns it with its size.
+pub fn check_logo(bytes: Vec<u8>) -> Result<Logo, String> {
+    if !bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        return Err("the logo must be a PNG image".into());
+    }
+    let image =
+        RawImage::decode_from_bytes(&bytes, &mut Vec::new()).map_err(|e| format!("the PNG cannot be read: {e}"))?;
+    if image.width == 0 || image.height == 0 || image.width > 4000 || image.height > 4000 {
+        return Err(format!("the image is {}x{} pixels; at most 4000x4000", image.width, image.height));
+    }
+    Ok(Logo { bytes, width_px: image.width as u32, height_px: image.height as u32 })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn letter(paragraphs: usize) -> Letter {
-        Letter {
-            title: "Clinic letter".into(),
-            department: None,
-            date: "2026-11-23".into(),
-            patient: vec![("Patient".into(), "Zoë (Ann) O\\Brien".into())],
-            body: (0..paragraphs)
-                .map(|i| Block::Paragraph(format!("Paragraph {i}: {}", "the quick brown fox ".repeat(30))))
-                .collect(),
-            footer: vec!["Dictated by dr.patel".into()],
-        }
-    }
-
-    /// The bytes with every non-ASCII byte as `?`, so offsets stay byte offsets.
-    fn ascii(pdf: &[u8]) -> String {
-        pdf.iter().map(|&b| if b.is_ascii() { b as char } else { '?' }).collect()
-    }
-
-    /// Checks the cross-reference table: every entry points at its `N 0 obj`.
-    fn check_xref(pdf: &[u8]) -> usize {
-        let text = ascii(pdf);
-        let start: usize = text.rsplit("startxref\n").next().unwrap().lines().next().unwrap().parse().unwrap();
-        assert!(text[start..].starts_with("xref\n"));
-        let mut lines = text[start..].lines().skip(1);
-        let count: usize = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
-        lines.next();
-        for n in 1..count {
-            let entry = lines.next().unwrap();
-            assert_eq!(entry.len(), 19, "{entry:?}");
-            let off: usize = entry[..10].parse().unwrap();
-            assert!(pdf[off..].starts_with(format!("{n} 0 obj").as_bytes()), "object {n}");
-        }
-        count
+    #[test]
+    fn widths_come_from_the_font_and_wrapping_respects_them() {
+        let (regular, _) = fonts().unwrap();
+        let mut doc = PdfDocument::new("t");
+        let face = Face { font: regular, id: doc.add_font(regular) };
+        assert!(face.width("WWW", 10.0) > face.width("iii", 10.0));
+        assert!(face.width("Łukasz", 10.0) > 0.0);
+        let text = "Ŵyn ŷ Nguyễn Ōtsuka αβγ ".repeat(20);
+        let lines = face.wrap(&text, 10.0, 200.0);
+        assert!(lines.len() > 3);
+        assert!(lines.iter().all(|l| face.width(l, 10.0) <= 200.0), "{lines:?}");
+        assert_eq!(lines.join(" "), text.trim_end());
+        let long = face.wrap(&"x".repeat(200), 10.0, 100.0);
+        assert!(long.len() > 1 && long.iter().all(|l| face.width(l, 10.0) <= 100.0));
     }
 
     #[test]
-    fn valid_structure_and_escaped_text() {
-        let pdf = write(&letter(1));
-        assert!(pdf.starts_with(b"%PDF-1.4"));
-        assert!(pdf.ends_with(b"%%EOF\n"));
-        assert_eq!(check_xref(&pdf), 7);
-        let text = ascii(&pdf);
-        assert!(text.contains(r"(Patient: Zo\353 \(Ann\) O\\Brien) Tj"), "{text}");
-    }
-
-    #[test]
-    fn long_letters_flow_onto_more_pages_within_the_margins() {
-        let pdf = write(&letter(40));
-        let text = ascii(&pdf);
-        let pages: usize = text.split("/Count ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
-        assert!(pages >= 3, "{pages} pages");
-        assert_eq!(check_xref(&pdf), 5 + 2 * pages);
-        for l in wrap(&"the quick brown fox ".repeat(30), 11.0, Font::Regular, PAGE_W - 2.0 * MARGIN) {
-            assert!(text_width(&l, 11.0, Font::Regular) <= PAGE_W - 2.0 * MARGIN);
-        }
-        assert_eq!(wrap("abcdefghij", 11.0, Font::Regular, 20.0).concat(), "abcdefghij");
+    fn a_logo_must_be_an_image() {
+        assert!(check_logo(b"not an image".to_vec()).is_err());
     }
 }

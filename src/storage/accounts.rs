@@ -15,6 +15,9 @@ pub struct Account {
     pub id: String,
     pub username: String,
     pub display_name: String,
+    /// The signature block's grade ("Consultant") and job title ("Consultant ENT Surgeon").
+    pub grade: String,
+    pub job_title: String,
     pub role: Role,
     pub teams: Vec<String>,
     pub disabled: bool,
@@ -37,6 +40,8 @@ fn account_of(row: &AnyRow, teams: Vec<String>) -> Result<Account, sqlx::Error> 
         id: row.try_get("id")?,
         username: row.try_get("username")?,
         display_name: row.try_get("display_name")?,
+        grade: row.try_get("grade")?,
+        job_title: row.try_get("job_title")?,
         role: role.parse().map_err(|e: String| sqlx::Error::Decode(e.into()))?,
         teams,
         disabled: row.try_get::<i64, _>("active")? == 0,
@@ -44,7 +49,7 @@ fn account_of(row: &AnyRow, teams: Vec<String>) -> Result<Account, sqlx::Error> 
     })
 }
 
-const ACCOUNT_COLUMNS: &str = "id, username, display_name, role, active, created_at";
+const ACCOUNT_COLUMNS: &str = "id, username, display_name, grade, job_title, role, active, created_at";
 
 pub async fn list(db: &Db) -> Result<Vec<Account>, sqlx::Error> {
     let mut tx = db.begin_read().await?;

@@ -67,14 +67,19 @@ pub struct Entry {
     pub draft_version: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text_sha256: Option<String>,
+    /// The text of that draft version, so the history shows what was approved and what
+    /// replaced it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
 }
 
 /// Every event of a dictation, oldest first.
 pub async fn of_dictation(db: &Db, id: &str) -> Result<Vec<Entry>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT e.at, u.username AS actor, e.action, e.from_status, e.to_status, e.comment, e.from_stage, e.to_stage, \
-         a.username AS assignee, e.draft_version, e.text_sha256 FROM events e LEFT JOIN users u ON u.id = e.actor_id \
-         LEFT JOIN users a ON a.id = e.assignee_id WHERE e.dictation_id = $1 ORDER BY e.at, e.id",
+         a.username AS assignee, e.draft_version, e.text_sha256, dv.text AS draft_text FROM events e \
+         LEFT JOIN users u ON u.id = e.actor_id LEFT JOIN users a ON a.id = e.assignee_id \
+         LEFT JOIN draft_versions dv ON dv.dictation_id = e.dictation_id AND dv.version = e.draft_version WHERE e.dictation_id = $1 ORDER BY e.at, e.id",
     )
     .bind(id)
     .fetch_all(&db.pool)
@@ -93,6 +98,7 @@ pub async fn of_dictation(db: &Db, id: &str) -> Result<Vec<Entry>, sqlx::Error> 
                 assignee: r.try_get("assignee")?,
                 draft_version: r.try_get("draft_version")?,
                 text_sha256: r.try_get("text_sha256")?,
+                text: r.try_get("draft_text")?,
             })
         })
         .collect()

@@ -5,6 +5,7 @@ pub mod blob;
 pub mod calendars;
 pub mod dictations;
 pub mod history;
+pub mod letters;
 pub mod notifications;
 pub mod oidc_subjects;
 pub mod recognition;

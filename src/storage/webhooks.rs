@@ -97,7 +97,9 @@ pub async fn enqueue(
     let mut hooks = Vec::new();
     for hook in rows.iter().map(webhook) {
         let hook = hook?;
-        if hook.events.iter().any(|e| e == event || e == "*") {
+        // A dispatched letter carries patient details: only hooks that name the event get it.
+        let everything = |e: &str| e == "*" && event != crate::letters::dispatch::LETTER_DISPATCHED;
+        if hook.events.iter().any(|e| e == event || everything(e)) {
             hooks.push(hook);
         }
     }

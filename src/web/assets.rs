@@ -47,6 +47,8 @@ const FILES: &[(&str, &[u8])] = assets![
     "js/pages/calendar.js",
     "js/pages/recognition.js",
     "js/pages/lexicon.js",
+    "js/pages/letters.js",
+    "js/pages/letter_details.js",
     "js/spell.js",
 ];
 

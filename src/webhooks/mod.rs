@@ -39,7 +39,7 @@ pub const SLA_BREACH: &str = "sla.breach";
 pub const TRANSITION: &str = "dictation.transition";
 
 /// The events a webhook may subscribe to (`*` subscribes to all).
-pub const EVENTS: &[&str] = &[SLA_WARNING, SLA_BREACH, TRANSITION];
+pub const EVENTS: &[&str] = &[SLA_WARNING, SLA_BREACH, TRANSITION, crate::letters::dispatch::LETTER_DISPATCHED];
 
 /// Checks an `events` filter: known names (or `*`), at least one, no duplicates kept.
 pub fn parse_events(events: &[String]) -> Result<Vec<String>, String> {

@@ -9,6 +9,7 @@ mod admin;
 #[path = "../api/helpers.rs"]
 mod helpers;
 mod lexicon;
+mod letters;
 mod roles;
 mod webdriver;
 
@@ -147,6 +148,7 @@ async fn flows(backend: Backend, shots: bool) {
     secretary_dispatches(&f, &id).await;
     superuser_edits_workflow(&f).await;
     superuser_administers(&f).await;
+    letters::superuser_edits_a_letter_template(&f, &id).await;
     admin::superuser_tunes_recognition(&f).await;
     admin::superuser_pages_on_a_phone(&f).await;
     team_lead_reports(&f, &id).await;

@@ -16,6 +16,7 @@ import lexicon from './pages/lexicon.js';
 import audit from './pages/audit.js';
 import calendar from './pages/calendar.js';
 import recognition from './pages/recognition.js';
+import letters from './pages/letters.js';
 
 const ALL = ['clinician', 'secretary', 'team_lead', 'superuser'];
 const ROUTES = [
@@ -33,6 +34,7 @@ const ROUTES = [
   { path: /^\/app\/audit$/, page: audit, roles: ['superuser'] },
   { path: /^\/app\/calendar$/, page: calendar, roles: ['superuser'] },
   { path: /^\/app\/recognition$/, page: recognition, roles: ['superuser'] },
+  { path: /^\/app\/letters$/, page: letters, roles: ['superuser'] },
 ];
 
 const NAV = {
@@ -43,7 +45,7 @@ const NAV = {
     ['/app/dictations', 'Letters']],
   superuser: [['/app/workflows', 'Workflows'], ['/app/vocabularies', 'Vocabularies'], ['/app/dashboard', 'Turnaround'],
     ['/app/dictations', 'Letters'], ['/app/users', 'Users & teams'], ['/app/audit', 'Audit'], ['/app/calendar', 'Calendar'],
-    ['/app/recognition', 'Recognition'], ['/app/lexicon', 'Lexicon']],
+    ['/app/recognition', 'Recognition'], ['/app/lexicon', 'Lexicon'], ['/app/letters', 'Letter templates']],
 };
 export const HOME = {
   clinician: '/app/dictations', secretary: '/app/queue', team_lead: '/app/board', superuser: '/app/workflows',

@@ -63,6 +63,10 @@ pub async fn apply(tx: &mut Tx, loaded: &Loaded, t: &Transition, cause: &Cause<'
     let payload = || crate::webhooks::transition_payload(&loaded.id, version, &loaded.def.name, t, now).to_string();
     let key = format!("transition:{}:{version}", loaded.id);
     webhooks::enqueue(tx, crate::webhooks::TRANSITION, &key, payload, now).await?;
+    if t.new_status.as_str() == "dispatched" {
+        // The letter leaves the building: its delivery commits with the dispatch.
+        crate::storage::letters::queue_delivery(tx, &loaded.id, now).await?;
+    }
     if t.finished {
         timers::cancel(tx, &loaded.id, None, now).await?;
     } else if t.stage_changed {

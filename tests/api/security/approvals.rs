@@ -61,6 +61,8 @@ async fn editing_an_approved_letter_sends_it_back_for_approval(backend: Backend)
         (reopen["draft_version"].as_i64(), reopen["text_sha256"].as_str()),
         (Some(3), Some(sha256(edited_text).as_str()))
     );
+    // Both versions' texts are in the history: what was approved, and what replaced it.
+    assert_eq!((approve["text"].as_str(), reopen["text"].as_str()), (Some(approved_text), Some(edited_text)));
 
     // Approved again, the new approval names the edited text.
     t.ok(&t.patel, &id, "approve", json!({})).await;

@@ -8,5 +8,5 @@ mod report_detail;
 mod seed;
 pub mod support;
 mod timers;
-mod webhooks;
+pub mod webhooks;
 mod work;

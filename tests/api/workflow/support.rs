@@ -48,8 +48,13 @@ pub struct Team {
 }
 
 pub async fn team(backend: Backend) -> Option<Team> {
+    team_with(backend, |_| {}).await
+}
+
+/// [`team`] on a server configured by `tweak`.
+pub async fn team_with(backend: Backend, tweak: impl FnOnce(&mut dictaflow::config::Config)) -> Option<Team> {
     let clock = Clock::manual(parse_rfc3339(MONDAY_10AM).unwrap());
-    let app = spawn_app_clocked(backend, clock, |_| {}).await?;
+    let app = spawn_app_clocked(backend, clock, tweak).await?;
     Some(Team {
         patel: app.user("dr.patel", Role::Clinician, &["ent"]).await,
         okafor: app.user("dr.okafor", Role::Clinician, &["ent"]).await,

@@ -22,24 +22,24 @@ crate::both_backends!(
     a_verifying_receiver_accepts_deliveries_and_refuses_replays
 );
 
-const SECRET: &str = "correct-horse-battery-staple";
+pub const SECRET: &str = "correct-horse-battery-staple";
 
 /// One request the receiver got.
 #[derive(Debug, Clone)]
-struct Received {
-    headers: HeaderMap,
-    body: Vec<u8>,
+pub struct Received {
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
 }
 
 /// A tiny HTTP receiver: records every request and answers the scripted statuses in
 /// turn (200 once the script is used up).
-struct Receiver {
-    url: String,
+pub struct Receiver {
+    pub url: String,
     got: Arc<Mutex<Vec<Received>>>,
 }
 
 impl Receiver {
-    async fn start(script: Vec<u16>) -> Receiver {
+    pub async fn start(script: Vec<u16>) -> Receiver {
         let got: Arc<Mutex<Vec<Received>>> = Arc::default();
         let script = Arc::new(Mutex::new(script.into_iter()));
         let (g, s) = (got.clone(), script.clone());
@@ -84,7 +84,7 @@ impl Receiver {
         Receiver { url, got }
     }
 
-    fn received(&self) -> Vec<Received> {
+    pub fn received(&self) -> Vec<Received> {
         self.got.lock().unwrap().clone()
     }
 }
@@ -104,7 +104,7 @@ fn check(headers: &HeaderMap, body: &[u8], now: i64) -> Result<(), Rejected> {
 }
 
 impl Team {
-    async fn create_webhook(&self, token: &str, body: Value) -> (u16, Value) {
+    pub async fn create_webhook(&self, token: &str, body: Value) -> (u16, Value) {
         let resp = self.app.client.post(self.app.url("/api/v1/webhooks")).bearer_auth(token).json(&body).send().await;
         let resp = resp.unwrap();
         let status = resp.status().as_u16();
@@ -119,7 +119,7 @@ impl Team {
 
     /// Delivers what is due (this test's pass, or the server's own deliverer) until the
     /// receiver has `want` requests and no delivery is mid-attempt.
-    async fn settle(&self, rx: &Receiver, hook: &str, want: usize) {
+    pub async fn settle(&self, rx: &Receiver, hook: &str, want: usize) {
         let s = &self.app.state;
         let policy = Policy::from(&s.config.webhooks);
         let http = client(&policy);

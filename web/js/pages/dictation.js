@@ -8,6 +8,7 @@ import { h, fill, toast, fmtTime, timeLeft, slaBadge, statusBadge, recognition, 
 import { formatNhs } from '../nhs.js';
 import { Transport } from '../transport.js';
 import { DraftEditor } from '../draft_editor.js';
+import { detailsPanel } from './letter_details.js';
 
 const LOW_CONFIDENCE = 0.5;
 const LEAVE_ACTIONS = new Set(['submit', 'approve', 'return', 'dispatch', 'cancel', 'release']);
@@ -166,13 +167,14 @@ export default async function dictation(main, { user, params, navigate }) {
       type: 'button', dataset: { action: a.name }, on: { click: () => act(a, comment) },
     }, a.label || a.name.replace(/_/g, ' ')));
     const exportLinks = h('p.exports', 'Export the saved letter: ',
-      exportLink('docx', 'Word (DOCX)'), ' · ', exportLink('pdf', 'PDF'));
+      exportLink('docx', 'Word (DOCX)'), ' · ', exportLink('pdf', 'PDF'), ' · ', exportLink('fhir.json', 'FHIR'));
     return h('section.letter-side', { 'aria-label': 'Letter' },
       editor.element,
       actions.length ? h('div.actions',
         h('div.field', h('label', { for: 'comment' }, 'Comment (needed to return or cancel)'), comment),
         h('div.row', buttons)) : null,
       exportLinks,
+      detailsPanel(id, ['approved', 'dispatched', 'cancelled'].includes(d.status)),
       historyBox());
 
     function exportLink(ext, text) {

@@ -4,6 +4,7 @@
 import { api } from '../api.js';
 import { h, field, toast, LETTER_TYPES, PRIORITY_LABELS } from '../ui.js';
 import { checkNhs, nhsDigits } from '../nhs.js';
+import { uploadFieldset } from './letter_details.js';
 
 export default async function newDictation(main, { user, navigate }) {
   const state = { recording: null, blob: null, stream: null, audioCtx: null, raf: 0, url: null };
@@ -43,6 +44,7 @@ export default async function newDictation(main, { user, navigate }) {
   const playback = h('audio', { id: 'rec-playback', controls: true, hidden: true, 'aria-label': 'Play back the recording' });
   const canRecord = !!(navigator.mediaDevices && window.MediaRecorder);
 
+  const recipients = uploadFieldset();
   const form = h('form.card', { on: { submit } },
     h('h1', 'New dictation'),
     h('fieldset', h('legend', 'Recording'),
@@ -59,6 +61,7 @@ export default async function newDictation(main, { user, navigate }) {
         clinician ? field('Clinician (username)', clinician) : null,
         field('Letter type', letterType), field('Priority', priority), field('Specialty', specialty)),
       field('Notes for the secretary', notes)),
+    recipients.element,
     error,
     h('div.row', send));
   main.append(form);
@@ -178,6 +181,7 @@ export default async function newDictation(main, { user, navigate }) {
     put('priority', priority.value);
     put('notes', notes.value);
     if (clinician) put('clinician', clinician.value);
+    recipients.appendTo(data);
     const filename = state.blob ? `recording.${(state.blob.type.split('/')[1] || 'webm').split(';')[0]}` : audio.name;
     data.append('audio', audio, filename);
     send.disabled = true;

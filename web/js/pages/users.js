@@ -75,6 +75,8 @@ export default async function users(main) {
   const ed = {
     role: roleSelect('ed-role', 'clinician'),
     display_name: h('input', { id: 'ed-display-name', autocomplete: 'off' }),
+    grade: h('input', { id: 'ed-grade', autocomplete: 'off' }),
+    job_title: h('input', { id: 'ed-job-title', autocomplete: 'off' }),
     teams: teamPicker('ed-teams', 'Teams'),
     disabled: h('input', { id: 'ed-disabled', type: 'checkbox' }),
     password: h('input', { id: 'ed-password', type: 'password', autocomplete: 'new-password' }),
@@ -85,7 +87,9 @@ export default async function users(main) {
   const pwStatus = h('p', { id: 'pw-status', role: 'status' });
   const editForm = h('form#user-edit', { on: { submit: saveUser } },
     apiField('Role', ed.role, 'role'),
-    apiField('Display name', ed.display_name, 'display_name'),
+    apiField('Display name', ed.display_name, 'display_name', 'As letters are signed, e.g. Dr Ann Patel'),
+    h('div.row', apiField('Grade', ed.grade, 'grade', 'e.g. Consultant'),
+      apiField('Job title', ed.job_title, 'job_title', 'e.g. Consultant ENT Surgeon')),
     ed.teams.el,
     h('div.field.inline', ed.disabled, h('label', { for: 'ed-disabled' }, 'Disabled (cannot sign in; tokens revoked)')),
     h('button', { type: 'submit' }, 'Save changes'), edStatus);
@@ -119,6 +123,8 @@ export default async function users(main) {
     edHeading.textContent = `Edit ${u.username}`;
     ed.role.value = u.role;
     ed.display_name.value = u.display_name || '';
+    ed.grade.value = u.grade || '';
+    ed.job_title.value = u.job_title || '';
     ed.teams.set(u.teams || []);
     ed.disabled.checked = !!u.disabled;
     ed.password.value = '';
@@ -155,6 +161,7 @@ export default async function users(main) {
     if (!editing) return;
     const patch = {
       role: ed.role.value, display_name: ed.display_name.value.trim(), teams: ed.teams.value(),
+      grade: ed.grade.value.trim(), job_title: ed.job_title.value.trim(),
       disabled: ed.disabled.checked,
     };
     try {
