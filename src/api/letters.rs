@@ -51,6 +51,7 @@ fn source(d: &Value, today: String) -> LetterSource {
 /// The letter, once the export is on the audit trail.
 async fn letter_of(state: &AppState, user: &CurrentUser, client: &Client, id: &str, format: &str) -> ApiResult<Letter> {
     let view = visible(state, &user.0, id).await?;
+    crate::auth::policy::require(&user.0, crate::auth::policy::Permission::WorkOnDictations)?;
     let details = serde_json::json!({"format": format});
     record(state, Some(&user.0), client, action::LETTER_EXPORT, Some(("dictation", id)), details).await?;
     let today = state.clock.now().date_naive().format("%Y-%m-%d").to_string();

@@ -32,7 +32,10 @@ pub mod action {
     pub const TRANSCRIBE_DIRECT: &str = "transcription.direct";
     pub const REPORT_EXPORT: &str = "report.export";
     pub const LETTER_EXPORT: &str = "letter.export";
+    pub const OVERSIGHT_VIEW: &str = "dictation.oversight";
     pub const ABSENCE_CREATE: &str = "admin.absence_create";
+    pub const ABSENCE_UPDATE: &str = "admin.absence_update";
+    pub const ABSENCE_CANCEL: &str = "admin.absence_cancel";
     pub const USER_CREATE: &str = "admin.user_create";
     pub const USER_UPDATE: &str = "admin.user_update";
     pub const USER_PASSWORD: &str = "admin.user_password";

@@ -8,6 +8,7 @@ mod admin;
 #[allow(dead_code)]
 #[path = "../api/helpers.rs"]
 mod helpers;
+mod oversight;
 mod roles;
 mod webdriver;
 
