@@ -228,6 +228,7 @@ pub async fn seed(
     let mut rng = StdRng::seed_from_u64(opts.seed);
     let mut report = Report { users, ..Default::default() };
     let mut writer = letters::Writer::new(audio);
+    let started = std::time::Instant::now();
     for i in 0..opts.dictations {
         let team = &teams[i % teams.len()];
         writer.letter(&mut rng, &flows, team, i, now, opts.days)?;
@@ -236,8 +237,15 @@ pub async fn seed(
         }
     }
     writer.flush(db, &mut report).await?;
+    let written = started.elapsed();
     // The seeded history went straight into `events`; the stage times follow from it.
     crate::storage::stage_times::rebuild(db).await?;
+    tracing::info!(
+        letters = report.dictations,
+        rows_secs = written.as_secs_f64(),
+        stage_times_secs = (started.elapsed() - written).as_secs_f64(),
+        "seeded"
+    );
     Ok(report)
 }
 

@@ -14,7 +14,10 @@ use sqlx::Row;
 
 use crate::helpers::{Backend, TestApp, spawn_app_clocked};
 
-const LETTERS: usize = 100_000;
+/// 100,000; `DICTAFLOW_TEST_SCALE_LETTERS` sets another number for a quicker local run.
+fn letters() -> usize {
+    std::env::var("DICTAFLOW_TEST_SCALE_LETTERS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000)
+}
 
 /// (open, breached, at risk) per username of the open letters each person holds.
 async fn held(app: &TestApp, now: i64) -> HashMap<String, (u64, u64, u64)> {
@@ -77,9 +80,9 @@ async fn views_are_exact_at_trust_scale(backend: Backend) {
     let Some(app) = spawn_app_clocked(backend, Clock::manual(now), |_| {}).await else { return };
     let s = &app.state;
     let started = Instant::now();
-    let opts = Options { dictations: LETTERS, days: 60, seed: 20, prefix: "x".into() };
+    let opts = Options { dictations: letters(), days: 60, seed: 20, prefix: "x".into() };
     let report = seed(&s.config, &s.db, s.blobs.as_ref(), &opts, now).await.expect("seed");
-    eprintln!("{backend:?}: seeded {LETTERS} letters in {:.1} s", started.elapsed().as_secs_f64());
+    eprintln!("{backend:?}: seeded {} letters in {:.1} s", letters(), started.elapsed().as_secs_f64());
     let token = |name: &str| report.users.iter().find(|u| u.username == name).unwrap().token.clone().unwrap();
     let manager = app.user("x.mgr.two", Role::Manager, &["ent", "cardiology"]).await;
     let callers = [
