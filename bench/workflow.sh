@@ -11,7 +11,11 @@
 #        as the 32 clients can go (saturation), then at QUEUE_RATE requests/s in all;
 #      - transitions: `dictaflow dev transitions` (claim then release on distinct letters,
 #        4 secretaries; oha cannot chain two requests per letter) (transitions/s, p99);
-#      - the turnaround report over the last 30 days as the super-user (`oha`, 1 client).
+#      - the turnaround report over the last 30 days as the super-user (`oha`, 1 client);
+#      - oversight (issue 20): the at-risk view (first page of 50, most late first, with its
+#        totals) and the load per person, as a team lead and as the super-user, 32 clients
+#        as fast as they go (target p99 < 50 ms). Skipped, with a note, on a build without
+#        the endpoints, so the same script measures an older head side by side.
 #
 # Usage: bench/workflow.sh [N]
 # Env:   DICTAFLOW_BIN (default target/release/dictaflow, or $CARGO_TARGET_DIR/release/...),
@@ -41,6 +45,7 @@ tail -1 "$WORK/seed.txt"
 token_of() { awk -v u="$1" '$1 == "token" && $2 == u { print $5 }' "$WORK/seed.txt"; }
 SECRETARY="$(token_of seed.sec.ent.1)"
 ADMIN="$(token_of seed.admin)"
+LEAD="$(token_of seed.lead.ent)"
 SECRETARIES=()
 for team in ent cardiology orthopaedics gastro; do SECRETARIES+=(--token "$(token_of "seed.sec.$team.1")"); done
 
@@ -102,4 +107,22 @@ TO="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 oha_summary "turnaround report, 30 days, all teams (1 client, 10 runs)" "$WORK/report.json"
 curl -fsS -H "Authorization: Bearer $ADMIN" "$BASE_URL/api/v1/reports/turnaround?from=$FROM&to=$TO&group_by=secretary" \
     | jq -r '"  report covers \([.groups[].received] | add) letters in \(.groups | length) groups"'
+
+oversight() { # oversight NAME TOKEN PATH: 32 clients on one oversight view
+    local code
+    code="$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $2" "$BASE_URL$3")"
+    if [[ "$code" != 200 ]]; then
+        echo "$1: not in this build (HTTP $code)"
+        return
+    fi
+    "$OHA" --no-tui --output-format json -c 32 -z "$DURATION" -H "Authorization: Bearer $2" "$BASE_URL$3" \
+        > "$WORK/oversight.json"
+    oha_summary "$1 (32 clients, $DURATION)" "$WORK/oversight.json"
+}
+oversight "at-risk view, team lead" "$LEAD" /api/v1/oversight/at-risk
+oversight "at-risk view, super-user" "$ADMIN" /api/v1/oversight/at-risk
+oversight "load per person, team lead" "$LEAD" /api/v1/oversight/load
+oversight "load per person, super-user" "$ADMIN" /api/v1/oversight/load
+curl -fsS -H "Authorization: Bearer $ADMIN" "$BASE_URL/api/v1/oversight/at-risk?limit=1" 2> /dev/null \
+    | jq -r '"  at-risk view covers \(.total) letters (\(.breached) breached, \(.at_risk) at risk)"' 2> /dev/null || true
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

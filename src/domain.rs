@@ -93,16 +93,20 @@ pub enum Role {
     Clinician,
     Secretary,
     TeamLead,
+    /// Directorate or business manager: reads reports, boards and breaches of the teams
+    /// assigned to them (their team memberships); edits nothing.
+    Manager,
     Superuser,
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Clinician, Role::Secretary, Role::TeamLead, Role::Superuser];
+    pub const ALL: [Role; 5] = [Role::Clinician, Role::Secretary, Role::TeamLead, Role::Manager, Role::Superuser];
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Clinician => "clinician",
             Role::Secretary => "secretary",
             Role::TeamLead => "team_lead",
+            Role::Manager => "manager",
             Role::Superuser => "superuser",
         }
     }
@@ -117,10 +121,9 @@ impl fmt::Display for Role {
 impl FromStr for Role {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s.trim())
-            .ok_or_else(|| format!("role must be one of clinician, secretary, team_lead, superuser; got {s:?}"))
+        Role::ALL.into_iter().find(|r| r.as_str() == s.trim()).ok_or_else(|| {
+            format!("role must be one of clinician, secretary, team_lead, manager, superuser; got {s:?}")
+        })
     }
 }
 

@@ -15,6 +15,7 @@ use super::dictations::scope_of;
 use super::extract::Json;
 use crate::audit::action as audit_action;
 use crate::auth::CurrentUser;
+use crate::auth::policy::{self, Permission};
 use crate::error::{ApiError, ApiResult};
 use crate::storage::dictations::{self, DictationView, Scope};
 use crate::storage::history;
@@ -87,6 +88,7 @@ async fn action(
         ));
     }
     visible(&state, &user, &id).await?;
+    policy::require(&user, Permission::WorkOnDictations)?;
     if action == crate::workflow::Builtin::Approve.as_str() {
         super::letters::require_details(&state, &id).await?;
     }
@@ -134,6 +136,7 @@ async fn save_draft(
     Json(body): Json<DraftBody>,
 ) -> ApiResult<axum::Json<drafts::Draft>> {
     visible(&state, &user, &id).await?;
+    policy::require(&user, Permission::WorkOnDictations)?;
     let who = client.who(Some(&user));
     let entry = |d: &drafts::Draft| {
         let details = json!({"version": d.version, "chars": d.text.chars().count()});

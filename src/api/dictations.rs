@@ -129,6 +129,7 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
 
 /// Validates the text fields and resolves who the dictation belongs to.
 async fn prepare_fields(state: &AppState, user: &User, raw: &RawFields) -> ApiResult<(UploadFields, String)> {
+    policy::require(user, policy::Permission::UploadDictations)?;
     let fields = UploadFields::parse(raw, state.clock.now().date_naive())
         .map_err(|e| ApiError::invalid_field(&e.field, e.code, e.message))?;
     if let Some(h) = &fields.hospital_number {
@@ -321,6 +322,7 @@ async fn audio(
     use sqlx::Row;
     let view =
         dictations::get(&state.db, &id, &scope_of(&user)).await?.ok_or_else(|| ApiError::not_found("dictation"))?;
+    policy::require(&user, policy::Permission::WorkOnDictations)?;
     if let Some(at) = view.row.try_get::<Option<i64>, _>("audio_purged_at").map_err(ApiError::from)? {
         return Err(ApiError::new(
             StatusCode::GONE,

@@ -18,6 +18,7 @@ use super::dictation_view::render;
 use super::extract::Json;
 use crate::audit::action;
 use crate::auth::CurrentUser;
+use crate::auth::policy::{Permission, require};
 use crate::error::{ApiError, ApiResult};
 use crate::letters::template::Template;
 use crate::letters::{Letter, LetterData, assemble, docx, fhir, pdf};
@@ -56,6 +57,7 @@ async fn letter_of(
     format: &str,
 ) -> ApiResult<(Letter, LetterData)> {
     let view = visible(state, &user.0, id).await?;
+    require(&user.0, Permission::WorkOnDictations)?;
     let details = json!({"format": format});
     record(state, Some(&user.0), client, action::LETTER_EXPORT, Some(("dictation", id)), details).await?;
     let (letter, data, _) = letter_with(state, &view, None).await?;
@@ -109,6 +111,7 @@ async fn letter_fhir(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let view = visible(&state, &user.0, &id).await?;
+    require(&user.0, Permission::WorkOnDictations)?;
     let details = json!({"format": "fhir"});
     record(&state, Some(&user.0), &client, action::LETTER_EXPORT, Some(("dictation", &id)), details).await?;
     let (letter, data, _) = letter_with(&state, &view, None).await?;
@@ -149,6 +152,7 @@ async fn put_details(
     let details: Details =
         serde_json::from_value(body).map_err(|e| ApiError::validation(format!("invalid letter details: {e}")))?;
     let view = visible(&state, &user, &id).await?;
+    require(&user, Permission::WorkOnDictations)?;
     let status = text(&render(&view, None)["status"]).unwrap_or_default();
     if matches!(status.as_str(), "approved" | "dispatched" | "cancelled") {
         return Err(ApiError::new(

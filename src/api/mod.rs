@@ -17,6 +17,7 @@ pub mod lexicon;
 pub mod multipart;
 pub mod oidc;
 pub mod openai;
+pub mod oversight;
 pub mod queue;
 pub mod recognition;
 pub mod reports;
@@ -68,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .merge(queue::router())
         .merge(workflows::router())
         .merge(reports::router())
+        .merge(oversight::router())
         .merge(admin::router())
         .merge(audit::router())
         .merge(webhooks::router())

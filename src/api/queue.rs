@@ -187,7 +187,8 @@ struct AbsenceBody {
     cover: Option<String>,
 }
 
-fn time_field(field: &str, value: &str) -> ApiResult<i64> {
+/// An RFC 3339 time field, or 422 naming it.
+pub(super) fn time_field(field: &str, value: &str) -> ApiResult<i64> {
     parse_rfc3339(value)
         .ok_or_else(|| ApiError::invalid_field(field, "validation_failed", format!("{field} must be an RFC 3339 time")))
 }
@@ -205,11 +206,14 @@ async fn create_absence(
         to: time_field("to", &body.to)?,
         cover: body.cover.filter(|c| !c.trim().is_empty()),
     };
-    let applied = absences::create(&state.db, &state.clock, &current.0, &absence).await.map_err(service_error)?;
-    let details = json!({"user": absence.user, "from": body.from, "to": body.to, "cover": absence.cover,
-        "moved": applied.moved.len()});
-    record(&state, Some(&current.0), &client, action::ABSENCE_CREATE, Some(("absence", &applied.absence_id)), details)
-        .await?;
+    let who = client.who(Some(&current.0));
+    let entry = |applied: &absences::Applied| {
+        let details = json!({"user": absence.user, "from": body.from, "to": body.to, "cover": absence.cover,
+            "moved": applied.moved.len()});
+        Some(who.entry(action::ABSENCE_CREATE).target("absence", &applied.absence_id).details(details))
+    };
+    let applied =
+        absences::create(&state.db, &state.clock, &current.0, &absence, entry).await.map_err(service_error)?;
     let moved: Vec<Value> = applied.moved.iter().map(|(id, to)| json!({"dictation": id, "assignee": to})).collect();
     Ok((StatusCode::CREATED, axum::Json(json!({"id": applied.absence_id, "moved": moved, "kept": applied.kept}))))
 }

@@ -36,7 +36,10 @@ pub mod action {
     pub const LETTER_TEMPLATE_PUT: &str = "admin.letter_template_put";
     pub const LETTERHEAD_PUT: &str = "admin.letterhead_put";
     pub const LETTER_DELIVERY: &str = "letter.delivery";
+    pub const OVERSIGHT_VIEW: &str = "dictation.oversight";
     pub const ABSENCE_CREATE: &str = "admin.absence_create";
+    pub const ABSENCE_UPDATE: &str = "admin.absence_update";
+    pub const ABSENCE_CANCEL: &str = "admin.absence_cancel";
     pub const USER_CREATE: &str = "admin.user_create";
     pub const USER_UPDATE: &str = "admin.user_update";
     pub const USER_PASSWORD: &str = "admin.user_password";

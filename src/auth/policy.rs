@@ -3,20 +3,24 @@
 //! themselves. A permission a role lacks is 403; a resource outside the caller's scope
 //! is answered 404 by the handler (its existence is not revealed).
 //!
-//! | permission | clinician | secretary | team_lead | superuser |
-//! | --- | --- | --- | --- | --- |
-//! | read, act on, edit dictations in scope; queue; notifications; own tokens; transcribe | yes | yes | yes | yes |
-//! | upload | own | team clinicians' | team clinicians' | anyone's |
-//! | absences, reports, edit a draft someone else holds | | | yes | yes |
-//! | read workflows, routing, vocabularies | yes | yes | yes | yes |
-//! | edit vocabularies | own list | | | yes |
-//! | workflows, routing, users, teams, audit | | | | yes |
-//! | recognition models and settings | | | | yes |
+//! | permission | clinician | secretary | team_lead | manager | superuser |
+//! | --- | --- | --- | --- | --- | --- |
+//! | list and read dictations in scope (details, history); queue; notifications; own tokens | yes | yes | yes | yes | yes |
+//! | act on, edit dictations in scope; their audio and letters; transcribe | yes | yes | yes | | yes |
+//! | upload | own | team clinicians' | team clinicians' | | anyone's |
+//! | reports, the at-risk view, load per person | | | yes | yes | yes |
+//! | absences, reassign picker, edit a draft someone else holds | | | yes | | yes |
+//! | read workflows, routing, vocabularies | yes | yes | yes | yes | yes |
+//! | edit vocabularies | own list | | | | yes |
+//! | workflows, routing, users, teams, audit | | | | | yes |
+//! | recognition models and settings | | | | | yes |
 //!
-//! Scope: clinicians see their own dictations; secretaries and team leads those of
-//! clinicians who share a team with them, those routed to their teams' pools and
-//! anything assigned to them; super-users all. The rule is one SQL condition
-//! (`storage::dictations::visible_sql`), shared by letter reads, lists and the queue.
+//! Scope: clinicians see their own dictations; secretaries, team leads and managers those
+//! of clinicians who share a team with them, those routed to their teams' pools and
+//! anything assigned to them (a manager's teams are the teams assigned to them, as team
+//! memberships); super-users all. The rule is one SQL condition
+//! (`storage::dictations::visible_sql`), shared by letter reads, lists, the queue and
+//! the oversight views.
 
 use crate::domain::Role;
 use crate::error::ApiError;
@@ -26,7 +30,9 @@ use crate::storage::users::User;
 /// Something a user may be allowed to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Permission {
-    /// List, view, download audio of, act on and edit dictations (within scope).
+    /// List and view dictations and their history (within scope).
+    ReadDictations,
+    /// Download audio and letters of, act on and edit dictations (within scope).
     WorkOnDictations,
     UploadDictations,
     ManageAbsences,
@@ -46,7 +52,8 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 12] = [
+    pub const ALL: [Permission; 13] = [
+        Self::ReadDictations,
         Self::WorkOnDictations,
         Self::UploadDictations,
         Self::ManageAbsences,
@@ -66,8 +73,10 @@ impl Permission {
 pub fn role_can(role: Role, permission: Permission) -> bool {
     use Permission as P;
     match permission {
-        P::WorkOnDictations | P::UploadDictations | P::ReadDefinitions | P::OwnAccount | P::Transcribe => true,
-        P::ManageAbsences | P::ViewReports | P::SuperviseWork => matches!(role, Role::TeamLead | Role::Superuser),
+        P::ReadDictations | P::ReadDefinitions | P::OwnAccount => true,
+        P::WorkOnDictations | P::UploadDictations | P::Transcribe => role != Role::Manager,
+        P::ViewReports => matches!(role, Role::TeamLead | Role::Manager | Role::Superuser),
+        P::ManageAbsences | P::SuperviseWork => matches!(role, Role::TeamLead | Role::Superuser),
         P::ManageDefinitions | P::ManageUsers | P::ReadAudit | P::ManageRecognition => role == Role::Superuser,
     }
 }
@@ -90,7 +99,7 @@ pub fn dictation_scope(user: &User) -> Scope {
     match user.role {
         Role::Superuser => Scope::All,
         Role::Clinician => Scope::OwnDictations(user.id.clone()),
-        Role::Secretary | Role::TeamLead => Scope::Teams(user.id.clone()),
+        Role::Secretary | Role::TeamLead | Role::Manager => Scope::Teams(user.id.clone()),
     }
 }
 
@@ -107,6 +116,7 @@ pub fn may_upload_for(user: &User, clinician: &User) -> bool {
         Role::Superuser => true,
         Role::Clinician => user.id == clinician.id,
         Role::Secretary | Role::TeamLead => clinician.teams.iter().any(|t| user.teams.contains(t)),
+        Role::Manager => false,
     }
 }
 
@@ -137,25 +147,26 @@ mod tests {
 
     #[test]
     fn the_role_table() {
-        // (permission, clinician, secretary, team_lead, superuser)
+        // (permission, clinician, secretary, team_lead, manager, superuser)
         let table = [
-            (P::WorkOnDictations, true, true, true, true),
-            (P::UploadDictations, true, true, true, true),
-            (P::ManageAbsences, false, false, true, true),
-            (P::ViewReports, false, false, true, true),
-            (P::ReadDefinitions, true, true, true, true),
-            (P::ManageDefinitions, false, false, false, true),
-            (P::ManageUsers, false, false, false, true),
-            (P::ReadAudit, false, false, false, true),
-            (P::OwnAccount, true, true, true, true),
-            (P::SuperviseWork, false, false, true, true),
-            (P::Transcribe, true, true, true, true),
-            (P::ManageRecognition, false, false, false, true),
+            (P::ReadDictations, true, true, true, true, true),
+            (P::WorkOnDictations, true, true, true, false, true),
+            (P::UploadDictations, true, true, true, false, true),
+            (P::ManageAbsences, false, false, true, false, true),
+            (P::ViewReports, false, false, true, true, true),
+            (P::ReadDefinitions, true, true, true, true, true),
+            (P::ManageDefinitions, false, false, false, false, true),
+            (P::ManageUsers, false, false, false, false, true),
+            (P::ReadAudit, false, false, false, false, true),
+            (P::OwnAccount, true, true, true, true, true),
+            (P::SuperviseWork, false, false, true, false, true),
+            (P::Transcribe, true, true, true, false, true),
+            (P::ManageRecognition, false, false, false, false, true),
         ];
         assert_eq!(table.len(), P::ALL.len(), "every permission is in the table");
-        for (p, c, s, t, su) in table {
-            for (role, want) in [(Role::Clinician, c), (Role::Secretary, s), (Role::TeamLead, t), (Role::Superuser, su)]
-            {
+        for (p, c, s, t, m, su) in table {
+            let roles = [(Role::Clinician, c), (Role::Secretary, s), (Role::TeamLead, t), (Role::Manager, m)];
+            for (role, want) in roles.into_iter().chain([(Role::Superuser, su)]) {
                 assert_eq!(role_can(role, p), want, "{role} {p:?}");
                 assert_eq!(require(&user(role, &[]), p).is_ok(), want);
             }
@@ -179,6 +190,8 @@ mod tests {
         assert!(may_edit_vocabulary(&user(Role::Superuser, &[]), &V::Global));
         assert!(matches!(dictation_scope(&clin), Scope::OwnDictations(_)));
         assert!(matches!(dictation_scope(&user(Role::TeamLead, &[])), Scope::Teams(_)));
+        assert!(matches!(dictation_scope(&user(Role::Manager, &["ent"])), Scope::Teams(_)));
+        assert!(!may_upload_for(&user(Role::Manager, &["ent"]), &clin));
         assert!(matches!(dictation_scope(&user(Role::Superuser, &[])), Scope::All));
     }
 }

@@ -292,9 +292,9 @@ impl Writer {
             .bind(self.audio.bytes)
             .execute(&mut *tx)
             .await?;
-        self.dictations.flush(&mut tx).await?;
-        self.events.flush(&mut tx).await?;
-        self.timers.flush(&mut tx).await?;
+        self.dictations.flush(&mut tx, db.backend).await?;
+        self.events.flush(&mut tx, db.backend).await?;
+        self.timers.flush(&mut tx, db.backend).await?;
         tx.commit().await?;
         report.dictations += letters;
         report.events += events;

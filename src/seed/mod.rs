@@ -1,5 +1,5 @@
 //! `dictaflow dev seed`: fills a database with a realistic department for benchmarks and
-//! demos: teams of clinicians, secretaries and leads (one known password, API tokens
+//! demos: teams of clinicians, secretaries and leads, a manager over them all (one known password, API tokens
 //! printed), and N dictations spread over the last weeks on the shipped workflows, at
 //! every stage, with their due times, SLA states, history events and timers (fired,
 //! cancelled or pending as the letter's life says). Rows are written with multi-row
@@ -147,6 +147,18 @@ async fn add_users(db: &Db, prefix: &str, now: Millis) -> anyhow::Result<(Vec<Se
         }
         teams.push(t);
     }
+    // A directorate manager over every team (read-only).
+    let all: Vec<String> = TEAMS.iter().map(|(t, _)| t.to_string()).collect();
+    let name = format!("{prefix}.manager");
+    let manager = NewUser {
+        username: &name,
+        display_name: SEEDED_DISPLAY_NAME,
+        role: Role::Manager,
+        password_hash: Some(&hash),
+        teams: &all,
+    };
+    let id = users::insert_user(&mut tx, &manager, now).await?;
+    seeded.push(SeededUser { id, username: name, role: Role::Manager, team: None, token: None });
     tx.commit().await?;
     for u in seeded.iter_mut().filter(|u| u.role != Role::Clinician) {
         let (token, token_hash) = crate::auth::new_token();
@@ -216,6 +228,7 @@ pub async fn seed(
     let mut rng = StdRng::seed_from_u64(opts.seed);
     let mut report = Report { users, ..Default::default() };
     let mut writer = letters::Writer::new(audio);
+    let started = std::time::Instant::now();
     for i in 0..opts.dictations {
         let team = &teams[i % teams.len()];
         writer.letter(&mut rng, &flows, team, i, now, opts.days)?;
@@ -224,8 +237,15 @@ pub async fn seed(
         }
     }
     writer.flush(db, &mut report).await?;
+    let written = started.elapsed();
     // The seeded history went straight into `events`; the stage times follow from it.
     crate::storage::stage_times::rebuild(db).await?;
+    tracing::info!(
+        letters = report.dictations,
+        rows_secs = written.as_secs_f64(),
+        stage_times_secs = (started.elapsed() - written).as_secs_f64(),
+        "seeded"
+    );
     Ok(report)
 }
 

@@ -188,7 +188,8 @@ const VIEW_SELECT: &str = "SELECT d.*, c.username AS clinician_username, a.usern
     LEFT JOIN transcripts t ON t.dictation_id = d.id \
     LEFT JOIN drafts dr ON dr.dictation_id = d.id LEFT JOIN users du ON du.id = dr.updated_by";
 
-enum Arg {
+/// A value bound to a query assembled at run time (`$1`, `$2`, ... in push order).
+pub enum Arg {
     Text(String),
     Int(i64),
 }
@@ -213,7 +214,8 @@ pub fn visible_sql(scope: &Scope, user: &str) -> Option<String> {
     }
 }
 
-fn scope_clause(scope: &Scope, args: &mut Vec<Arg>) -> Option<String> {
+/// The visibility condition of `scope` ([`visible_sql`]), its user id pushed onto `args`.
+pub fn scope_clause(scope: &Scope, args: &mut Vec<Arg>) -> Option<String> {
     let (Scope::OwnDictations(user) | Scope::Teams(user)) = scope else { return None };
     args.push(Arg::Text(user.clone()));
     visible_sql(scope, &format!("${}", args.len()))
@@ -269,7 +271,8 @@ pub async fn list(db: &Db, scope: &Scope, f: &ListFilter) -> Result<Vec<Dictatio
     Ok(rows.into_iter().map(|row| DictationView { row }).collect())
 }
 
-fn bind_all(
+/// Binds `args` in order.
+pub fn bind_all(
     mut q: sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments>,
     args: Vec<Arg>,
 ) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {

@@ -169,7 +169,8 @@ pub async fn rebuild(db: &Db) -> anyhow::Result<u64> {
             }
         }
         const COLUMNS: usize = 8;
-        for chunk in out.chunks(500) {
+        let rows = crate::seed::rows::params_per_statement(db.backend) / COLUMNS;
+        for chunk in out.chunks(rows) {
             let values: Vec<String> = (0..chunk.len())
                 .map(|i| {
                     let p: Vec<String> = (1..=COLUMNS).map(|k| format!("${}", COLUMNS * i + k)).collect();

@@ -37,6 +37,7 @@ const FILES: &[(&str, &[u8])] = assets![
     "js/pages/dictation.js",
     "js/pages/queue.js",
     "js/pages/board.js",
+    "js/pages/breaches.js",
     "js/pages/dashboard.js",
     "js/pages/workflows.js",
     "js/pages/diagram.js",

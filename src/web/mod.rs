@@ -36,7 +36,7 @@ pub fn home_of(role: Role) -> &'static str {
     match role {
         Role::Clinician => "/app/dictations",
         Role::Secretary => "/app/queue",
-        Role::TeamLead => "/app/board",
+        Role::TeamLead | Role::Manager => "/app/board",
         Role::Superuser => "/app/workflows",
     }
 }

@@ -10,6 +10,7 @@ mod admin;
 mod helpers;
 mod lexicon;
 mod letters;
+mod oversight;
 mod roles;
 mod webdriver;
 

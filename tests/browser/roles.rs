@@ -367,29 +367,28 @@ pub async fn superuser_edits_workflow(f: &Flow) {
 pub async fn team_lead_reports(f: &Flow, id: &str) {
     f.sign_in("lead.smith", "/app/board").await;
     // The dispatched letter has left the board; the recorded one is still open there, and
-    // the team lead allocates it.
-    f.web.wait("#board-letters tbody tr", 10).await;
-    let open_id = f.web.js("return document.querySelector('#board-letters tbody tr').dataset.id", json!([])).await;
+    // the team lead allocates it with the picker.
+    f.web.wait("#risk-letters tbody tr", 10).await;
+    let open_id = f.web.js("return document.querySelector('#risk-letters tbody tr').dataset.id", json!([])).await;
     let open_id = open_id.as_str().unwrap().to_string();
-    let input = f.web.find(&format!("#board-letters tr[data-id='{open_id}'] input")).await.unwrap();
-    f.web.type_into(&input, "sec.jones").await;
-    f.web.click_css(&format!("#board-letters tr[data-id='{open_id}'] button"), 5).await;
+    f.web.click_css(&format!("#risk-letters tr[data-id='{open_id}'] td:last-child button"), 5).await;
+    f.web.click_css("#picker input[value='sec.jones']", 10).await;
+    f.web.click_css("#picker-go", 5).await;
     f.web
         .wait_js(
             "the reassignment",
-            &format!("const r = document.querySelector(\"#board-letters tr[data-id='{open_id}']\"); return r && r.textContent.includes('sec.jones')"),
+            &format!("const r = document.querySelector(\"#risk-letters tr[data-id='{open_id}']\"); return r && r.textContent.includes('sec.jones')"),
             10,
         )
         .await;
     let d = f.api("lead.smith", &format!("/api/v1/dictations/{open_id}")).await;
     assert_eq!(d["assignee"], "sec.jones");
     let on_board =
-        f.web.js(&format!("return !!document.querySelector(\"#board-letters tr[data-id='{id}']\")"), json!([])).await;
+        f.web.js(&format!("return !!document.querySelector(\"#risk-letters tr[data-id='{id}']\")"), json!([])).await;
     assert_eq!(on_board, json!(false));
     f.shot("board").await;
     f.web.click_css("a[href='/app/dashboard']", 5).await;
-    let row = f.web.wait(&format!("#letters tr[data-id='{id}']"), 15).await;
-    assert!(f.web.text(&row).await.contains("Dispatched"));
+    f.web.wait("#summary tbody tr", 15).await;
     f.web.wait("svg.chart", 10).await;
     f.shot("dashboard").await;
     f.web.click_css("#export-csv", 5).await;

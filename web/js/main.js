@@ -8,6 +8,7 @@ import myDictations from './pages/my_dictations.js';
 import dictation from './pages/dictation.js';
 import queue from './pages/queue.js';
 import board from './pages/board.js';
+import breaches from './pages/breaches.js';
 import dashboard from './pages/dashboard.js';
 import workflows from './pages/workflows.js';
 import vocabularies from './pages/vocabularies.js';
@@ -25,8 +26,9 @@ const ROUTES = [
   { path: /^\/app\/dictations$/, page: myDictations, roles: ALL },
   { path: /^\/app\/dictations\/([\w-]+)$/, page: dictation, roles: ALL, params: ['id'] },
   { path: /^\/app\/queue$/, page: queue, roles: ['secretary', 'team_lead', 'superuser'] },
-  { path: /^\/app\/board$/, page: board, roles: ['team_lead', 'superuser'] },
-  { path: /^\/app\/dashboard$/, page: dashboard, roles: ['team_lead', 'superuser'] },
+  { path: /^\/app\/board$/, page: board, roles: ['team_lead', 'manager', 'superuser'] },
+  { path: /^\/app\/breaches$/, page: breaches, roles: ['team_lead', 'manager', 'superuser'] },
+  { path: /^\/app\/dashboard$/, page: dashboard, roles: ['team_lead', 'manager', 'superuser'] },
   { path: /^\/app\/workflows(?:\/([\w.-]+))?$/, page: workflows, roles: ['superuser'], params: ['name'] },
   { path: /^\/app\/vocabularies$/, page: vocabularies, roles: ['clinician', 'superuser'] },
   { path: /^\/app\/users$/, page: users, roles: ['superuser'] },
@@ -41,14 +43,17 @@ const NAV = {
   clinician: [['/app/dictations/new', 'New dictation'], ['/app/dictations', 'My dictations'],
     ['/app/vocabularies', 'My vocabulary']],
   secretary: [['/app/queue', 'Work queue'], ['/app/dictations', 'Letters'], ['/app/dictations/new', 'Upload']],
-  team_lead: [['/app/board', 'Team board'], ['/app/dashboard', 'Turnaround'], ['/app/queue', 'Work queue'],
+  team_lead: [['/app/board', 'Team board'], ['/app/breaches', 'At risk'], ['/app/dashboard', 'Turnaround'],
+    ['/app/queue', 'Work queue'], ['/app/dictations', 'Letters']],
+  manager: [['/app/board', 'Team board'], ['/app/breaches', 'At risk'], ['/app/dashboard', 'Turnaround'],
     ['/app/dictations', 'Letters']],
   superuser: [['/app/workflows', 'Workflows'], ['/app/vocabularies', 'Vocabularies'], ['/app/dashboard', 'Turnaround'],
-    ['/app/dictations', 'Letters'], ['/app/users', 'Users & teams'], ['/app/audit', 'Audit'], ['/app/calendar', 'Calendar'],
+    ['/app/breaches', 'At risk'], ['/app/dictations', 'Letters'], ['/app/users', 'Users & teams'], ['/app/audit', 'Audit'], ['/app/calendar', 'Calendar'],
     ['/app/recognition', 'Recognition'], ['/app/lexicon', 'Lexicon'], ['/app/letters', 'Letter templates']],
 };
 export const HOME = {
-  clinician: '/app/dictations', secretary: '/app/queue', team_lead: '/app/board', superuser: '/app/workflows',
+  clinician: '/app/dictations', secretary: '/app/queue', team_lead: '/app/board', manager: '/app/board',
+  superuser: '/app/workflows',
 };
 
 let user = null;

@@ -153,3 +153,32 @@ export function labelColumns(tbody) {
     [...row.cells].forEach((cell, i) => { if (heads[i]) cell.dataset.label = heads[i]; });
   }
 }
+
+/** A date as managers read it: "7 Dec 2026". */
+export function fmtDate(iso) {
+  if (!iso) return '—';
+  return new Date(iso).toLocaleDateString('en-GB', { day: 'numeric', month: 'short', year: 'numeric' });
+}
+
+/** A date and time: "7 Dec 2026, 14:05". */
+export function fmtDateTime(iso) {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  return `${fmtDate(iso)}, ${d.toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit' })}`;
+}
+
+/** Working time past a due time, in working days of the calendar ("3.5 working days late"),
+ * or left before it ("2 working hours left"). */
+export function fmtLate(seconds, daySeconds) {
+  const day = daySeconds > 0 ? daySeconds : 8 * 3600;
+  const abs = Math.abs(seconds);
+  const plural = (n, unit) => `${n} working ${unit}${n === 1 ? '' : 's'}`;
+  const text = abs >= day ? plural(Math.round((abs / day) * 10) / 10, 'day')
+    : plural(Math.max(1, Math.round(abs / 3600)), 'hour');
+  return seconds >= 0 ? `${text} late` : `${text} left`;
+}
+
+/** A share as "87.5%", or "—" when there is none. */
+export function fmtPercent(v) {
+  return v === null || v === undefined ? '—' : `${Math.round(v * 10) / 10}%`;
+}

@@ -31,34 +31,22 @@ pub struct Applied {
     pub kept: Vec<String>,
 }
 
-/// Records an absence; applies it at once when it has started.
-pub async fn create(db: &Db, clock: &Clock, lead: &User, a: &NewAbsence) -> ServiceResult<Applied> {
+/// Records an absence; applies it at once when it has started. The audit entry `audit`
+/// builds from what was done commits with it.
+pub async fn create(
+    db: &Db,
+    clock: &Clock,
+    lead: &User,
+    a: &NewAbsence,
+    audit: impl FnOnce(&Applied) -> Option<crate::audit::NewEntry>,
+) -> ServiceResult<Applied> {
     if a.to <= a.from {
         return Err(ServiceError::Invalid("to", "`to` must be after `from`".into()));
     }
     let now = clock.now_ms();
     let mut tx = db.begin_write().await?;
-    let (user_id, absent) = actor_by_username(&mut tx, &a.user)
-        .await?
-        .ok_or_else(|| ServiceError::Invalid("user", format!("no active user is called {:?}", a.user)))?;
-    if !crate::auth::policy::covers_teams(lead, &absent.teams) {
-        return Err(ServiceError::Invalid("user", format!("{} is not in your teams", a.user)));
-    }
-    let cover_id = match &a.cover {
-        None => None,
-        Some(c) if *c == a.user => return Err(ServiceError::Invalid("cover", "nobody covers for themselves".into())),
-        Some(c) => {
-            let (cover_id, cover) = actor_by_username(&mut tx, c)
-                .await?
-                .ok_or_else(|| ServiceError::Invalid("cover", format!("no active user is called {c:?}")))?;
-            // The cover receives the absent user's letters: a team lead may hand them only
-            // to someone in one of the lead's own teams.
-            if !crate::auth::policy::covers_teams(lead, &cover.teams) {
-                return Err(ServiceError::Invalid("cover", format!("{c} is not in your teams")));
-            }
-            Some(cover_id)
-        }
-    };
+    let user_id = absent_user(&mut tx, lead, &a.user).await?;
+    let cover_id = cover_of(&mut tx, lead, &a.user, a.cover.as_deref()).await?;
     let id = new_id();
     sqlx::query(
         "INSERT INTO absences (id, user_id, from_at, to_at, cover_id, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -78,9 +66,46 @@ pub async fn create(db: &Db, clock: &Clock, lead: &User, a: &NewAbsence) -> Serv
         timers::arm_absence(&mut tx, &id, a.from, now).await?;
         Applied { absence_id: id.clone(), ..Default::default() }
     };
+    if let Some(entry) = audit(&applied) {
+        crate::audit::store::append(&mut tx, db.backend, &entry, now).await?;
+    }
     tx.commit().await?;
     super::scheduler::wake();
     Ok(applied)
+}
+
+/// The id of the active user `username`, who must be in one of `lead`'s teams.
+pub(super) async fn absent_user(tx: &mut Tx, lead: &User, username: &str) -> ServiceResult<String> {
+    let (user_id, absent) = actor_by_username(tx, username)
+        .await?
+        .ok_or_else(|| ServiceError::Invalid("user", format!("no active user is called {username:?}")))?;
+    if !crate::auth::policy::covers_teams(lead, &absent.teams) {
+        return Err(ServiceError::Invalid("user", format!("{username} is not in your teams")));
+    }
+    Ok(user_id)
+}
+
+/// The id of the cover `cover` for `absent`: an active user in one of `lead`'s teams, not
+/// the absent user themselves.
+pub(super) async fn cover_of(
+    tx: &mut Tx,
+    lead: &User,
+    absent: &str,
+    cover: Option<&str>,
+) -> ServiceResult<Option<String>> {
+    let Some(c) = cover else { return Ok(None) };
+    if c == absent {
+        return Err(ServiceError::Invalid("cover", "nobody covers for themselves".into()));
+    }
+    let (cover_id, cover) = actor_by_username(tx, c)
+        .await?
+        .ok_or_else(|| ServiceError::Invalid("cover", format!("no active user is called {c:?}")))?;
+    // The cover receives the absent user's letters: a team lead may hand them only
+    // to someone in one of the lead's own teams.
+    if !crate::auth::policy::covers_teams(lead, &cover.teams) {
+        return Err(ServiceError::Invalid("cover", format!("{c} is not in your teams")));
+    }
+    Ok(Some(cover_id))
 }
 
 /// Moves the open letters of the absence's user to the cover, or back to the pool.

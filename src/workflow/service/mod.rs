@@ -3,13 +3,16 @@
 //! auto-assignment and absences, and the timer scheduler. The pure rules live in the
 //! parent module; this layer loads state, calls them and stores the outcome.
 
+pub mod absence_edits;
 pub mod absences;
 pub mod actions;
 pub mod assign;
 pub mod defs;
 pub mod drafts;
 pub mod escalation;
+pub mod oversight;
 pub mod persist;
+pub mod picker;
 pub mod queue;
 pub mod recognition;
 pub mod scheduler;

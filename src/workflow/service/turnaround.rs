@@ -56,7 +56,10 @@ pub struct GroupRow {
     pub p90_hours: Option<f64>,
     pub median_working_hours: Option<f64>,
     pub p90_working_hours: Option<f64>,
+    /// Every open letter of the group now, whatever its received date.
     pub backlog: u64,
+    /// Of the backlog, the letters past their due time now.
+    pub backlog_breached: u64,
     pub breaches: u64,
     pub cancelled: u64,
 }
@@ -104,10 +107,7 @@ pub async fn report(
         entry.0.received += 1;
         match finished {
             _ if status == "cancelled" => entry.0.cancelled += 1,
-            None => {
-                entry.0.backlog += 1;
-                entry.0.breaches += u64::from(due.is_some_and(|d| d <= now));
-            }
+            None => entry.0.breaches += u64::from(due.is_some_and(|d| d <= now)),
             Some(done) => {
                 entry.0.completed += 1;
                 let on_time = due.is_none_or(|d| done <= d);
@@ -119,7 +119,42 @@ pub async fn report(
             }
         }
     }
+    for (group, backlog, breached) in backlog(db, scope, by, now).await? {
+        let entry =
+            groups.entry(group.clone()).or_insert_with(|| (GroupRow { group, ..Default::default() }, vec![], vec![]));
+        (entry.0.backlog, entry.0.backlog_breached) = (backlog, breached);
+    }
     Ok(groups.into_values().map(finish).collect())
+}
+
+/// Per group: every open letter in scope now, whatever its received date, and how many
+/// of them are past their due time.
+async fn backlog(db: &Db, scope: &Scope, by: GroupBy, now: Millis) -> anyhow::Result<Vec<(String, u64, u64)>> {
+    let (clause, who) = match scope {
+        Scope::All => ("", None),
+        Scope::OwnDictations(u) => ("AND d.clinician_id = $2", Some(u)),
+        Scope::Teams(u) => (
+            "AND d.clinician_id IN (SELECT m2.user_id FROM team_members m1 JOIN team_members m2 \
+             ON m1.team_id = m2.team_id WHERE m1.user_id = $2)",
+            Some(u),
+        ),
+    };
+    let column = by.column();
+    let sql = format!(
+        "SELECT {column} AS grp, COUNT(*) AS n, COALESCE(SUM(CASE WHEN d.due_at <= $1 THEN 1 ELSE 0 END), 0) AS late \
+         FROM dictations d JOIN users c ON c.id = d.clinician_id LEFT JOIN users s ON s.id = d.secretary_id \
+         WHERE d.finished_at IS NULL AND d.status <> 'cancelled' {clause} GROUP BY {column}"
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
+    if let Some(who) = who {
+        q = q.bind(who.clone());
+    }
+    let mut out = Vec::new();
+    for r in q.fetch_all(&db.pool).await? {
+        let group = r.try_get::<Option<String>, _>("grp")?.unwrap_or_else(|| "(none)".into());
+        out.push((group, r.try_get::<i64, _>("n")? as u64, r.try_get::<i64, _>("late")? as u64));
+    }
+    Ok(out)
 }
 
 fn finish((mut row, mut hours, mut working): (GroupRow, Vec<f64>, Vec<f64>)) -> GroupRow {
@@ -163,13 +198,13 @@ pub fn csv_text(value: &str) -> String {
 pub fn to_csv(rows: &[GroupRow]) -> String {
     let mut out = String::from(
         "group,received,completed,within_target,percent_within_target,median_hours,p90_hours,\
-         median_working_hours,p90_working_hours,backlog,breaches,cancelled\n",
+         median_working_hours,p90_working_hours,backlog,breaches,cancelled,backlog_breached\n",
     );
     let num = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
     for r in rows {
         let group = csv_text(&r.group);
         out.push_str(&format!(
-            "{group},{},{},{},{},{},{},{},{},{},{},{}\n",
+            "{group},{},{},{},{},{},{},{},{},{},{},{},{}\n",
             r.received,
             r.completed,
             r.within_target,
@@ -180,7 +215,8 @@ pub fn to_csv(rows: &[GroupRow]) -> String {
             num(r.p90_working_hours),
             r.backlog,
             r.breaches,
-            r.cancelled
+            r.cancelled,
+            r.backlog_breached
         ));
     }
     out

@@ -1,6 +1,6 @@
 //! The permission matrix: every endpoint x every role (and anonymous) x a resource in
 //! the caller's scope and one outside it. The ENT clinician, secretary and team lead
-//! see ENT letters; the cardiology letter is outside their scope (404, its existence
+//! see ENT letters, and so does the manager assigned to ENT (reading only); the cardiology letter is outside their scope (404, its existence
 //! not revealed); the super-user sees everything.
 
 use dictaflow::domain::Role;
@@ -35,18 +35,24 @@ struct Row {
     method: &'static str,
     path: &'static str,
     body: Body,
-    /// clinician, secretary, team_lead, superuser.
-    inside: [E; 4],
+    /// clinician, secretary, team_lead, manager, superuser.
+    inside: [E; 5],
     /// `None`: the endpoint names no resource with a scope.
-    outside: Option<[E; 4]>,
+    outside: Option<[E; 5]>,
 }
 
-const ALL: [E; 4] = [E::Ok; 4];
-const SUPER: [E; 4] = [E::No, E::No, E::No, E::Ok];
-const LEADS: [E; 4] = [E::No, E::No, E::Ok, E::Ok];
-const HIDDEN: [E; 4] = [E::Hidden, E::Hidden, E::Hidden, E::Ok];
+const ALL: [E; 5] = [E::Ok; 5];
+const SUPER: [E; 5] = [E::No, E::No, E::No, E::No, E::Ok];
+const LEADS: [E; 5] = [E::No, E::No, E::Ok, E::No, E::Ok];
+/// Team leads, managers and super-users (reports and oversight).
+const OVERSEERS: [E; 5] = [E::No, E::No, E::Ok, E::Ok, E::Ok];
+/// Everyone who works on letters: not the read-only manager.
+const WORKERS: [E; 5] = [E::Ok, E::Ok, E::Ok, E::No, E::Ok];
+/// Audio and letter downloads: the letter's people, not the manager.
+const DOWNLOAD: [E; 5] = [E::Is(200), E::Is(200), E::Is(200), E::No, E::Is(200)];
+const HIDDEN: [E; 5] = [E::Hidden, E::Hidden, E::Hidden, E::Hidden, E::Ok];
 
-fn row(method: &'static str, path: &'static str, body: Body, inside: [E; 4], outside: Option<[E; 4]>) -> Row {
+fn row(method: &'static str, path: &'static str, body: Body, inside: [E; 5], outside: Option<[E; 5]>) -> Row {
     Row { method, path, body, inside, outside }
 }
 
@@ -57,30 +63,31 @@ fn rows() -> Vec<Row> {
     vec![
         // Dictations and their audio, history, draft and actions.
         row("GET", "/api/v1/dictations", Empty, ALL, None),
-        row("POST", "/api/v1/dictations", Upload("{clin}"), ALL, Some([E::No, E::No, E::No, E::Is(201)])),
+        row("POST", "/api/v1/dictations", Upload("{clin}"), WORKERS, Some([E::No, E::No, E::No, E::No, E::Is(201)])),
         row("GET", "/api/v1/dictations/{d}", Empty, ALL, Some(HIDDEN)),
-        row("GET", "/api/v1/dictations/{d}/audio", Empty, [E::Is(200); 4], Some(HIDDEN)),
+        row("GET", "/api/v1/dictations/{d}/audio", Empty, DOWNLOAD, Some(HIDDEN)),
         row("GET", "/api/v1/dictations/{d}/history", Empty, ALL, Some(HIDDEN)),
-        row("GET", "/api/v1/dictations/{d}/letter.docx", Empty, [E::Is(200); 4], Some(HIDDEN)),
-        row("GET", "/api/v1/dictations/{d}/letter.pdf", Empty, [E::Is(200); 4], Some(HIDDEN)),
-        row("GET", "/api/v1/dictations/{d}/letter.fhir.json", Empty, [E::Is(200); 4], Some(HIDDEN)),
-        row("GET", "/api/v1/dictations/{d}/letter-details", Empty, [E::Is(200); 4], Some(HIDDEN)),
+        row("GET", "/api/v1/dictations/{d}/letter.docx", Empty, DOWNLOAD, Some(HIDDEN)),
+        row("GET", "/api/v1/dictations/{d}/letter.pdf", Empty, DOWNLOAD, Some(HIDDEN)),
+        row("GET", "/api/v1/dictations/{d}/letter.fhir.json", Empty, DOWNLOAD, Some(HIDDEN)),
+        row("GET", "/api/v1/dictations/{d}/letter-details", Empty, [E::Is(200); 5], Some(HIDDEN)),
+        // The manager reads; only the letter's people change its details.
         row(
             "PUT",
             "/api/v1/dictations/{d}/letter-details",
             Json(json!({"gp_ods_code": "?"})),
-            [E::Is(422); 4],
+            [E::Is(422), E::Is(422), E::Is(422), E::No, E::Is(422)],
             Some(HIDDEN),
         ),
         // A secretary who does not hold the letter may not edit it; the clinician and leads may.
-        row("PUT", "/api/v1/dictations/{d}/draft", draft(), [E::Ok, E::No, E::Ok, E::Ok], Some(HIDDEN)),
-        row("POST", "/api/v1/dictations/{d}/actions/frobnicate", Json(json!({})), ALL, Some(HIDDEN)),
+        row("PUT", "/api/v1/dictations/{d}/draft", draft(), [E::Ok, E::No, E::Ok, E::No, E::Ok], Some(HIDDEN)),
+        row("POST", "/api/v1/dictations/{d}/actions/frobnicate", Json(json!({})), WORKERS, Some(HIDDEN)),
         // The caller's own work.
         row("GET", "/api/v1/queue", Empty, ALL, None),
         row("GET", "/api/v1/notifications", Empty, ALL, None),
         row("POST", "/api/v1/notifications/read", Empty, ALL, None),
-        row("POST", "/api/v1/absences", absence(), LEADS, Some([E::No, E::No, E::Is(422), E::Ok])),
-        row("GET", "/api/v1/reports/turnaround", Empty, LEADS, None),
+        row("POST", "/api/v1/absences", absence(), LEADS, Some([E::No, E::No, E::Is(422), E::No, E::Ok])),
+        row("GET", "/api/v1/reports/turnaround", Empty, OVERSEERS, None),
         // Definitions: everyone reads, super-users change.
         row("GET", "/api/v1/workflows", Empty, ALL, None),
         row("GET", "/api/v1/workflows/clinic-letter", Empty, ALL, None),
@@ -109,7 +116,7 @@ fn rows() -> Vec<Row> {
             "PUT",
             "/api/v1/vocabularies/clinician:{clin}",
             Json(json!({"terms": ["tympanoplasty"]})),
-            [E::Ok, E::No, E::No, E::Ok],
+            [E::Ok, E::No, E::No, E::No, E::Ok],
             Some(SUPER),
         ),
         // Administration.
@@ -119,18 +126,18 @@ fn rows() -> Vec<Row> {
         row("PATCH", "/api/v1/users/{clin}", Json(json!({})), SUPER, Some(SUPER)),
         row("POST", "/api/v1/users/{clin}/password", Json(json!({"password": "x"})), SUPER, Some(SUPER)),
         // No binding to remove: 404 once the access check passed.
-        row("DELETE", "/api/v1/users/{clin}/oidc", Empty, [E::No, E::No, E::No, E::Is(404)], None),
+        row("DELETE", "/api/v1/users/{clin}/oidc", Empty, [E::No, E::No, E::No, E::No, E::Is(404)], None),
         row("GET", "/api/v1/teams", Empty, SUPER, None),
         row("POST", "/api/v1/teams", Json(json!({"name": "ent"})), SUPER, None),
         // Into cardiology: adding dr.cardio to ENT would bring the cardiology letter into ENT scope.
         row("POST", "/api/v1/teams/cardio/members", Json(json!({"user": "{clin}"})), SUPER, Some(SUPER)),
-        row("DELETE", "/api/v1/teams/ent/members/nobody", Empty, [E::No, E::No, E::No, E::Hidden], None),
+        row("DELETE", "/api/v1/teams/ent/members/nobody", Empty, [E::No, E::No, E::No, E::No, E::Hidden], None),
         row("GET", "/api/v1/audit", Empty, SUPER, None),
         row("GET", "/api/v1/webhooks", Empty, SUPER, None),
         row("POST", "/api/v1/webhooks", Json(json!({"url": "not a url"})), SUPER, None),
-        row("GET", "/api/v1/webhooks/nope", Empty, [E::No, E::No, E::No, E::Hidden], None),
-        row("GET", "/api/v1/webhooks/nope/deliveries", Empty, [E::No, E::No, E::No, E::Hidden], None),
-        row("DELETE", "/api/v1/webhooks/nope", Empty, [E::No, E::No, E::No, E::Hidden], None),
+        row("GET", "/api/v1/webhooks/nope", Empty, [E::No, E::No, E::No, E::No, E::Hidden], None),
+        row("GET", "/api/v1/webhooks/nope/deliveries", Empty, [E::No, E::No, E::No, E::No, E::Hidden], None),
+        row("DELETE", "/api/v1/webhooks/nope", Empty, [E::No, E::No, E::No, E::No, E::Hidden], None),
         row("GET", "/api/v1/calendars", Empty, ALL, None),
         row("GET", "/api/v1/calendars/england-and-wales", Empty, ALL, None),
         row("POST", "/api/v1/calendars/england-and-wales/closures", Json(json!({"date": "bad"})), SUPER, None),
@@ -138,7 +145,7 @@ fn rows() -> Vec<Row> {
             "DELETE",
             "/api/v1/calendars/england-and-wales/closures/2030-01-02",
             Empty,
-            [E::No, E::No, E::No, E::Hidden],
+            [E::No, E::No, E::No, E::No, E::Hidden],
             None,
         ),
         // Speech models and recognition settings (an out-of-range beam is refused on its merits).
@@ -148,7 +155,7 @@ fn rows() -> Vec<Row> {
             "PUT",
             "/api/v1/settings/recognition",
             Json(json!({"beam_size": 99})),
-            [E::No, E::No, E::No, E::Is(422)],
+            [E::No, E::No, E::No, E::No, E::Is(422)],
             None,
         ),
         // The clinical lexicon: super-users manage it (a bad term is refused on its merits);
@@ -156,21 +163,27 @@ fn rows() -> Vec<Row> {
         row("GET", "/api/v1/lexicon", Empty, SUPER, None),
         row("GET", "/api/v1/lexicon/stats", Empty, SUPER, None),
         row("GET", "/api/v1/lexicon/substitutions", Empty, SUPER, None),
-        row("POST", "/api/v1/lexicon", Json(json!({"term": "<b>"})), [E::No, E::No, E::No, E::Is(422)], None),
-        row("DELETE", "/api/v1/lexicon/nope", Empty, [E::No, E::No, E::No, E::Is(404)], None),
-        row("POST", "/api/v1/lexicon/substitutions/nope/approve", Empty, [E::No, E::No, E::No, E::Is(404)], None),
+        row("POST", "/api/v1/lexicon", Json(json!({"term": "<b>"})), [E::No, E::No, E::No, E::No, E::Is(422)], None),
+        row("DELETE", "/api/v1/lexicon/nope", Empty, [E::No, E::No, E::No, E::No, E::Is(404)], None),
+        row(
+            "POST",
+            "/api/v1/lexicon/substitutions/nope/approve",
+            Empty,
+            [E::No, E::No, E::No, E::No, E::Is(404)],
+            None,
+        ),
         row(
             "POST",
             "/api/v1/spellcheck",
             Json(json!({"text": "colour", "dictation_id": "{d}"})),
-            [E::Is(200); 4],
-            Some(HIDDEN),
+            [E::Is(200), E::Is(200), E::Is(200), E::No, E::Is(200)],
+            Some([E::Hidden, E::Hidden, E::Hidden, E::No, E::Ok]),
         ),
         // The caller's account.
         row("GET", "/api/v1/auth/me", Empty, ALL, None),
         row("GET", "/api/v1/auth/tokens", Empty, ALL, None),
-        row("POST", "/api/v1/auth/tokens", Json(json!({"name": "matrix"})), [E::Is(201); 4], None),
-        row("DELETE", "/api/v1/auth/tokens/not-mine", Empty, [E::Hidden; 4], None),
+        row("POST", "/api/v1/auth/tokens", Json(json!({"name": "matrix"})), [E::Is(201); 5], None),
+        row("DELETE", "/api/v1/auth/tokens/not-mine", Empty, [E::Hidden; 5], None),
     ]
 }
 
@@ -239,6 +252,7 @@ async fn every_endpoint_every_role(backend: Backend) {
         ("clinician", app.user("dr.patel", Role::Clinician, &["ent"]).await),
         ("secretary", app.user("sec.jones", Role::Secretary, &["ent"]).await),
         ("team_lead", app.user("lead", Role::TeamLead, &["ent"]).await),
+        ("manager", app.user("manager", Role::Manager, &["ent"]).await),
         ("superuser", app.user("admin", Role::Superuser, &[]).await),
     ];
     let cardio = app.user("dr.cardio", Role::Clinician, &["cardio"]).await;
@@ -247,7 +261,7 @@ async fn every_endpoint_every_role(backend: Backend) {
 
     let mut failures = Vec::new();
     for row in rows() {
-        let scopes: Vec<(bool, [E; 4])> =
+        let scopes: Vec<(bool, [E; 5])> =
             std::iter::once((true, row.inside)).chain(row.outside.map(|o| (false, o))).collect();
         for (inside, expected) in scopes {
             let (status, _) = send(&app, None, &row, inside, &ids).await;
@@ -275,7 +289,7 @@ async fn every_endpoint_every_role(backend: Backend) {
         assert_eq!(listed.contains(&ids.cardio_letter.as_str()), *role == "superuser", "{role}");
     }
     // Which letters a list showed is in the audit trail.
-    let (_, trail) = app.get_json(&callers[3].1, "/api/v1/audit?action=dictation.list&actor=sec.jones").await;
+    let (_, trail) = app.get_json(&callers[4].1, "/api/v1/audit?action=dictation.list&actor=sec.jones").await;
     let last = &trail["items"][0];
     let shown = last["details"]["shown"].as_array().unwrap();
     assert!(shown.contains(&json!(ids.ent_letter)) && !shown.contains(&json!(ids.cardio_letter)), "{trail}");
@@ -288,8 +302,10 @@ async fn every_endpoint_every_role(backend: Backend) {
             .text("model", "whisper-1")
             .part("file", reqwest::multipart::Part::bytes(fixture("speech_3s.wav")).file_name("a.wav"));
         let status = app.client.post(&url).bearer_auth(token).multipart(form).send().await.unwrap().status();
-        if matches!(status.as_u16(), 401 | 403 | 404) {
-            failures.push(format!("{role} POST /v1/audio/transcriptions: {status}, expected to be allowed"));
+        // The read-only manager transcribes nothing.
+        let allowed = *role != "manager";
+        if matches!(status.as_u16(), 401 | 403 | 404) == allowed {
+            failures.push(format!("{role} POST /v1/audio/transcriptions: {status}, allowed: {allowed}"));
         }
     }
     let resp = app.client.post(&url).send().await.unwrap();

@@ -4,6 +4,8 @@ mod calendars;
 mod concurrency;
 mod definitions;
 mod flows;
+mod oversight;
+mod oversight_scale;
 mod report_detail;
 mod seed;
 pub mod support;

@@ -1,8 +1,10 @@
 // Turnaround dashboard: share within target per week, backlog per secretary, turnaround by
-// priority (hand-drawn SVG bar charts), the breach list, the letters, and CSV export.
+// priority in working days (hand-drawn SVG bar charts), the summary for letters received in the
+// period, the letters breached now (the server's exact view, most late first), and CSV export.
 
 import { api } from '../api.js';
-import { h, fill, link, fmtTime, slaBadge, statusBadge, label, errorText, labelColumns, PRIORITY_LABELS } from '../ui.js';
+import { h, fill, link, label, errorText, labelColumns, PRIORITY_LABELS, STATUS_LABELS, fmtDate, fmtDateTime, fmtLate,
+  fmtPercent } from '../ui.js';
 
 const NS = 'http://www.w3.org/2000/svg';
 const DAY = 86400000;
@@ -49,8 +51,8 @@ export default async function dashboard(main) {
   const iso = (d) => d.toISOString().slice(0, 10);
   const from = h('input', { type: 'date', id: 'from', value: iso(new Date(today - 28 * DAY)) });
   const to = h('input', { type: 'date', id: 'to', value: iso(new Date(today.getTime() + DAY)) });
-  const groupBy = h('select', { id: 'group-by' },
-    ['priority', 'secretary', 'clinician', 'specialty'].map((g) => h('option', { value: g }, g)));
+  const groupBy = h('select', { id: 'group-by' }, [['priority', 'Priority'], ['secretary', 'Secretary'],
+    ['clinician', 'Clinician'], ['specialty', 'Specialty']].map(([g, t]) => h('option', { value: g }, t)));
   const exportBtn = h('button', { type: 'button', id: 'export-csv' }, 'Export CSV');
   const exportStatus = h('span', { id: 'export-status', role: 'status' });
   const weekly = h('div.chart-box');
@@ -58,7 +60,7 @@ export default async function dashboard(main) {
   const dist = h('div.chart-box');
   const summary = h('tbody');
   const breaches = h('tbody');
-  const letters = h('tbody');
+  const breachNote = h('p.muted#breaches-note');
   const note = h('p.error', { role: 'alert' });
   main.append(
     h('h1', 'Turnaround'),
@@ -69,50 +71,59 @@ export default async function dashboard(main) {
     note,
     h('div.charts',
       h('figure', h('figcaption', 'Share within target, per week'), weekly),
-      h('figure', h('figcaption', 'Backlog per secretary'), backlog),
-      h('figure', h('figcaption', 'Turnaround by priority (hours)'), dist)),
-    h('section', h('h2', 'Summary'), h('table.list', { id: 'summary' }, h('thead', h('tr',
-      ['Group', 'Received', 'Completed', 'Within target', '%', 'Median h', '90th pct h', 'Backlog', 'Breaches']
-        .map((c) => h('th', { scope: 'col' }, c)))), summary)),
-    h('section', h('h2', 'Breaches'), h('table.list', { id: 'breaches' }, h('thead', h('tr',
-      ['Patient', 'Priority', 'Stage', 'Assignee', 'Due'].map((c) => h('th', { scope: 'col' }, c)))), breaches)),
-    h('section', h('h2', 'Letters'), h('table.list', { id: 'letters' }, h('thead', h('tr',
-      ['Patient', 'Clinician', 'Priority', 'Status', 'Turnaround', 'Received'].map((c) => h('th', { scope: 'col' }, c)))),
-    letters)));
+      h('figure', h('figcaption', 'Backlog per secretary (open letters now)'), backlog),
+      h('figure', h('figcaption', 'Turnaround by priority (working days)'), dist)),
+    h('section', h('h2', 'Summary'),
+      h('p.muted', 'Received, completed and turnaround: letters received in the period. Open now: every open '
+        + 'letter, whatever its received date.'),
+      h('table.list', { id: 'summary' }, h('thead', h('tr',
+        ['Group', 'Received', 'Completed', 'Within target', '% within target', 'Median (working days)',
+          '90th percentile (working days)', 'Open now', 'Open past due', 'Missed target (period)']
+          .map((c) => h('th', { scope: 'col' }, c)))), summary)),
+    h('section', h('h2', 'Breached now'), breachNote, h('table.list', { id: 'breaches' }, h('thead', h('tr',
+      ['How late', 'Patient', 'Priority', 'Status', 'Held by', 'Due'].map((c) => h('th', { scope: 'col' }, c)))),
+    breaches), h('p', link('/app/breaches', 'All letters at risk or breached'))));
 
   const range = () => ({ from: from.value, to: to.value });
+  let dayHours = 8;
   async function report(group, r = range()) {
     const q = new URLSearchParams({ ...r, group_by: group });
-    return (await api(`reports/turnaround?${q}`)).groups;
+    const rep = await api(`reports/turnaround?${q}`);
+    if (rep.working_day_hours > 0) dayHours = rep.working_day_hours;
+    return rep.groups;
   }
+  const days = (hours) => (hours === null || hours === undefined ? null : Math.round((hours / dayHours) * 10) / 10);
+  const groupName = (by, g) => (by === 'priority' ? label(PRIORITY_LABELS, g) : g);
 
   async function load() {
     note.textContent = '';
     try {
-      const [main2, bySecretary, byPriority, list] = await Promise.all([
-        report(groupBy.value), report('secretary'), report('priority'), api('dictations?limit=500')]);
-      fill(summary, main2.map((g) => h('tr', h('th', { scope: 'row' }, g.group), h('td', g.received),
-        h('td', g.completed), h('td', g.within_target), h('td', g.percent_within_target ?? '—'),
-        h('td', g.median_hours ?? '—'), h('td', g.p90_hours ?? '—'), h('td', g.backlog), h('td', g.breaches))));
+      const by = groupBy.value;
+      const [main2, bySecretary, byPriority, late] = await Promise.all([
+        report(by), report('secretary'), report('priority'), api('oversight/at-risk?state=breached&limit=20')]);
+      fill(summary, main2.map((g) => h('tr', h('th', { scope: 'row' }, groupName(by, g.group)), h('td', g.received),
+        h('td', g.completed), h('td', g.within_target), h('td', fmtPercent(g.percent_within_target)),
+        h('td', days(g.median_working_hours) ?? '—'), h('td', days(g.p90_working_hours) ?? '—'), h('td', g.backlog),
+        h('td', g.backlog_breached), h('td', g.breaches))));
       labelColumns(summary);
-      fill(backlog, barChart('Backlog per secretary', bySecretary.map((g) => ({ label: g.group, values: [g.backlog],
-        texts: [String(g.backlog)] })), [{ name: 'backlog', cls: 's1' }]));
-      fill(dist, barChart('Turnaround by priority, hours', byPriority.map((g) => ({
-        label: label(PRIORITY_LABELS, g.group), values: [pct(g.median_hours), pct(g.p90_hours)],
-        texts: [`${pct(g.median_hours)} h`, `${pct(g.p90_hours)} h`] })),
+      fill(backlog, barChart('Open letters per secretary now', bySecretary.filter((g) => g.backlog > 0)
+        .map((g) => ({ label: g.group, values: [g.backlog], texts: [String(g.backlog)] })),
+      [{ name: 'open letters', cls: 's1' }]));
+      fill(dist, barChart('Turnaround by priority, working days', byPriority.map((g) => ({
+        label: label(PRIORITY_LABELS, g.group), values: [days(g.median_working_hours), days(g.p90_working_hours)],
+        texts: [`${days(g.median_working_hours)} d`, `${days(g.p90_working_hours)} d`] })),
       [{ name: 'median', cls: 's1' }, { name: '90th percentile', cls: 's2' }]));
       await weeklyChart();
-      const items = list.items;
-      fill(breaches, items.filter((d) => d.sla && d.sla.state === 'breached').map((d) => h('tr',
-        h('td', link(`/app/dictations/${d.id}`, d.patient.name || d.patient.nhs_number || 'Unnamed')),
-        h('td', label(PRIORITY_LABELS, d.priority)), h('td', d.stage || '—'), h('td', d.assignee || '—'),
-        h('td', fmtTime(d.due_at)))));
-      if (!breaches.children.length) fill(breaches, h('tr', h('td', { colspan: 5 }, 'No breaches.')));
-      fill(letters, items.map((d) => h('tr', { dataset: { id: d.id } },
-        h('td', link(`/app/dictations/${d.id}`, d.patient.name || d.patient.nhs_number || 'Unnamed')),
-        h('td', d.clinician || '—'), h('td', label(PRIORITY_LABELS, d.priority)), h('td', statusBadge(d)),
-        h('td', slaBadge(d)), h('td', fmtTime(d.created_at)))));
-      labelColumns(letters);
+      breachNote.textContent = late.breached
+        ? `${late.breached.toLocaleString('en-GB')} open letter${late.breached === 1 ? ' is' : 's are'} past the due `
+          + `time now, whatever the period; the ${Math.min(20, late.breached)} most late:`
+        : 'No open letter is past its due time.';
+      fill(breaches, late.items.map((d) => h('tr', { dataset: { id: d.id } },
+        h('td', fmtLate(d.working_seconds_late, d.working_day_seconds)),
+        h('td', link(`/app/dictations/${d.id}`, d.patient_name || d.patient_nhs_number || 'Unnamed patient')),
+        h('td', label(PRIORITY_LABELS, d.priority)), h('td', label(STATUS_LABELS, d.status)),
+        h('td', d.holder || 'Nobody (in the pool)'), h('td', fmtDateTime(d.due_at)))));
+      labelColumns(breaches);
     } catch (e) {
       note.textContent = errorText(e);
     }
@@ -127,7 +138,7 @@ export default async function dashboard(main) {
       const done = groups.reduce((s, g) => s + g.completed, 0);
       const within = groups.reduce((s, g) => s + g.within_target, 0);
       const share = done ? (100 * within) / done : null;
-      return { label: `w/c ${new Date(a).toLocaleDateString('en-GB', { day: '2-digit', month: 'short' })}`,
+      return { label: `w/c ${fmtDate(new Date(a).toISOString())}`,
         values: [share === null ? null : pct(share)], texts: [share === null ? '' : `${pct(share)}% of ${done}`] };
     }));
     fill(weekly, barChart('Share of completed letters within target, per week', rows, [{ name: '%', cls: 's1' }], 100));

@@ -6,7 +6,7 @@ import { h, fill, toast, errorText, labelColumns } from '../ui.js';
 import { apiField, clearErrors, showError } from '../forms.js';
 
 const ROLES = [['clinician', 'Clinician'], ['secretary', 'Secretary'], ['team_lead', 'Team lead'],
-  ['superuser', 'Super-user']];
+  ['manager', 'Manager (read-only)'], ['superuser', 'Super-user']];
 
 function roleSelect(id, value) {
   return h('select', { id }, ROLES.map(([v, t]) => h('option', { value: v, selected: v === value }, t)));
