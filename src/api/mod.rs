@@ -14,6 +14,7 @@ pub mod health;
 pub mod letters;
 pub mod lexicon;
 pub mod multipart;
+pub mod notify;
 pub mod oidc;
 pub mod openai;
 pub mod queue;
@@ -76,6 +77,7 @@ pub fn router(state: AppState) -> Router {
         .merge(recognition::router())
         .merge(lexicon::router())
         .merge(spellcheck::router())
+        .merge(notify::router())
         .fallback(api_not_found)
         .route_layer(axum::middleware::from_fn(tag_route));
     Router::new()

@@ -47,6 +47,7 @@ const FILES: &[(&str, &[u8])] = assets![
     "js/pages/calendar.js",
     "js/pages/recognition.js",
     "js/pages/lexicon.js",
+    "js/pages/notifications.js",
     "js/spell.js",
 ];
 

@@ -10,6 +10,7 @@ mod dictations;
 mod identity;
 mod lexicon;
 mod login_flood;
+mod notify;
 mod openai;
 mod recognition;
 mod recognition_settings;

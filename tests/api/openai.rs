@@ -4,50 +4,16 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Mutex;
 
 use dictaflow::domain::Role;
 use serde_json::Value;
 
-use crate::helpers::{Backend, TestApp, corpus_dir, spawn_app_with};
+use crate::helpers::{Backend, TestApp, corpus_dir, spawn_app_with, venv_python};
 
 /// A Python with the `openai` package, made once per test run. `None` (with the reason
 /// printed) when Python cannot be set up, unless `DICTAFLOW_TEST_REQUIRE_PYTHON=1`.
 fn openai_python() -> Option<PathBuf> {
-    static VENV: Mutex<Option<Result<PathBuf, String>>> = Mutex::new(None);
-    let mut slot = VENV.lock().unwrap_or_else(|e| e.into_inner());
-    let result = slot.get_or_insert_with(|| {
-        let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("openai-venv");
-        let python = venv.join("bin/python");
-        let has_sdk = |py: &Path| {
-            Command::new(py).args(["-c", "import openai"]).output().map(|o| o.status.success()).unwrap_or(false)
-        };
-        if python.is_file() && has_sdk(&python) {
-            return Ok(python);
-        }
-        let made = Command::new("python3").args(["-m", "venv"]).arg(&venv).output();
-        match made {
-            Ok(o) if o.status.success() => {}
-            Ok(o) => return Err(format!("python3 -m venv failed: {}", String::from_utf8_lossy(&o.stderr))),
-            Err(e) => return Err(format!("python3 is not available: {e}")),
-        }
-        let pip = Command::new(&python).args(["-m", "pip", "install", "-q", "openai>=1.40,<3"]).output();
-        match pip {
-            Ok(o) if o.status.success() && has_sdk(&python) => Ok(python),
-            Ok(o) => Err(format!("pip install openai failed: {}", String::from_utf8_lossy(&o.stderr))),
-            Err(e) => Err(format!("pip did not run: {e}")),
-        }
-    });
-    match result {
-        Ok(p) => Some(p.clone()),
-        Err(reason) if std::env::var("DICTAFLOW_TEST_REQUIRE_PYTHON").is_ok_and(|v| v == "1") => {
-            panic!("the openai Python package is required (DICTAFLOW_TEST_REQUIRE_PYTHON=1): {reason}")
-        }
-        Err(reason) => {
-            eprintln!("skipping: cannot set up the openai Python client: {reason}");
-            None
-        }
-    }
+    venv_python("openai-venv", "openai", "openai>=1.40,<3", "DICTAFLOW_TEST_REQUIRE_PYTHON")
 }
 
 async fn app_with_model() -> Option<TestApp> {

@@ -8,6 +8,7 @@ mod admin;
 #[allow(dead_code)]
 #[path = "../api/helpers.rs"]
 mod helpers;
+mod notify;
 mod roles;
 mod webdriver;
 
@@ -159,4 +160,14 @@ async fn people_do_their_work_in_the_browser_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn people_do_their_work_in_the_browser_postgres() {
     flows(Backend::Postgres, false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_page_sqlite() {
+    notify::notifications_page(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_page_postgres() {
+    notify::notifications_page(Backend::Postgres).await;
 }

@@ -48,8 +48,13 @@ pub struct Team {
 }
 
 pub async fn team(backend: Backend) -> Option<Team> {
+    team_with(backend, |_| {}).await
+}
+
+/// [`team`] on a server whose configuration `tweak` changes.
+pub async fn team_with(backend: Backend, tweak: impl FnOnce(&mut dictaflow::config::Config)) -> Option<Team> {
     let clock = Clock::manual(parse_rfc3339(MONDAY_10AM).unwrap());
-    let app = spawn_app_clocked(backend, clock, |_| {}).await?;
+    let app = spawn_app_clocked(backend, clock, tweak).await?;
     Some(Team {
         patel: app.user("dr.patel", Role::Clinician, &["ent"]).await,
         okafor: app.user("dr.okafor", Role::Clinician, &["ent"]).await,
@@ -139,6 +144,14 @@ impl Team {
     pub async fn fire(&self) -> usize {
         let s = &self.app.state;
         dictaflow::workflow::service::scheduler::fire_due_timers(&s.db, s.clock.now_ms()).await.unwrap().fired.len()
+    }
+
+    /// Sets the caller's notification settings; returns what the server answered.
+    pub async fn notify_settings(&self, token: &str, body: Value) -> (u16, Value) {
+        let url = self.app.url("/api/v1/me/notification-settings");
+        let resp = self.app.client.put(url).bearer_auth(token).json(&body).send().await.unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
     }
 
     pub async fn notifications(&self, token: &str) -> Vec<Value> {
