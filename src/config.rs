@@ -55,6 +55,18 @@ pub struct Config {
     pub audit: crate::audit::anchor::AnchorConfig,
     pub lexicon: LexiconConfig,
     pub letters: crate::letters::LettersConfig,
+    pub calendars: CalendarsConfig,
+    pub smtp: crate::notify::SmtpConfig,
+    pub notify: crate::notify::NotifyConfig,
+}
+
+/// Working calendars beyond the shipped ones (England and Wales, Scotland, Northern Ireland).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CalendarsConfig {
+    /// A directory of calendar files (`<name>.yaml`), read at start; a file named like a
+    /// shipped calendar replaces it. Unset: the shipped calendars only.
+    pub dir: Option<PathBuf>,
 }
 
 /// Who may read `/metrics` and the details of `/readyz` (everyone gets `/healthz` and
@@ -513,6 +525,10 @@ impl Config {
         {
             return Err(format!("server.trusted_proxies: {bad:?} is not an IP address or CIDR block"));
         }
+        self.notify.validate()?;
+        if self.smtp.enabled() && self.smtp.port == 0 {
+            return Err("smtp.port must be set".into());
+        }
         let url = self.database_url();
         if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             return Err("storage.database_url must start with sqlite:, postgres:// or postgresql://".into());
@@ -570,6 +586,10 @@ mod tests {
         let mut config = Config::default();
         config.storage.database_url = Secret::new("postgres://u:hunter2@db/x");
         config.oidc.client_secret = Secret::new("hunter3");
+        config.smtp.password = Secret::new("hunter5");
+        assert!(!format!("{config:?}").contains("hunter5"));
+        assert!(!config.to_redacted_toml().contains("hunter5"));
+        assert!(config.to_redacted_toml().contains("password = \"[redacted]\""));
         assert!(!format!("{config:?}").contains("hunter2"));
         assert!(!config.to_redacted_toml().contains("hunter2"));
         assert!(!format!("{config:?}").contains("hunter3"));
@@ -594,6 +614,34 @@ mod tests {
             assert_eq!(config.limits.max_upload_bytes, 2000);
             assert_eq!(config.storage.data_dir, PathBuf::from("/tmp/x"));
             assert_eq!(config.database_url(), "postgres://db/x");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn smtp_and_notify_settings_load_and_are_checked() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "dictaflow.toml",
+                "[smtp]\nhost = \"mail.trust.example\"\nport = 465\ntls = \"tls\"\nusername = \"df\"\n\
+                 [notify]\nbase_url = \"https://dictaflow.trust.example\"\nweekly_report_day = \"friday\"\n",
+            )?;
+            jail.set_env("DICTAFLOW_SMTP__PASSWORD", "from-the-environment");
+            let config = Config::load(None, &CliOverrides::default()).expect("config loads");
+            assert_eq!((config.smtp.port, config.smtp.tls), (465, crate::notify::SmtpTls::Tls));
+            assert_eq!(config.smtp.password.expose(), "from-the-environment");
+            assert_eq!(config.notify.weekday(), Some(chrono::Weekday::Fri));
+            for (bad, key) in [
+                ("[notify]\ntimezone = \"Mars/Olympus\"\n", "notify.timezone"),
+                ("[notify]\ndigest_hour = 24\n", "notify.digest_hour"),
+                ("[notify]\nweekly_report_day = \"someday\"\n", "notify.weekly_report_day"),
+                ("[notify]\nbase_url = \"dictaflow.example\"\n", "notify.base_url"),
+                ("[smtp]\ntls = \"ssl\"\n", "tls"),
+            ] {
+                jail.create_file("dictaflow.toml", bad)?;
+                let err = Config::load(None, &CliOverrides::default()).unwrap_err().to_string();
+                assert!(err.contains(key), "{bad}: {err}");
+            }
             Ok(())
         });
     }

@@ -22,6 +22,7 @@ pub mod letters;
 pub mod lexicon;
 pub mod metrics;
 pub mod models;
+pub mod notify;
 pub mod retention;
 pub mod seed;
 pub mod server;

@@ -45,6 +45,8 @@ pub fn limits_of(config: &Config) -> Limits {
 
 pub async fn build_state(config: Config, clock: Clock) -> anyhow::Result<AppState> {
     let (db, blobs) = open_storage(&config).await?;
+    let calendars = crate::workflow::calendar_file::load_all(config.calendars.dir.as_deref())?;
+    crate::workflow::service::defs::install_calendars(&db.memo, calendars);
     crate::workflow::service::defs::seed(&db, clock.now_ms()).await?;
     let ingest = Ingest {
         db: db.clone(),
@@ -103,6 +105,7 @@ pub async fn run(listener: TcpListener, state: AppState, shutdown: CancellationT
         shutdown.clone(),
     ));
     let checkpoints = start_checkpoints(&state, &shutdown)?;
+    let notify = start_notify(&state, &shutdown)?;
     let tls = match (&state.config.server.tls_cert, &state.config.server.tls_key) {
         (Some(cert), Some(key)) => Some(crate::tls::acceptor(cert, key)?),
         _ => None,
@@ -136,6 +139,9 @@ pub async fn run(listener: TcpListener, state: AppState, shutdown: CancellationT
     let _ = letters.await;
     let _ = throttled.await;
     let _ = deliverer.await;
+    for task in notify {
+        let _ = task.await;
+    }
     if let Some(c) = checkpoints {
         let _ = c.await;
     }
@@ -167,6 +173,27 @@ fn start_checkpoints(
         shutdown.clone(),
     );
     Ok(Some(tokio::spawn(run)))
+}
+
+/// Starts the notification schedule (digests, weekly reports) and, when `[smtp]` has a
+/// host, the email sender. A wrong `[smtp]` setting stops the start.
+fn start_notify(state: &AppState, shutdown: &CancellationToken) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    let config = &state.config;
+    let schedule =
+        crate::notify::schedule::run(state.db.clone(), state.clock.clone(), config.notify.clone(), shutdown.clone());
+    let mut tasks = vec![tokio::spawn(schedule)];
+    if let Some(mailer) = crate::notify::mailer::Mailer::new(&config.smtp)? {
+        let sender = crate::notify::outbox::run(
+            state.db.clone(),
+            mailer,
+            state.clock.clone(),
+            config.smtp.clone(),
+            config.notify.clone(),
+            shutdown.clone(),
+        );
+        tasks.push(tokio::spawn(sender));
+    }
+    Ok(tasks)
 }
 
 /// Cancels `token` on ctrl-c or SIGTERM.

@@ -1,6 +1,7 @@
-//! Working calendars: the shipped bank holidays with the local closures super-users add
-//! or remove. A closure changes the due times computed from then on (new letters, stages
-//! entered later); deadlines already given are kept.
+//! Working calendars: each calendar file's working days and hours and bank holidays
+//! (with a warning when they run out within a year), and the local closures super-users
+//! add or remove. A closure changes the due times computed from then on (new letters,
+//! stages entered later); deadlines already given are kept.
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -20,7 +21,9 @@ use crate::auth::policy::{self, Permission};
 use crate::clock::rfc3339;
 use crate::error::{ApiError, ApiResult};
 use crate::storage::calendars as store;
-use crate::workflow::service::defs::{CALENDARS, calendar};
+use crate::timers::Calendar;
+use crate::workflow::calendar_file::day_name;
+use crate::workflow::service::defs::calendars;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -33,8 +36,29 @@ pub fn router() -> Router<AppState> {
 /// Longest range one request may close.
 const MAX_RANGE_DAYS: i64 = 366;
 
-fn known(name: &str) -> ApiResult<()> {
-    if CALENDARS.contains(&name) { Ok(()) } else { Err(ApiError::not_found("calendar")) }
+fn known(state: &AppState, name: &str) -> ApiResult<std::sync::Arc<Calendar>> {
+    calendars(&state.db.memo).get(name).cloned().ok_or_else(|| ApiError::not_found("calendar"))
+}
+
+/// Today in the calendar's own time zone.
+fn today(state: &AppState, c: &Calendar) -> NaiveDate {
+    crate::clock::from_ms(state.clock.now_ms()).with_timezone(&c.timezone()).date_naive()
+}
+
+/// The warnings of every calendar whose bank holidays run out within a year (`/readyz`).
+pub fn holiday_warnings(state: &AppState) -> Vec<String> {
+    calendars(&state.db.memo).values().filter_map(|c| c.holidays_warning(today(state, c))).collect()
+}
+
+fn summary(state: &AppState, c: &Calendar) -> Value {
+    json!({
+        "name": c.name(),
+        "timezone": c.timezone().name(),
+        "working_days": c.working_days().into_iter().map(day_name).collect::<Vec<_>>(),
+        "working_hours": {"opens": c.opens().format("%H:%M").to_string(), "closes": c.closes().format("%H:%M").to_string()},
+        "last_listed_holiday": c.last_listed_holiday(),
+        "warning": c.holidays_warning(today(state, c)),
+    })
 }
 
 fn date(field: &str, value: &str) -> ApiResult<NaiveDate> {
@@ -51,14 +75,8 @@ fn date(field: &str, value: &str) -> ApiResult<NaiveDate> {
     Ok(d)
 }
 
-async fn list(State(_state): State<AppState>, _user: CurrentUser) -> ApiResult<axum::Json<Value>> {
-    let items: Vec<Value> = CALENDARS
-        .iter()
-        .map(|name| {
-            let c = calendar(name);
-            json!({"name": name, "timezone": c.timezone().name(), "last_listed_holiday": c.last_listed_holiday()})
-        })
-        .collect();
+async fn list(State(state): State<AppState>, _user: CurrentUser) -> ApiResult<axum::Json<Value>> {
+    let items: Vec<Value> = calendars(&state.db.memo).values().map(|c| summary(&state, c)).collect();
     Ok(axum::Json(json!({ "items": items })))
 }
 
@@ -67,22 +85,17 @@ async fn get_one(
     _user: CurrentUser,
     Path(name): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
-    known(&name)?;
-    let c = calendar(&name);
+    let c = known(&state, &name)?;
     let holidays: Vec<Value> = c.holidays().iter().map(|(d, n)| json!({"date": d, "name": n})).collect();
     let closures: Vec<Value> = store::list(&state.db, &name)
         .await?
         .iter()
         .map(|c| json!({"date": c.day, "reason": c.reason, "created_at": rfc3339(c.created_at), "created_by": c.created_by}))
         .collect();
-    Ok(axum::Json(json!({
-        "name": name,
-        "timezone": c.timezone().name(),
-        "working_days": ["monday", "tuesday", "wednesday", "thursday", "friday"],
-        "working_hours": {"opens": c.opens().format("%H:%M").to_string(), "closes": c.closes().format("%H:%M").to_string()},
-        "bank_holidays": holidays,
-        "closures": closures,
-    })))
+    let mut body = summary(&state, &c);
+    body["bank_holidays"] = json!(holidays);
+    body["closures"] = json!(closures);
+    Ok(axum::Json(body))
 }
 
 /// One day (`date`) or an inclusive range (`from`, `to`), with a reason.
@@ -141,7 +154,7 @@ async fn add(
     Json(body): Json<ClosureBody>,
 ) -> ApiResult<(StatusCode, axum::Json<Value>)> {
     policy::require(&user.0, Permission::ManageDefinitions)?;
-    known(&name)?;
+    known(&state, &name)?;
     let days = days_of(&body)?;
     let reason = body.reason.as_deref().map(str::trim).unwrap_or_default();
     if reason.is_empty() || reason.chars().count() > 200 {
@@ -166,7 +179,7 @@ async fn remove(
     Path((name, day)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     policy::require(&user.0, Permission::ManageDefinitions)?;
-    known(&name)?;
+    known(&state, &name)?;
     let day = date("date", &day)?;
     if store::remove(&state.db, &name, day).await? {
         tracing::info!(calendar = %name, %day, "closure removed");

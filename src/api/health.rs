@@ -95,10 +95,12 @@ async fn readyz(State(state): State<AppState>, observer: Observer) -> (StatusCod
         // The status code (and word) for load balancers; the details for observers.
         return (status, axum::Json(json!({"status": if ready { "ready" } else { "unavailable" }})));
     }
+    // Warnings need a super-user's attention but do not make the server unready.
     let body = json!({
         "status": if ready { "ready" } else { "unavailable" },
         "database": if database { "ok" } else { "unreachable" },
         "model": model,
+        "warnings": super::calendars::holiday_warnings(&state),
     });
     (status, axum::Json(body))
 }

@@ -15,6 +15,7 @@ pub mod letter_templates;
 pub mod letters;
 pub mod lexicon;
 pub mod multipart;
+pub mod notify;
 pub mod oidc;
 pub mod openai;
 pub mod oversight;
@@ -80,6 +81,7 @@ pub fn router(state: AppState) -> Router {
         .merge(recognition::router())
         .merge(lexicon::router())
         .merge(spellcheck::router())
+        .merge(notify::router())
         .fallback(api_not_found)
         .route_layer(axum::middleware::from_fn(tag_route));
     Router::new()

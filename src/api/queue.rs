@@ -26,6 +26,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/queue", get(queue))
         .route("/notifications", get(list_notifications))
+        .route("/notifications/unread-count", get(unread_count))
         .route("/notifications/read", post(read_all))
         .route("/notifications/{id}/read", post(read_one))
         .route("/absences", post(create_absence))
@@ -158,7 +159,13 @@ async fn list_notifications(
         return Err(ApiError::invalid_field("limit", "validation_failed", "limit must be between 1 and 500"));
     }
     let items = notifications::list(&state.db, &user.id, q.unread.unwrap_or(false), limit).await?;
-    Ok(axum::Json(json!({ "items": items })))
+    let unread = notifications::unread_count(&state.db, &user.id).await?;
+    Ok(axum::Json(json!({ "items": items, "unread": unread })))
+}
+
+/// `GET /notifications/unread-count`: for the badge beside the navigation.
+async fn unread_count(State(state): State<AppState>, CurrentUser(user): CurrentUser) -> ApiResult<axum::Json<Value>> {
+    Ok(axum::Json(json!({ "unread": notifications::unread_count(&state.db, &user.id).await? })))
 }
 
 async fn read_one(

@@ -90,7 +90,7 @@ async fn turnaround(
         turnaround_detail::breaches(&state.db, &scope, from, to, now),
     )?;
     // The working day the working hours are counted in (the report's calendar).
-    let day = crate::workflow::service::defs::calendar(crate::workflow::service::defs::CALENDARS[0]);
+    let day = crate::workflow::service::defs::default_calendar();
     let working_day_hours = day.working_day_length().num_minutes() as f64 / 60.0;
     Ok(axum::Json(json!({"from": rfc3339(from), "to": rfc3339(to), "group_by": group_by, "groups": rows,
         "stages": stages, "breaches": breaches, "breaches_listed_max": turnaround_detail::MAX_BREACHES,

@@ -31,6 +31,9 @@ pub mod action {
     pub const AUDIO_PURGE: &str = "dictation.audio_purge";
     pub const TRANSCRIBE_DIRECT: &str = "transcription.direct";
     pub const REPORT_EXPORT: &str = "report.export";
+    pub const REPORT_WEEKLY: &str = "report.weekly_made";
+    pub const REPORT_WEEKLY_DOWNLOAD: &str = "report.weekly_download";
+    pub const NOTIFY_SETTINGS_PUT: &str = "account.notification_settings";
     pub const LETTER_EXPORT: &str = "letter.export";
     pub const LETTER_DETAILS_EDIT: &str = "dictation.letter_details";
     pub const LETTER_TEMPLATE_PUT: &str = "admin.letter_template_put";

@@ -4,9 +4,12 @@ pub mod accounts;
 pub mod blob;
 pub mod calendars;
 pub mod dictations;
+pub mod email_outbox;
 pub mod history;
 pub mod letters;
+pub mod lease;
 pub mod notifications;
+pub mod notify_settings;
 pub mod oidc_subjects;
 pub mod recognition;
 pub mod reconcile;
@@ -14,6 +17,7 @@ pub mod stage_times;
 pub mod timers;
 pub mod users;
 pub mod webhooks;
+pub mod weekly_reports;
 pub mod workflows;
 
 use std::str::FromStr;
@@ -103,7 +107,13 @@ pub struct Memo {
     /// due times are computed from the closures read inside their own transaction.
     pub calendars:
         std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, Arc<crate::timers::Calendar>)>>,
+    /// The calendar files this process was started with, by name (shipped and
+    /// `calendars.dir`); empty until the server installs them.
+    pub calendar_files: std::sync::RwLock<CalendarFiles>,
 }
+
+/// Working calendars by name, as read from their files.
+pub type CalendarFiles = Arc<std::collections::BTreeMap<String, Arc<crate::timers::Calendar>>>;
 
 impl Memo {
     pub const CALENDAR_TTL: Duration = Duration::from_secs(5);

@@ -1,4 +1,6 @@
-//! In-app notifications (escalation warnings and breaches), one per timer and recipient.
+//! In-app notifications (escalation warnings and breaches, one per timer and recipient;
+//! letters returned to or reassigned to someone), and the email each one queues for a
+//! user who asked for one (in the same transaction, so neither is lost without the other).
 
 use sqlx::Row;
 
@@ -17,11 +19,12 @@ pub struct NewNotification<'a> {
 
 /// Inserts a notification; a second one for the same timer and user is ignored.
 pub async fn insert(tx: &mut Tx, n: &NewNotification<'_>, now: Millis) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    let id = new_id();
+    let done = sqlx::query(
         "INSERT INTO notifications (id, user_id, dictation_id, timer_id, kind, stage, message, late, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (timer_id, user_id) DO NOTHING",
     )
-    .bind(new_id())
+    .bind(&id)
     .bind(n.user_id)
     .bind(n.dictation_id)
     .bind(n.timer_id)
@@ -32,7 +35,57 @@ pub async fn insert(tx: &mut Tx, n: &NewNotification<'_>, now: Millis) -> Result
     .bind(now)
     .execute(&mut **tx)
     .await?;
+    if done.rows_affected() > 0 {
+        super::email_outbox::enqueue_for_notification(tx, &id, n.user_id, now).await?;
+    }
     Ok(())
+}
+
+/// How many of a user's notifications are unread.
+pub async fn unread_count(db: &Db, user_id: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query("SELECT COUNT(*) AS n FROM notifications WHERE user_id = $1 AND read_at IS NULL")
+        .bind(user_id)
+        .fetch_one(&db.pool)
+        .await?
+        .try_get("n")
+}
+
+/// One notification by id (for the email about it), with its user's id.
+pub async fn get_in(tx: &mut Tx, id: &str) -> Result<Option<Notification>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT id, kind, dictation_id, stage, message, late, created_at, read_at FROM notifications WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.as_ref().map(notification).transpose()
+}
+
+/// A user's unread notifications created after `since`, oldest first (a digest's).
+pub async fn unread_since(db: &Db, user_id: &str, since: Millis, limit: i64) -> Result<Vec<Notification>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, kind, dictation_id, stage, message, late, created_at, read_at FROM notifications \
+         WHERE user_id = $1 AND read_at IS NULL AND created_at > $2 ORDER BY created_at, id LIMIT $3",
+    )
+    .bind(user_id)
+    .bind(since)
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter().map(notification).collect()
+}
+
+fn notification(r: &sqlx::any::AnyRow) -> Result<Notification, sqlx::Error> {
+    Ok(Notification {
+        id: r.try_get("id")?,
+        kind: r.try_get("kind")?,
+        dictation_id: r.try_get("dictation_id")?,
+        stage: r.try_get("stage")?,
+        message: r.try_get("message")?,
+        late: r.try_get::<i64, _>("late")? != 0,
+        created_at: rfc3339(r.try_get("created_at")?),
+        read_at: r.try_get::<Option<i64>, _>("read_at")?.map(rfc3339),
+    })
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -58,20 +111,7 @@ pub async fn list(db: &Db, user_id: &str, unread_only: bool, limit: i64) -> Resu
     .bind(limit)
     .fetch_all(&db.pool)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Notification {
-                id: r.try_get("id")?,
-                kind: r.try_get("kind")?,
-                dictation_id: r.try_get("dictation_id")?,
-                stage: r.try_get("stage")?,
-                message: r.try_get("message")?,
-                late: r.try_get::<i64, _>("late")? != 0,
-                created_at: rfc3339(r.try_get("created_at")?),
-                read_at: r.try_get::<Option<i64>, _>("read_at")?.map(rfc3339),
-            })
-        })
-        .collect()
+    rows.iter().map(notification).collect()
 }
 
 /// Marks one notification (`Some(id)`) or all of a user's as read; returns how many changed.

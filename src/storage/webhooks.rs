@@ -6,7 +6,10 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Backend, Db, Tx, new_id};
+use super::lease::Outbox;
+use super::{Db, Tx, new_id};
+
+const DELIVERIES: Outbox = Outbox { table: "webhook_deliveries", leased: "delivering" };
 use crate::clock::Millis;
 
 /// A configured webhook. The secret is only read by the deliverer, never listed.
@@ -146,27 +149,8 @@ pub async fn claim(
     lease_ms: Millis,
     limit: i64,
 ) -> Result<Vec<ClaimedDelivery>, sqlx::Error> {
-    let lock = if db.backend == Backend::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
-    let sql = format!(
-        "UPDATE webhook_deliveries SET status = 'delivering', attempts = attempts + 1, lease_owner = $1, \
-         lease_expires_at = $2 \
-         WHERE id IN (SELECT id FROM webhook_deliveries WHERE \
-             (status = 'pending' AND next_attempt_at <= $3) OR (status = 'delivering' AND lease_expires_at < $3) \
-             ORDER BY next_attempt_at, id LIMIT $4{lock}) \
-         AND status IN ('pending', 'delivering') \
-         RETURNING id"
-    );
     let mut tx = db.begin_write().await?;
-    let ids: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(owner)
-        .bind(now + lease_ms)
-        .bind(now)
-        .bind(limit)
-        .fetch_all(&mut *tx)
-        .await?
-        .iter()
-        .map(|r| r.try_get("id"))
-        .collect::<Result<_, _>>()?;
+    let ids = DELIVERIES.lease_due(&mut tx, db.backend, owner, now, lease_ms, limit).await?;
     let mut out = Vec::with_capacity(ids.len());
     for id in &ids {
         let r = sqlx::query(
@@ -235,13 +219,7 @@ pub async fn finish(db: &Db, id: &str, owner: &str, outcome: &Outcome, now: Mill
 
 /// The earliest time a delivery may need attention.
 pub async fn next_due(db: &Db) -> Result<Option<Millis>, sqlx::Error> {
-    sqlx::query(
-        "SELECT MIN(CASE WHEN status = 'pending' THEN next_attempt_at ELSE lease_expires_at END) AS due \
-         FROM webhook_deliveries WHERE status IN ('pending', 'delivering')",
-    )
-    .fetch_one(&db.pool)
-    .await?
-    .try_get("due")
+    DELIVERIES.next_due(db).await
 }
 
 /// A delivery as the API lists it.

@@ -1,4 +1,4 @@
-//! Working calendar: which local days and hours are working time (Monday–Friday, default
+//! Working calendar: which local days and hours are working time (by default Monday–Friday,
 //! 09:00–17:00 Europe/London, less bank holidays and local closures) and the arithmetic
 //! on it (`add_working_days`, `add_working_hours`, `working_time_between`).
 //!
@@ -27,6 +27,9 @@ use chrono_tz::Tz;
 
 use super::duration::{Unit, WorkDuration};
 
+/// How far ahead of today a calendar's bank holidays must be listed before a warning.
+pub const HOLIDAYS_AHEAD_DAYS: u64 = 365;
+
 /// How far the day searches look before giving up (ten years of consecutive closures).
 const MAX_SEARCH_DAYS: u32 = 3660;
 
@@ -35,6 +38,8 @@ const MAX_SEARCH_DAYS: u32 = 3660;
 pub enum CalendarError {
     #[error("working hours must open before they close (got {opens}–{closes})")]
     BadHours { opens: NaiveTime, closes: NaiveTime },
+    #[error("at least one day of the week must be a working day")]
+    NoWorkingDays,
 }
 
 /// A working calendar. Cheap to clone; build one per calendar file and share it.
@@ -44,6 +49,8 @@ pub struct Calendar {
     tz: Tz,
     opens: NaiveTime,
     closes: NaiveTime,
+    /// Working days of the week, indexed from Monday.
+    weekdays: [bool; 7],
     holidays: BTreeMap<NaiveDate, String>,
     closures: BTreeMap<NaiveDate, String>,
 }
@@ -60,6 +67,7 @@ impl Calendar {
             tz: chrono_tz::Europe::London,
             opens: hm(9, 0),
             closes: hm(17, 0),
+            weekdays: [true, true, true, true, true, false, false],
             holidays: BTreeMap::new(),
             closures: BTreeMap::new(),
         }
@@ -78,6 +86,18 @@ impl Calendar {
         }
         self.opens = opens;
         self.closes = closes;
+        Ok(self)
+    }
+
+    /// Changes the days of the week that are working days (Monday–Friday by default).
+    pub fn with_working_days(mut self, days: &[Weekday]) -> Result<Self, CalendarError> {
+        if days.is_empty() {
+            return Err(CalendarError::NoWorkingDays);
+        }
+        self.weekdays = [false; 7];
+        for d in days {
+            self.weekdays[d.num_days_from_monday() as usize] = true;
+        }
         Ok(self)
     }
 
@@ -109,6 +129,19 @@ impl Calendar {
         self.closes
     }
 
+    /// The working days of the week, Monday first.
+    pub fn working_days(&self) -> Vec<Weekday> {
+        let mut day = Weekday::Mon;
+        let mut out = Vec::new();
+        for working in self.weekdays {
+            if working {
+                out.push(day);
+            }
+            day = day.succ();
+        }
+        out
+    }
+
     pub fn holidays(&self) -> &BTreeMap<NaiveDate, String> {
         &self.holidays
     }
@@ -123,14 +156,30 @@ impl Calendar {
         self.holidays.keys().next_back().copied()
     }
 
+    /// A warning for the super-user when the listed bank holidays end less than
+    /// [`HOLIDAYS_AHEAD_DAYS`] after `today` (past the last one, every weekday would count
+    /// as working and deadlines would fall on holidays).
+    pub fn holidays_warning(&self, today: NaiveDate) -> Option<String> {
+        let horizon = today.checked_add_days(Days::new(HOLIDAYS_AHEAD_DAYS)).unwrap_or(today);
+        match self.last_listed_holiday() {
+            Some(last) if last >= horizon => None,
+            Some(last) => Some(format!(
+                "calendar {} lists bank holidays only until {}: add the following years' to its file",
+                self.name,
+                last.format("%-d %b %Y")
+            )),
+            None => Some(format!("calendar {} lists no bank holidays: add them to its file", self.name)),
+        }
+    }
+
     /// Working time in one working day (8 hours by default).
     pub fn working_day_length(&self) -> TimeDelta {
         self.closes - self.opens
     }
 
-    /// Monday to Friday and neither a holiday nor a closure.
+    /// A working day of the week and neither a holiday nor a closure.
     pub fn is_working_day(&self, day: NaiveDate) -> bool {
-        !matches!(day.weekday(), Weekday::Sat | Weekday::Sun)
+        self.weekdays[day.weekday().num_days_from_monday() as usize]
             && !self.holidays.contains_key(&day)
             && !self.closures.contains_key(&day)
     }

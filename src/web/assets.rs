@@ -50,6 +50,7 @@ const FILES: &[(&str, &[u8])] = assets![
     "js/pages/lexicon.js",
     "js/pages/letters.js",
     "js/pages/letter_details.js",
+    "js/pages/notifications.js",
     "js/spell.js",
 ];
 

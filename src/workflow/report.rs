@@ -62,7 +62,7 @@ impl ValidationContext {
         ValidationContext {
             known_roles: set(&["clinician", "secretary", "team_lead", "superuser"]),
             known_workflows: set(&["clinic-letter", "fast-track", "self-typed"]),
-            known_calendars: set(&["england-and-wales"]),
+            known_calendars: super::calendar_file::SHIPPED.iter().map(|(n, _)| n.to_string()).collect(),
             ..Default::default()
         }
     }

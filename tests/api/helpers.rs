@@ -205,6 +205,49 @@ pub fn corpus_dir() -> Option<PathBuf> {
     }
 }
 
+/// A Python in a venv under the target directory (`venv`) with `pip_spec` installed from
+/// PyPI, made once per test run. `None` (with the reason printed) when it cannot be set
+/// up, unless the environment variable `require` is `1`.
+pub fn venv_python(venv: &str, import: &str, pip_spec: &str, require: &str) -> Option<PathBuf> {
+    use std::process::Command;
+    static VENVS: std::sync::Mutex<Vec<(String, Result<PathBuf, String>)>> = std::sync::Mutex::new(Vec::new());
+    let mut made = VENVS.lock().unwrap_or_else(|e| e.into_inner());
+    if !made.iter().any(|(v, _)| v == venv) {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(venv);
+        let python = dir.join("bin/python");
+        let has = |py: &Path| {
+            let code = format!("import {import}");
+            Command::new(py).args(["-c", &code]).output().map(|o| o.status.success()).unwrap_or(false)
+        };
+        let result = (|| {
+            if python.is_file() && has(&python) {
+                return Ok(python.clone());
+            }
+            match Command::new("python3").args(["-m", "venv"]).arg(&dir).output() {
+                Ok(o) if o.status.success() => {}
+                Ok(o) => return Err(format!("python3 -m venv failed: {}", String::from_utf8_lossy(&o.stderr))),
+                Err(e) => return Err(format!("python3 is not available: {e}")),
+            }
+            match Command::new(&python).args(["-m", "pip", "install", "-q", pip_spec]).output() {
+                Ok(o) if o.status.success() && has(&python) => Ok(python.clone()),
+                Ok(o) => Err(format!("pip install {pip_spec} failed: {}", String::from_utf8_lossy(&o.stderr))),
+                Err(e) => Err(format!("pip did not run: {e}")),
+            }
+        })();
+        made.push((venv.to_string(), result));
+    }
+    match &made.iter().find(|(v, _)| v == venv).expect("just made").1 {
+        Ok(p) => Some(p.clone()),
+        Err(reason) if std::env::var(require).is_ok_and(|v| v == "1") => {
+            panic!("{pip_spec} is required ({require}=1): {reason}")
+        }
+        Err(reason) => {
+            eprintln!("skipping: cannot set up Python with {pip_spec}: {reason}");
+            None
+        }
+    }
+}
+
 pub fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)).expect("fixture")
 }

@@ -8,11 +8,11 @@ use std::process::Command;
 use dictaflow::domain::Role;
 use serde_json::Value;
 
-use crate::helpers::{Backend, TestApp, corpus_dir, spawn_app_with};
+use crate::helpers::{Backend, TestApp, corpus_dir, spawn_app_with, venv_python};
 
 /// A Python with the `openai` package, made once per test run.
 fn openai_python() -> Option<PathBuf> {
-    crate::python::venv_python("openai-venv", "openai>=1.40,<3", "openai")
+    venv_python("openai-venv", "openai", "openai>=1.40,<3", "DICTAFLOW_TEST_REQUIRE_PYTHON")
 }
 
 async fn app_with_model() -> Option<TestApp> {

@@ -11,6 +11,7 @@ mod helpers;
 mod lexicon;
 mod letters;
 mod oversight;
+mod notify;
 mod roles;
 mod webdriver;
 
@@ -165,4 +166,14 @@ async fn people_do_their_work_in_the_browser_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn people_do_their_work_in_the_browser_postgres() {
     flows(Backend::Postgres, false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_page_sqlite() {
+    notify::notifications_page(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_page_postgres() {
+    notify::notifications_page(Backend::Postgres).await;
 }

@@ -18,6 +18,7 @@ import audit from './pages/audit.js';
 import calendar from './pages/calendar.js';
 import recognition from './pages/recognition.js';
 import letters from './pages/letters.js';
+import notifications from './pages/notifications.js';
 
 const ALL = ['clinician', 'secretary', 'team_lead', 'superuser'];
 const ROUTES = [
@@ -37,6 +38,7 @@ const ROUTES = [
   { path: /^\/app\/calendar$/, page: calendar, roles: ['superuser'] },
   { path: /^\/app\/recognition$/, page: recognition, roles: ['superuser'] },
   { path: /^\/app\/letters$/, page: letters, roles: ['superuser'] },
+  { path: /^\/app\/notifications$/, page: notifications, roles: ALL },
 ];
 
 const NAV = {
@@ -78,14 +80,34 @@ function renderChrome() {
     return;
   }
   const here = location.pathname;
-  fill(nav, h('ul', (NAV[user.role] || []).map(([href, text]) => {
-    const a = link(href, text);
+  const badge = h('span.badge.unread-count#unread-badge', { hidden: true });
+  const items = [...(NAV[user.role] || []), ['/app/notifications', 'Notifications']];
+  fill(nav, h('ul', items.map(([href, text]) => {
+    const a = link(href, text, href === '/app/notifications' ? [' ', badge] : null);
     if (here === href) a.setAttribute('aria-current', 'page');
     return h('li', a);
   })));
+  refreshUnread();
   fill(who,
     h('span', { title: `role: ${user.role}` }, `${user.display_name || user.username} (${user.role.replace('_', ' ')})`),
     h('button.secondary', { type: 'button', on: { click: signOut } }, 'Sign out'));
+}
+
+/** Shows the unread count beside "Notifications" (read from the server unless given). */
+export async function refreshUnread(known) {
+  const badge = document.getElementById('unread-badge');
+  if (!badge) return;
+  let n = known;
+  if (n === undefined) {
+    try {
+      n = (await api('notifications/unread-count')).unread;
+    } catch (e) {
+      return; // the badge is a hint; the page itself shows errors
+    }
+  }
+  badge.textContent = String(n);
+  badge.setAttribute('aria-label', `${n} unread`);
+  badge.hidden = !n;
 }
 
 async function signOut() {

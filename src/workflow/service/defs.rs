@@ -1,7 +1,7 @@
 //! Workflow and routing definitions as the server uses them: seeding the shipped files,
 //! reading stored versions back, the calendars, and the names new files are checked against.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use anyhow::Context;
@@ -9,33 +9,70 @@ use anyhow::Context;
 use crate::clock::Millis;
 use crate::domain::Role;
 use crate::storage::workflows::{self as store, StoredVersion};
-use crate::storage::{Db, Tx};
+use crate::storage::{CalendarFiles, Db, Memo, Tx};
 use crate::timers::Calendar;
 use crate::workflow::{
-    RoutingTable, ValidationContext, ValidationError, WorkflowDef, defaults, england_and_wales, parse_and_validate,
+    RoutingTable, ValidationContext, ValidationError, WorkflowDef, calendar_file, defaults, parse_and_validate,
     parse_and_validate_routing,
 };
 
-/// The calendars workflows may name.
-pub const CALENDARS: &[&str] = &["england-and-wales"];
-
-/// The working calendar called `name` (England and Wales when unknown).
+/// The shipped calendar called `name` (England and Wales when no shipped file has that
+/// name). Workflow due times use [`calendar_in`], which also knows `calendars.dir`.
 pub fn calendar(name: &str) -> &'static Calendar {
-    static EW: OnceLock<Calendar> = OnceLock::new();
-    let _ = name;
-    EW.get_or_init(england_and_wales)
+    static SHIPPED: OnceLock<Vec<Calendar>> = OnceLock::new();
+    let all = SHIPPED.get_or_init(calendar_file::shipped);
+    all.iter().find(|c| c.name() == name).unwrap_or(&all[0])
 }
 
-/// The calendar called `name` as new due times use it: the shipped file plus the local
+/// The default calendar, for figures across workflows (the turnaround report).
+pub fn default_calendar() -> &'static Calendar {
+    calendar(calendar_file::DEFAULT_CALENDAR)
+}
+
+/// Installs the calendar files this process serves (shipped plus `calendars.dir`).
+pub fn install_calendars(memo: &Memo, files: BTreeMap<String, Calendar>) {
+    let files: CalendarFiles = Arc::new(files.into_iter().map(|(n, c)| (n, Arc::new(c))).collect());
+    *memo.calendar_files.write().unwrap_or_else(|e| e.into_inner()) = files;
+    memo.calendars.lock().unwrap_or_else(|e| e.into_inner()).clear();
+}
+
+/// Every calendar a workflow may name, by name: those installed, else the shipped ones.
+pub fn calendars(memo: &Memo) -> CalendarFiles {
+    let installed = memo.calendar_files.read().unwrap_or_else(|e| e.into_inner()).clone();
+    if !installed.is_empty() {
+        return installed;
+    }
+    static SHIPPED: OnceLock<CalendarFiles> = OnceLock::new();
+    SHIPPED
+        .get_or_init(|| {
+            let all = calendar_file::shipped().into_iter().map(|c| (c.name().to_string(), Arc::new(c)));
+            Arc::new(all.collect())
+        })
+        .clone()
+}
+
+/// The calendar file called `name`. A stored workflow always names a known one (checked
+/// when saved); one whose file was since removed from `calendars.dir` gets the default,
+/// with an error in the log.
+fn calendar_file_of(memo: &Memo, name: &str) -> Arc<Calendar> {
+    let all = calendars(memo);
+    if let Some(c) = all.get(name) {
+        return c.clone();
+    }
+    tracing::error!(calendar = name, "a workflow names a calendar that has no file; using england-and-wales");
+    Arc::new(default_calendar().clone())
+}
+
+/// The calendar called `name` as new due times use it: its file plus the local
 /// closures stored by super-users. Due times already computed are not recomputed when a
 /// closure is added later: a letter keeps the deadline it was given (and was told).
 pub async fn calendar_in(tx: &mut Tx, name: &str) -> Result<Calendar, sqlx::Error> {
     let closures = crate::storage::calendars::list_in(tx, name).await?;
-    let base = calendar(name);
+    let base = calendar_file_of(&tx.memo, name);
     if closures.is_empty() {
-        return Ok(base.clone());
+        return Ok(Calendar::clone(&base));
     }
-    Ok(base.clone().with_closures(closures.into_iter().map(|c| (c.day, c.reason))))
+    Ok(Calendar::clone(&base).with_closures(closures.into_iter().map(|c| (c.day, c.reason))))
 }
 
 /// [`calendar_in`] outside a transaction.
@@ -45,7 +82,8 @@ pub async fn calendar_now(db: &Db, name: &str) -> Result<Arc<Calendar>, sqlx::Er
     }
     let read_at = std::time::Instant::now();
     let closures = crate::storage::calendars::list(db, name).await?;
-    let cal = Arc::new(calendar(name).clone().with_closures(closures.into_iter().map(|c| (c.day, c.reason))));
+    let base = calendar_file_of(&db.memo, name);
+    let cal = Arc::new(Calendar::clone(&base).with_closures(closures.into_iter().map(|c| (c.day, c.reason))));
     db.memo.keep_calendar(name, read_at, cal.clone());
     Ok(cal)
 }
@@ -152,6 +190,6 @@ pub async fn context(db: &Db, extra: Option<&str>) -> anyhow::Result<ValidationC
     ctx.known_users = users.into_iter().collect();
     ctx.known_workflows.extend(flows);
     ctx.known_workflows.extend(extra.map(String::from));
-    ctx.known_calendars = CALENDARS.iter().map(|c| c.to_string()).collect();
+    ctx.known_calendars = calendars(&db.memo).keys().cloned().collect();
     Ok(ctx)
 }

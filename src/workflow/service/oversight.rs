@@ -230,7 +230,7 @@ async fn lateness(
                     name
                 }
             },
-            _ => super::defs::CALENDARS[0].to_string(),
+            _ => crate::workflow::calendar_file::DEFAULT_CALENDAR.to_string(),
         };
         names.push(name);
     }

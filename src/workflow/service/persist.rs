@@ -10,6 +10,7 @@ use super::state::Loaded;
 use super::{ServiceError, ServiceResult};
 use crate::clock::{Millis, from_ms};
 use crate::storage::history::{self, NewEvent};
+use crate::storage::notifications::{self, NewNotification};
 use crate::storage::{Tx, stage_times, timers, webhooks};
 use crate::timers::deadlines;
 use crate::workflow::engine::REOPEN;
@@ -58,6 +59,7 @@ pub async fn apply(tx: &mut Tx, loaded: &Loaded, t: &Transition, cause: &Cause<'
         return Err(ServiceError::VersionConflict("the dictation was changed by someone else; reload it".into()));
     }
     record_steps(tx, &loaded.def, &loaded.id, t, assignee_id.as_deref(), cause, now).await?;
+    notify_holder(tx, loaded, t, assignee_id.as_deref(), cause, now).await?;
     record_stage_times(tx, loaded, t, now).await?;
     let version = loaded.version + 1;
     let payload = || crate::webhooks::transition_payload(&loaded.id, version, &loaded.def.name, t, now).to_string();
@@ -112,6 +114,39 @@ async fn record_steps(
         history::insert(tx, &event).await?;
     }
     Ok(())
+}
+
+/// Tells the new holder of a letter returned or reassigned to them, unless they did it
+/// themselves. The message names the letter by id (a return's comment stays in the
+/// letter's history: it may be clinical).
+async fn notify_holder(
+    tx: &mut Tx,
+    loaded: &Loaded,
+    t: &Transition,
+    assignee_id: Option<&str>,
+    cause: &Cause<'_>,
+    now: Millis,
+) -> Result<(), sqlx::Error> {
+    let Some(to) = assignee_id else { return Ok(()) };
+    if Some(to) == cause.actor_id || loaded.state.assignee == t.assignee {
+        return Ok(());
+    }
+    let (kind, what) = match t.steps.first().map(|s| s.action.as_str()) {
+        Some(a) if a == Builtin::Return.as_str() => ("returned", "was returned to you with a comment"),
+        Some(a) if a == Builtin::Reassign.as_str() => ("reassigned", "was reassigned to you"),
+        _ => return Ok(()),
+    };
+    let message = format!("{} dictation {}: {what} (now in stage `{}`)", loaded.priority, loaded.id, t.to_stage);
+    let n = NewNotification {
+        user_id: to,
+        dictation_id: Some(&loaded.id),
+        timer_id: None,
+        kind,
+        stage: Some(&t.to_stage),
+        message: &message,
+        late: false,
+    };
+    notifications::insert(tx, &n, now).await
 }
 
 /// The letter's current draft version and the SHA-256 (hex) of its text.

@@ -43,7 +43,8 @@ pub struct Breach {
 /// The most breaches listed (oldest deadline first); the groups carry the counts.
 pub const MAX_BREACHES: i64 = 500;
 
-fn scope_clause(scope: &Scope) -> (&'static str, Option<String>) {
+/// The SQL condition (on `d`, with `$3` for the user) and its user id for a scope.
+pub fn scope_clause(scope: &Scope) -> (&'static str, Option<String>) {
     match scope {
         Scope::All => ("", None),
         Scope::OwnDictations(u) => ("AND d.clinician_id = $3", Some(u.clone())),

@@ -104,7 +104,7 @@ fn rows() -> Vec<Row> {
             "POST",
             "/api/v1/letter-templates/preview",
             Json(json!({"dictation_id": "nope"})),
-            [E::No, E::No, E::No, E::Is(404)],
+            [E::No, E::No, E::No, E::No, E::Is(404)],
             None,
         ),
         row("GET", "/api/v1/letterhead", Empty, ALL, None),

@@ -1,5 +1,6 @@
 //! Workflow engine, timers and definitions over HTTP, on a manual clock, on both backends.
 
+mod calendar_files;
 mod calendars;
 mod concurrency;
 mod definitions;

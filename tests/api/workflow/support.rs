@@ -146,6 +146,14 @@ impl Team {
         dictaflow::workflow::service::scheduler::fire_due_timers(&s.db, s.clock.now_ms()).await.unwrap().fired.len()
     }
 
+    /// Sets the caller's notification settings; returns what the server answered.
+    pub async fn notify_settings(&self, token: &str, body: Value) -> (u16, Value) {
+        let url = self.app.url("/api/v1/me/notification-settings");
+        let resp = self.app.client.put(url).bearer_auth(token).json(&body).send().await.unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
     pub async fn notifications(&self, token: &str) -> Vec<Value> {
         let (status, n) = self.app.get_json(token, "/api/v1/notifications").await;
         assert_eq!(status, 200, "{n}");

@@ -1,5 +1,6 @@
-// Working calendars (super-users): bank holidays and closures, which due times skip; add a
-// closure for a day or a range, remove one. Also the state of speech recognition (changed on
+// Working calendars (super-users): working days and hours, bank holidays (with a warning when
+// they run out within a year) and closures, which due times skip; add a closure for a day or a
+// range, remove one. Also the state of speech recognition (changed on
 // the recognition page).
 
 import { api } from '../api.js';
@@ -10,6 +11,7 @@ export default async function calendar(main) {
   const names = (await api('calendars')).items.map((c) => c.name);
   const pick = h('select', { id: 'cal-name' }, names.map((n) => h('option', { value: n }, n)));
   const info = h('p.muted', { id: 'cal-info' });
+  const warning = h('div.warning-box#cal-warning', { role: 'alert', hidden: true });
   const holidays = h('ul', { id: 'cal-holidays' });
   const closures = h('tbody');
   const status = h('p', { id: 'closure-status', role: 'status' });
@@ -27,7 +29,7 @@ export default async function calendar(main) {
   const model = h('dl#recognition');
   main.append(
     h('h1', 'Calendar'),
-    h('div.field', h('label', { for: 'cal-name' }, 'Calendar'), pick), info,
+    h('div.field', h('label', { for: 'cal-name' }, 'Calendar'), pick), info, warning,
     h('div.wf-layout',
       h('section',
         h('h2', 'Closures'),
@@ -45,7 +47,10 @@ export default async function calendar(main) {
       info.textContent = errorText(e);
       return;
     }
-    info.textContent = `${cal.timezone}; open ${cal.working_hours.opens}–${cal.working_hours.closes}, Monday to Friday.`;
+    const days = cal.working_days.map((d) => d[0].toUpperCase() + d.slice(1)).join(', ');
+    info.textContent = `${cal.timezone}; open ${cal.working_hours.opens}–${cal.working_hours.closes} on ${days}.`;
+    warning.textContent = cal.warning || '';
+    warning.hidden = !cal.warning;
     fill(holidays, cal.bank_holidays.map((d) => h('li', h('time', { datetime: d.date }, d.date), ` ${d.name}`)));
     fill(closures, cal.closures.length ? cal.closures.map((d) => h('tr', { dataset: { date: d.date } },
       h('td', h('time', { datetime: d.date }, d.date)), h('td', d.reason || ''), h('td', d.created_by || ''),
