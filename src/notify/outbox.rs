@@ -25,15 +25,7 @@ pub const FAILED: &str = "email.failed";
 
 /// The retry rules of `[smtp]` (the webhooks' backoff: doubling, capped at an hour).
 pub fn policy(c: &SmtpConfig) -> Policy {
-    let timeout = Duration::from_secs(c.timeout_seconds.max(1));
-    Policy {
-        max_attempts: c.max_attempts.max(1),
-        first_backoff_ms: (c.first_backoff_seconds.max(1) * 1000) as Millis,
-        timeout,
-        lease_ms: (timeout.as_millis() as Millis + 30_000).max(Policy::default().lease_ms),
-        batch: 8,
-        ..Policy::default()
-    }
+    Policy { batch: 8, ..Policy::new(c.max_attempts, c.first_backoff_seconds, c.timeout_seconds, 30_000) }
 }
 
 fn waker() -> &'static Notify {

@@ -110,16 +110,8 @@ pub async fn claim(
     lease_ms: Millis,
     limit: i64,
 ) -> Result<Vec<Claimed>, sqlx::Error> {
-    let mut tx = db.begin_write().await?;
-    let ids = EMAILS.lease_due(&mut tx, db.backend, owner, now, lease_ms, limit).await?;
-    let mut out = Vec::with_capacity(ids.len());
-    for id in &ids {
-        let sql = format!("SELECT {COLUMNS} FROM email_outbox WHERE id = $1");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_one(&mut *tx).await?;
-        out.push(claimed(&row)?);
-    }
-    tx.commit().await?;
-    Ok(out)
+    let select = format!("SELECT {COLUMNS} FROM email_outbox WHERE id = $1");
+    EMAILS.claim(db, owner, now, lease_ms, limit, &select, claimed).await
 }
 
 /// Records an attempt's outcome in `tx` if `owner` still holds the lease (`false`

@@ -3,6 +3,7 @@
 //! died mid-send). `FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite writers take turns.
 
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use super::{Backend, Db, Tx};
 use crate::clock::Millis;
@@ -49,6 +50,30 @@ impl Outbox {
             .iter()
             .map(|r| r.try_get("id"))
             .collect()
+    }
+
+    /// Leases due rows to `owner` (as [`Outbox::lease_due`]) and reads each with `select`
+    /// (a query taking the row's id as `$1`) through `read`, in one write transaction.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn claim<T>(
+        self,
+        db: &Db,
+        owner: &str,
+        now: Millis,
+        lease_ms: Millis,
+        limit: i64,
+        select: &str,
+        read: impl Fn(&AnyRow) -> Result<T, sqlx::Error>,
+    ) -> Result<Vec<T>, sqlx::Error> {
+        let mut tx = db.begin_write().await?;
+        let ids = self.lease_due(&mut tx, db.backend, owner, now, lease_ms, limit).await?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in &ids {
+            let row = sqlx::query(sqlx::AssertSqlSafe(select.to_string())).bind(id).fetch_one(&mut *tx).await?;
+            out.push(read(&row)?);
+        }
+        tx.commit().await?;
+        Ok(out)
     }
 
     /// The earliest time a row may need attention (`None`: nothing waiting).

@@ -149,29 +149,21 @@ pub async fn claim(
     lease_ms: Millis,
     limit: i64,
 ) -> Result<Vec<ClaimedDelivery>, sqlx::Error> {
-    let mut tx = db.begin_write().await?;
-    let ids = DELIVERIES.lease_due(&mut tx, db.backend, owner, now, lease_ms, limit).await?;
-    let mut out = Vec::with_capacity(ids.len());
-    for id in &ids {
-        let r = sqlx::query(
-            "SELECT d.id, d.webhook_id, d.event, d.payload, d.attempts, w.url, w.secret \
-             FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id WHERE d.id = $1",
-        )
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await?;
-        out.push(ClaimedDelivery {
-            id: r.try_get("id")?,
-            webhook_id: r.try_get("webhook_id")?,
-            event: r.try_get("event")?,
-            payload: r.try_get("payload")?,
-            attempt: r.try_get("attempts")?,
-            url: r.try_get("url")?,
-            secret: r.try_get("secret")?,
-        });
-    }
-    tx.commit().await?;
-    Ok(out)
+    let select = "SELECT d.id, d.webhook_id, d.event, d.payload, d.attempts, w.url, w.secret \
+                  FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id WHERE d.id = $1";
+    DELIVERIES.claim(db, owner, now, lease_ms, limit, select, claimed).await
+}
+
+fn claimed(r: &AnyRow) -> Result<ClaimedDelivery, sqlx::Error> {
+    Ok(ClaimedDelivery {
+        id: r.try_get("id")?,
+        webhook_id: r.try_get("webhook_id")?,
+        event: r.try_get("event")?,
+        payload: r.try_get("payload")?,
+        attempt: r.try_get("attempts")?,
+        url: r.try_get("url")?,
+        secret: r.try_get("secret")?,
+    })
 }
 
 /// How one attempt ended.

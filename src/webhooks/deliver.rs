@@ -45,18 +45,24 @@ impl Default for Policy {
 
 impl From<&super::WebhooksConfig> for Policy {
     fn from(c: &super::WebhooksConfig) -> Self {
-        let timeout = Duration::from_secs(c.timeout_seconds.max(1));
-        Policy {
-            max_attempts: c.max_attempts.max(1),
-            first_backoff_ms: (c.first_backoff_seconds.max(1) * 1000) as Millis,
-            timeout,
-            lease_ms: (timeout.as_millis() as Millis + 1000).max(Policy::default().lease_ms),
-            ..Policy::default()
-        }
+        Policy::new(c.max_attempts, c.first_backoff_seconds, c.timeout_seconds, 1000)
     }
 }
 
 impl Policy {
+    /// Attempts, first backoff and timeout as configured (each at least 1), with a lease
+    /// of the timeout plus `margin_ms` (at least the default's).
+    pub fn new(max_attempts: i64, first_backoff_seconds: u64, timeout_seconds: u64, margin_ms: Millis) -> Self {
+        let timeout = Duration::from_secs(timeout_seconds.max(1));
+        Policy {
+            max_attempts: max_attempts.max(1),
+            first_backoff_ms: (first_backoff_seconds.max(1) * 1000) as Millis,
+            timeout,
+            lease_ms: (timeout.as_millis() as Millis + margin_ms).max(Policy::default().lease_ms),
+            ..Policy::default()
+        }
+    }
+
     /// The wait after failed attempt number `attempt` (1-based): 30 s, 1 min, 2 min, ...
     pub fn backoff_ms(&self, attempt: i64) -> Millis {
         let doublings = (attempt - 1).clamp(0, 30) as u32;

@@ -1,6 +1,7 @@
 //! The notifications page in the browser: the unread count beside the navigation, the
 //! list with mark-as-read (one and all) and the unread filter, the email settings with an
-//! error shown at its field, and the weekly reports kept for download.
+//! error shown at its field, and the weekly reports kept for download. And the calendar
+//! page's warning for a calendar whose bank holidays run out within a year.
 
 use dictaflow::clock::{Clock, parse_rfc3339};
 use dictaflow::domain::Role;
@@ -38,11 +39,18 @@ async fn setup(backend: Backend) -> Option<Flow> {
     };
     // Monday 2 March 2026, 10:00.
     let clock = Clock::manual(parse_rfc3339("2026-03-02T10:00:00Z").unwrap());
-    let app = spawn_app_clocked(backend, clock, |_| {}).await?;
+    let calendars = tempfile::tempdir().unwrap();
+    let short = "name: trust-short\nbank_holidays:\n  2026-05-04: Early May bank holiday\n";
+    std::fs::write(calendars.path().join("trust-short.yaml"), short).unwrap();
+    let dir = calendars.path().to_path_buf();
+    let app = spawn_app_clocked(backend, clock, |c| c.calendars.dir = Some(dir)).await?;
+    // The files are read at start.
+    drop(calendars);
     let mut tokens = std::collections::HashMap::new();
     tokens.insert("dr.patel", app.user("dr.patel", Role::Clinician, &["ent"]).await);
     tokens.insert("sec.jones", app.user("sec.jones", Role::Secretary, &["ent"]).await);
     tokens.insert("lead.smith", app.user("lead.smith", Role::TeamLead, &["ent"]).await);
+    tokens.insert("admin", app.user("admin", Role::Superuser, &[]).await);
     let downloads = app.dir.path().join("downloads");
     std::fs::create_dir_all(&downloads).unwrap();
     let web = webdriver::Driver::start(&driver, &browser, &downloads).await;
@@ -152,4 +160,25 @@ pub async fn notifications_page(backend: Backend) {
     let reports = f.web.js("return document.querySelector('#weekly-reports').textContent", json!([])).await;
     assert_eq!(reports, "");
     assert_eq!(f.web.js("return document.querySelector('#notify-weekly-field').hidden", json!([])).await, true);
+    f.sign_out().await;
+
+    // The super-user's calendar page shows a calendar's working days and its warning.
+    f.sign_in("admin", "/app/workflows").await;
+    f.web.goto(&f.url("/app/calendar")).await;
+    f.web.wait("#cal-info", 10).await;
+    f.web.wait_js("no warning for England and Wales", "return document.querySelector('#cal-warning').hidden", 10).await;
+    f.web
+        .js(
+            "const s = document.querySelector('#cal-name'); s.value = 'trust-short'; \
+             s.dispatchEvent(new Event('change'))",
+            json!([]),
+        )
+        .await;
+    let warning = f.web.text(&f.web.wait("#cal-warning", 10).await).await;
+    assert_eq!(
+        warning,
+        "calendar trust-short lists bank holidays only until 4 May 2026: add the following years' to its file"
+    );
+    let info = f.web.text(&f.web.find("#cal-info").await.unwrap()).await;
+    assert!(info.contains("on Monday, Tuesday, Wednesday, Thursday, Friday"), "{info}");
 }

@@ -118,7 +118,7 @@ const CASES: &[Case] = &[
     ("human stage without who", "    who: clinician\n", "", "stages.review", 14, 3, "needs `who`"),
     ("return with optional comment", "return: { to: correct }", "return: { to: correct, comment: optional }", "stages.review.actions.return.comment", 19, 39, "always needs a comment"),
     ("submit back to itself", "submit: { to: review }", "submit: { to: correct }", "stages.correct.actions.submit.to", 13, 21, "leads back to its own stage"),
-    ("unknown calendar", "calendar: england-and-wales", "calendar: scotland", "calendar", 2, 11, "unknown calendar `scotland`"),
+    ("unknown calendar", "calendar: england-and-wales", "calendar: isle-of-man", "calendar", 2, 11, "unknown calendar `isle-of-man`"),
     ("unknown role in by", "approve: { to: done }", "approve: { to: done, by: [consultant] }", "stages.review.actions.approve.by[0]", 18, 33, "unknown role `consultant`"),
     ("duplicate key", "  done: { kind", "  review: {}\n  done: { kind", "stages.review", 20, 3, "duplicate key `review`"),
     ("claim in automatic stage", "on: { recognition_done: correct }", "on: { recognition_done: correct }\n    actions: { claim: {} }", "stages.received.actions.claim", 9, 16, "automatic stage"),

@@ -61,20 +61,32 @@ async fn notifications_reach_people_by_email(backend: Backend) {
     t.ok(&t.patel, &id, "return", json!({"comment": "The dose is 5 mg, not 50 mg."})).await;
     let kinds: Vec<Value> = t.notifications(&t.jones).await.iter().map(|n| n["kind"].clone()).collect();
     assert_eq!(kinds, [json!("returned")], "a return tells the secretary it went back to");
-    // Friday 10:00 is the warning point of the letter (80% of 5 working days).
+    // By Friday 10:00 the letter reached its warning point (80% of 5 working days), and
+    // its stage `correct` (1 working day) its warning and breach: the team lead is told.
     t.advance(4 * DAY);
     t.fire().await;
-    assert_eq!(t.notifications(&t.lead).await.len(), 1);
+    let kinds: Vec<Value> = t.notifications(&t.lead).await.iter().map(|n| n["kind"].clone()).collect();
+    assert_eq!(kinds.len(), 3, "{kinds:?}");
+    let sent = 1 + kinds.len();
 
     send(&t, &smtp).await;
-    let messages = server.wait_for(2).await;
-    assert_eq!(messages.len(), 2, "{messages:#?}");
+    let messages = server.wait_for(sent).await;
+    assert_eq!(messages.len(), sent, "{messages:#?}");
     let returned = find(&messages, "jones@trust.example");
-    let warning = find(&messages, "lead@trust.example");
-    assert_eq!((returned.len(), warning.len()), (1, 1), "{messages:#?}");
+    let escalated = find(&messages, "lead@trust.example");
+    assert_eq!((returned.len(), escalated.len()), (1, 3), "{messages:#?}");
+    let subjects = |ms: &[&Value]| ms.iter().map(|m| m["subject"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    let lead_subjects = subjects(&escalated);
+    assert!(
+        lead_subjects.iter().any(|s| s.starts_with("dictaflow: Turnaround breach (letter ending ")),
+        "{lead_subjects:?}"
+    );
     let link = format!("https://dictaflow.trust.example/app/dictations/{id}");
-    for (m, subject) in [(returned[0], "Letter returned to you"), (warning[0], "Turnaround warning")] {
-        assert!(m["subject"].as_str().unwrap().starts_with(&format!("dictaflow: {subject} (letter ending ")), "{m}");
+    let mut all = vec![(returned[0], "Letter returned to you")];
+    all.extend(escalated.iter().map(|m| (*m, "Turnaround ")));
+    for (m, subject) in all {
+        assert!(m["subject"].as_str().unwrap().starts_with(&format!("dictaflow: {subject}")), "{m}");
+        assert!(m["subject"].as_str().unwrap().contains(" (letter ending "), "{m}");
         let text = m["text"].as_str().unwrap();
         assert!(text.contains(&link) && text.contains(&id), "{text}");
         assert!(!text.contains("Dear Dr Smith"), "never the letter's text: {text}");
@@ -95,10 +107,10 @@ async fn notifications_reach_people_by_email(backend: Backend) {
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert_eq!(states, ["sent", "sent"]);
-    assert_eq!(server.messages().len(), 2);
+    assert_eq!(states, vec!["sent"; sent]);
+    assert_eq!(server.messages().len(), sent);
     let audit = audited(&t, "email.sent").await;
-    assert_eq!(audit.len(), 2, "{audit:#?}");
+    assert_eq!(audit.len(), sent, "{audit:#?}");
     assert!(audit.iter().all(|e| e["target_type"] == "email" && e["details"]["attempt"] == 1), "{audit:#?}");
     assert_eq!(t.app.get_json(&t.lead, "/api/v1/admin/email-outbox").await.0, 403);
 }
