@@ -48,6 +48,11 @@ const FILES: &[(&str, &[u8])] = assets![
     "js/pages/recognition.js",
     "js/pages/lexicon.js",
     "js/spell.js",
+    "js/recorder.js",
+    "js/kept_recordings.js",
+    "js/resumable.js",
+    "js/word_marks.js",
+    "js/pedals.js",
 ];
 
 struct Asset {

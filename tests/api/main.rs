@@ -15,5 +15,6 @@ mod recognition;
 mod recognition_settings;
 mod security;
 mod two_processes;
+mod uploads;
 mod web;
 mod workflow;

@@ -8,8 +8,10 @@ mod admin;
 #[allow(dead_code)]
 #[path = "../api/helpers.rs"]
 mod helpers;
+mod recording;
 mod roles;
 mod webdriver;
+mod working_day;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
