@@ -107,11 +107,24 @@ async fn recording_is_never_lost(backend: Backend) {
     f.web.answer_dialog(false).await;
     f.web.wait_js("the recording kept", "return !document.querySelector('#rec-playback').hidden", 5).await;
 
-    // The tab is left (a full page load, as a closed tab): the browser asks first too, and
-    // the recording is offered again on the next visit.
+    // The tab is left (a full page load, as a closed tab): the page asks the browser to
+    // confirm (its beforeunload handler cancels the unload), and the recording is offered
+    // again on the next visit.
+    let asks = f.web.js(
+        "const ev = new Event('beforeunload', { cancelable: true }); window.dispatchEvent(ev); return ev.defaultPrevented;",
+        json!([]),
+    );
+    assert_eq!(asks.await, json!(true), "leaving the page with an unsent recording asks first");
     f.web.js("setTimeout(() => { location.href = '/app/dictations'; }, 0)", json!([])).await;
-    f.web.dialog_text(5).await;
-    f.web.answer_dialog(true).await;
+    let started = std::time::Instant::now();
+    while f.web.current_path().await != "/app/dictations" {
+        // Headless Chromium may show the browser's own "Leave site?" prompt: leave.
+        if f.web.dialog_open().await {
+            f.web.answer_dialog(true).await;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "the page was not left");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     f.web.wait("#dictations", 10).await;
     open_new(&f).await;
     f.web.wait("#kept #kept-use", 10).await;

@@ -218,6 +218,10 @@ impl Driver {
         }
     }
 
+    pub async fn dialog_open(&self) -> bool {
+        self.cmd("GET", "/alert/text", None).await.is_ok()
+    }
+
     /// Answers the open dialog: OK (`accept`) or Cancel.
     pub async fn answer_dialog(&self, accept: bool) {
         let path = if accept { "/alert/accept" } else { "/alert/dismiss" };
