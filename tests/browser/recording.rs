@@ -162,6 +162,8 @@ async fn recording_is_never_lost(backend: Backend) {
 /// New dictation on a 360 px phone: nothing wider than the screen.
 async fn new_dictation_fits_a_phone(f: &Flow) {
     f.web.window_size(360, 740).await;
+    let frame = f.web.js("return window.outerHeight - window.innerHeight", json!([])).await.as_u64().unwrap_or(0);
+    f.web.window_size(360, 740 + frame as u32).await;
     open_new(f).await;
     let overflow = f.web.js("return document.documentElement.scrollWidth - window.innerWidth", json!([])).await;
     f.web.window_size(1280, 900).await;

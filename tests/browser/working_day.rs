@@ -260,7 +260,10 @@ async fn a_return_says_why(f: &Flow, id: &str) {
 
 async fn the_clinician_reviews_on_a_phone(f: &Flow, id: &str) {
     f.sign_in("dr.patel", "/app/dictations").await;
+    // A 360 x 740 viewport: the window is made taller by what the browser's own frame takes.
     f.web.window_size(360, 740).await;
+    let frame = f.web.js("return window.outerHeight - window.innerHeight", json!([])).await.as_u64().unwrap_or(0);
+    f.web.window_size(360, 740 + frame as u32).await;
     open_letter(f, id).await;
     f.web.wait("button[data-action=approve]", 10).await;
     let m = f
@@ -271,7 +274,7 @@ async fn the_clinician_reviews_on_a_phone(f: &Flow, id: &str) {
              return { overflow: document.documentElement.scrollWidth - window.innerWidth,
                letter: top(document.querySelector('#draft')),
                approve: approve.getBoundingClientRect().bottom + window.scrollY,
-               screen: window.innerHeight,
+               screen: window.innerHeight, width: window.innerWidth,
                transport: !!document.querySelector('.transport, #pedal'),
                player: document.querySelector('#player').getBoundingClientRect().height };",
             json!([]),
@@ -280,6 +283,7 @@ async fn the_clinician_reviews_on_a_phone(f: &Flow, id: &str) {
     f.shot("phone-review").await;
     f.web.window_size(1280, 900).await;
     assert!(m["overflow"].as_f64().unwrap() <= 0.0, "no horizontal scrolling: {m}");
+    assert_eq!((m["width"].as_f64(), m["screen"].as_f64()), (Some(360.0), Some(740.0)), "{m}");
     assert_eq!(m["transport"], false, "no transcription controls for the clinician: {m}");
     let (letter, approve, screen) =
         (m["letter"].as_f64().unwrap(), m["approve"].as_f64().unwrap(), m["screen"].as_f64().unwrap());

@@ -8,7 +8,7 @@ import { api } from './api.js';
 import { h, fill, toast, fmtTime, errorText } from './ui.js';
 import { formatNhs } from './nhs.js';
 import { SpellCheck } from './spell.js';
-import { alignWords, followEdit, markAt, markAtTime } from './word_marks.js';
+import { alignWords, followEdit, markAt, markAtTime, placed } from './word_marks.js';
 
 const AUTOSAVE_MS = 1500;
 const PRSB_HEADINGS = ['Diagnoses', 'Clinical summary', 'Plan', 'Actions for GP', 'Information given to the patient'];
@@ -53,9 +53,9 @@ export class DraftEditor {
     this.area.addEventListener('scroll', () => { this.marksLayer.scrollTop = this.area.scrollTop; });
     this.current = -1;
     this.renderMarks();
-    const lows = this.marks.filter((m) => this.isLow(m)).length;
+    const lows = this.shown.filter((m) => this.isLow(m)).length;
     this.help = h('p.muted.marks-help', { id: 'marks-help' }, words.length
-      ? [`${this.marks.length} words of the letter are timed to the recording; ${lows} marked `,
+      ? [`${this.shown.length} words of the letter are timed to the recording; ${lows} marked `,
         h('span.w.low', 'low confidence'), ' (below ', `${Math.round(this.threshold * 100)}%). `,
         'Ctrl+click a word, or put the cursor in it and press Ctrl+Enter, to play from it.']
       : 'No recognised words to time the letter against.');
@@ -72,7 +72,8 @@ export class DraftEditor {
     const text = this.area.value;
     const parts = [];
     let at = 0;
-    this.spans = this.marks.map((m, i) => {
+    this.shown = placed(this.marks);
+    this.spans = this.shown.map((m, i) => {
       const cls = `span.w${this.isLow(m) ? '.low' : ''}${m.heard ? '.heard' : ''}${i === this.current ? '.current' : ''}`;
       const span = h(cls, { dataset: { i, start: m.start } }, text.slice(m.from, m.to));
       parts.push(text.slice(at, m.from), span);
@@ -98,7 +99,7 @@ export class DraftEditor {
   attachAudio(audio) {
     this.audio = audio;
     const playFrom = () => {
-      const m = markAt(this.marks, this.area.selectionStart);
+      const m = markAt(this.shown, this.area.selectionStart);
       if (!m) return false;
       audio.currentTime = m.start;
       audio.play().catch(() => {});
@@ -108,7 +109,7 @@ export class DraftEditor {
     this.area.addEventListener('keydown', (ev) => {
       if ((ev.ctrlKey || ev.metaKey) && ev.key === 'Enter' && playFrom()) ev.preventDefault();
     });
-    const sync = () => this.highlight(markAtTime(this.marks, audio.currentTime));
+    const sync = () => this.highlight(markAtTime(this.shown, audio.currentTime));
     let raf = 0;
     const loop = () => { sync(); if (!audio.paused) raf = requestAnimationFrame(loop); };
     audio.addEventListener('play', () => { cancelAnimationFrame(raf); loop(); });

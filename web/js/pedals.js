@@ -149,10 +149,10 @@ export class PedalPanel {
     }
   }
 
-  async save() {
+  async save(done = 'Pedal settings saved.') {
     try {
       await api('auth/me/settings/pedal', { method: 'PUT', json: this.settings });
-      this.status.textContent = 'Pedal settings saved.';
+      this.status.textContent = done;
     } catch (e) {
       this.status.textContent = `Pedal settings not saved: ${errorText(e)}`;
     }
@@ -210,8 +210,8 @@ export class PedalPanel {
     if (l.layout.length >= 3) {
       this.settings.learnt[deviceKey(l.device)] = { name: l.device.productName || '', layout: l.layout };
       this.learning = null;
-      this.status.textContent = 'Pedals learnt and saved.';
-      this.save();
+      this.status.textContent = 'Pedals learnt; saving…';
+      this.save('Pedals learnt and saved.');
     } else {
       this.status.textContent = `Got the ${pedal} pedal; now press the ${PEDALS[l.layout.length]} one.`;
     }

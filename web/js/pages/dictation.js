@@ -98,8 +98,8 @@ export default async function dictation(main, { user, params, navigate }) {
       returnedBanner(d),
       editor.element,
       actions.length ? h('div.actions',
-        h('div.field', h('label', { for: 'comment' }, 'Comment (needed to return or cancel)'), comment),
-        h('div.row', buttons)) : null,
+        h('div.row', buttons),
+        h('div.field', h('label', { for: 'comment' }, 'Comment (needed to return or cancel)'), comment)) : null,
       exportLinks,
       historyBox());
 
