@@ -18,3 +18,4 @@ mod two_processes;
 mod uploads;
 mod web;
 mod workflow;
+mod working_day;
