@@ -11,6 +11,7 @@ mod helpers;
 mod recording;
 mod roles;
 mod webdriver;
+mod workflow_editor;
 mod working_day;
 
 use std::path::{Path, PathBuf};
