@@ -258,6 +258,22 @@ async fn a_return_says_why(f: &Flow, id: &str) {
     act(f, "sec.jones", id, "submit", "").await;
 }
 
+/// The secretary's upload form names the clinician from a list; the letters list searches.
+async fn pickers_and_search(f: &Flow, id: &str) {
+    f.web.goto(&f.url("/app/dictations/new")).await;
+    f.web
+        .wait_js("the clinician picker", "return [...document.querySelectorAll('select#clinician option')].map((o) => o.value).join(',') === ',dr.patel'", 10)
+        .await;
+    f.web.goto(&f.url("/app/dictations")).await;
+    let search = f.web.wait("#letters-search", 10).await;
+    f.web.type_into(&search, "ann exam").await;
+    f.web
+        .wait_js("the letter found", &format!("const rows = document.querySelectorAll('#dictations tbody tr'); return rows.length === 1 && rows[0].dataset.id === '{id}'"), 10)
+        .await;
+    f.web.type_into(&search, "zzz").await;
+    f.web.wait_js("nothing found", "return document.querySelectorAll('#dictations tbody tr').length === 0", 10).await;
+}
+
 async fn the_clinician_reviews_on_a_phone(f: &Flow, id: &str) {
     f.sign_in("dr.patel", "/app/dictations").await;
     // A 360 x 740 viewport: the window is made taller by what the browser's own frame takes.
@@ -300,6 +316,7 @@ async fn working_day(backend: Backend) {
     the_letter_carries_the_words(&f, &id).await;
     the_pedal_drives_playback(&f).await;
     a_return_says_why(&f, &id).await;
+    pickers_and_search(&f, &id).await;
     f.sign_out().await;
     the_clinician_reviews_on_a_phone(&f, &id).await;
 }
