@@ -201,6 +201,14 @@ impl Driver {
         self.cmd("POST", "/execute/sync", Some(json!({"script": script, "args": args}))).await.expect("script")
     }
 
+    /// Holds `key` down for `ms` milliseconds, then releases it (W3C actions: a real
+    /// keydown, a pause and a keyup, which send keys cannot give).
+    pub async fn hold_key(&self, key: &str, ms: u64) {
+        let actions = json!({"actions": [{"type": "key", "id": "keyboard", "actions": [
+            {"type": "keyDown", "value": key}, {"type": "pause", "duration": ms}, {"type": "keyUp", "value": key}]}]});
+        self.cmd("POST", "/actions", Some(actions)).await.expect("key actions");
+    }
+
     /// Runs an async function body whose last argument is the callback to call with the result.
     pub async fn js_async(&self, script: &str, args: Value) -> Value {
         self.cmd("POST", "/execute/async", Some(json!({"script": script, "args": args}))).await.expect("async script")

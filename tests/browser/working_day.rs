@@ -198,6 +198,16 @@ async fn the_pedal_drives_playback(f: &Flow) {
     let held = f.web.js(&audio("currentTime"), json!([])).await.as_f64().unwrap();
     assert!(held < 0.5, "and goes on rewinding while held: {held}");
 
+    // Hold-to-play on the keyboard too: F8 held plays, released pauses.
+    f.web.click_css("#t-holdToPlay", 5).await;
+    f.web.click_css("#draft", 5).await;
+    let before = f.web.js(&audio("currentTime"), json!([])).await.as_f64().unwrap();
+    f.web.hold_key(crate::webdriver::keys::F8, 1500).await;
+    f.web.wait_js("paused on release", &audio("paused"), 5).await;
+    let after = f.web.js(&audio("currentTime"), json!([])).await.as_f64().unwrap();
+    assert!(after > before + 0.5, "played while held: {before} -> {after}");
+    f.web.click_css("#t-holdToPlay", 5).await;
+
     // Tap mode, kept on the server for this user.
     f.web
         .js(
