@@ -302,6 +302,10 @@ pub struct LimitsConfig {
     pub direct_max_duration_seconds: f64,
     /// Direct transcriptions that may wait for a free slot; more get 503 `overloaded` at once.
     pub direct_max_waiting: usize,
+    /// A resumable upload (`/api/v1/uploads`) not sent to for this many hours is removed.
+    pub upload_session_hours: u64,
+    /// The chunk size the server suggests to resumable-upload clients, in bytes.
+    pub upload_chunk_bytes: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -394,6 +398,8 @@ impl Default for LimitsConfig {
             max_concurrent_decodes: 0,
             direct_max_duration_seconds: 1800.0,
             direct_max_waiting: 8,
+            upload_session_hours: 24,
+            upload_chunk_bytes: 1024 * 1024,
         }
     }
 }
@@ -479,6 +485,9 @@ impl Config {
     fn validate(&self) -> Result<(), String> {
         if self.limits.max_upload_bytes == 0 {
             return Err("limits.max_upload_bytes must be greater than 0".into());
+        }
+        if self.limits.upload_session_hours == 0 || self.limits.upload_chunk_bytes == 0 {
+            return Err("limits.upload_session_hours and limits.upload_chunk_bytes must be greater than 0".into());
         }
         let (max, min) = (self.limits.max_duration_seconds, self.limits.min_duration_seconds);
         // partial_cmp so that NaN limits are refused too.

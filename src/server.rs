@@ -104,6 +104,12 @@ pub async fn run(listener: TcpListener, state: AppState, shutdown: CancellationT
         state.config.retention.audio_days_after_dispatch,
         shutdown.clone(),
     ));
+    let uploads = tokio::spawn(crate::ingest::resumable::run(
+        state.db.clone(),
+        crate::storage::partial::Partials::new(&state.config.storage.data_dir),
+        state.clock.clone(),
+        shutdown.clone(),
+    ));
     let checkpoints = start_checkpoints(&state, &shutdown)?;
     let notify = start_notify(&state, &shutdown)?;
     let tls = match (&state.config.server.tls_cert, &state.config.server.tls_key) {
@@ -137,6 +143,7 @@ pub async fn run(listener: TcpListener, state: AppState, shutdown: CancellationT
     let _ = scheduler.await;
     let _ = retention.await;
     let _ = letters.await;
+    let _ = uploads.await;
     let _ = throttled.await;
     let _ = deliverer.await;
     for task in notify {

@@ -114,7 +114,7 @@ async fn upload(
     created(&view, &id, false)
 }
 
-fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
+pub(super) fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
     let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
     let key = value.to_str().ok().map(str::trim).unwrap_or_default();
     if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
@@ -128,7 +128,11 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
 }
 
 /// Validates the text fields and resolves who the dictation belongs to.
-async fn prepare_fields(state: &AppState, user: &User, raw: &RawFields) -> ApiResult<(UploadFields, String)> {
+pub(super) async fn prepare_fields(
+    state: &AppState,
+    user: &User,
+    raw: &RawFields,
+) -> ApiResult<(UploadFields, String)> {
     policy::require(user, policy::Permission::UploadDictations)?;
     let fields = UploadFields::parse(raw, state.clock.now().date_naive())
         .map_err(|e| ApiError::invalid_field(&e.field, e.code, e.message))?;
@@ -165,7 +169,7 @@ async fn prepare_fields(state: &AppState, user: &User, raw: &RawFields) -> ApiRe
     Ok((fields, clinician.id))
 }
 
-fn ingest_error(e: IngestError) -> ApiError {
+pub(super) fn ingest_error(e: IngestError) -> ApiError {
     match e {
         IngestError::Audio(crate::audio::AudioError::Io(e)) => {
             ApiError::Internal(anyhow::anyhow!("cannot read the staged upload: {e}"))
@@ -189,7 +193,7 @@ fn ingest_error(e: IngestError) -> ApiError {
     }
 }
 
-fn created(view: &dictations::DictationView, id: &str, replayed: bool) -> ApiResult<Response> {
+pub(super) fn created(view: &dictations::DictationView, id: &str, replayed: bool) -> ApiResult<Response> {
     let mut resp = (StatusCode::CREATED, axum::Json(render(view, None))).into_response();
     let location =
         HeaderValue::from_str(&format!("/api/v1/dictations/{id}")).map_err(|e| ApiError::Internal(e.into()))?;
@@ -208,6 +212,8 @@ struct ListQuery {
     assignee: Option<String>,
     priority: Option<String>,
     due_before: Option<String>,
+    /// Search words (patient, NHS or hospital number, clinician, specialty, letter type).
+    q: Option<String>,
     limit: Option<i64>,
     cursor: Option<String>,
 }
@@ -254,14 +260,16 @@ async fn list(
         return Err(ApiError::invalid_field("limit", "validation_failed", "limit must be between 1 and 500"));
     }
     let after = q.cursor.as_deref().map(decode_cursor).transpose()?;
+    let search = search_words(q.q.as_deref())?;
     let filters = json!({"status": q.status, "clinician": q.clinician, "assignee": q.assignee,
-        "priority": q.priority, "due_before": q.due_before});
+        "priority": q.priority, "due_before": q.due_before, "q": q.q});
     let filter = ListFilter {
         status: q.status,
         clinician: q.clinician,
         assignee: q.assignee,
         priority: q.priority,
         due_before,
+        search,
         limit: limit + 1,
         after,
     };
@@ -279,6 +287,19 @@ async fn list(
     let details = json!({"filters": filters, "shown": shown});
     record(&state, Some(&user), &client, action::DICTATION_LIST, None, details).await?;
     Ok(axum::Json(json!({"items": items, "next_cursor": next_cursor})))
+}
+
+/// The words of a search, NHS numbers with their spaces removed ("943 476 5919").
+fn search_words(q: Option<&str>) -> ApiResult<Vec<String>> {
+    let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) else { return Ok(Vec::new()) };
+    if q.chars().count() > 100 {
+        return Err(ApiError::invalid_field("q", "validation_failed", "search for at most 100 characters"));
+    }
+    let digits: String = q.chars().filter(|c| !c.is_whitespace()).collect();
+    if digits.len() >= 3 && digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(vec![digits]);
+    }
+    Ok(q.split_whitespace().take(8).map(str::to_string).collect())
 }
 
 fn encode_cursor(view: &dictations::DictationView) -> String {
@@ -308,6 +329,13 @@ async fn get_one(
     let segments = dictations::transcript_segments(&state.db, &id).await?;
     let mut one = [render(&view, segments.as_deref())];
     add_working_time_left(&state, &mut one).await?;
+    let returned = crate::storage::history::open_returns(&state.db, std::slice::from_ref(&id)).await?.remove(&id);
+    one[0]["returned"] = serde_json::to_value(returned).map_err(|e| ApiError::Internal(e.into()))?;
+    if one[0]["transcription"].is_object() {
+        // Which words the letter editor marks: the threshold set now, also for older drafts.
+        let settings = crate::jobs::settings::effective(&state.db, &state.config.stt).await?.settings;
+        one[0]["transcription"]["low_confidence_threshold"] = json!(settings.low_confidence_threshold);
+    }
     let [d] = one;
     Ok(axum::Json(d))
 }

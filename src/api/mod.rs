@@ -22,7 +22,9 @@ pub mod oversight;
 pub mod queue;
 pub mod recognition;
 pub mod reports;
+pub mod settings;
 pub mod spellcheck;
+pub mod uploads;
 pub mod vocabularies;
 pub mod webhooks;
 pub mod workflows;
@@ -82,6 +84,8 @@ pub fn router(state: AppState) -> Router {
         .merge(lexicon::router())
         .merge(spellcheck::router())
         .merge(notify::router())
+        .merge(uploads::router())
+        .merge(settings::router())
         .fallback(api_not_found)
         .route_layer(axum::middleware::from_fn(tag_route));
     Router::new()

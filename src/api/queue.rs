@@ -54,7 +54,13 @@ async fn queue(
     record(&state, Some(&user), &client, action::QUEUE_VIEW, None, json!({"shown": shown})).await?;
     let deadlines: Vec<i64> = rows.iter().map(|r| r.due_at.unwrap_or(now)).collect();
     let (left, day) = working_seconds_left(&state, &deadlines).await?;
-    let items = rows.iter().zip(left).map(|(r, left)| QueueEntry::of(r, left, day));
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut returns = crate::storage::history::open_returns(&state.db, &ids).await?;
+    let items = rows.iter().zip(left).map(|(r, left)| {
+        let mut entry = QueueEntry::of(r, left, day);
+        entry.returned = returns.remove(&r.id);
+        entry
+    });
     Ok(axum::Json(QueuePage { items: items.collect() }))
 }
 
@@ -83,6 +89,8 @@ struct QueueEntry {
     sla: Option<Sla>,
     pool: Option<String>,
     version: i64,
+    /// Set while the letter is back with the secretary after a return: who, when and why.
+    returned: Option<crate::storage::history::Returned>,
 }
 
 #[derive(Serialize)]
@@ -138,6 +146,7 @@ impl QueueEntry {
             }),
             pool: r.pool.clone(),
             version: r.version,
+            returned: None,
         }
     }
 }

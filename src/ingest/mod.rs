@@ -2,6 +2,7 @@
 //! the blob, the dictation row and its transcription job durably.
 
 pub mod fields;
+pub mod resumable;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -162,6 +162,9 @@ pub struct ListFilter {
     pub assignee: Option<String>,
     pub priority: Option<String>,
     pub due_before: Option<Millis>,
+    /// Words that must each appear in the patient's name, NHS number or hospital number,
+    /// the clinician, the specialty or the letter type (case-insensitive).
+    pub search: Vec<String>,
     pub limit: i64,
     /// Continue after this (created_at, id), newest first.
     pub after: Option<(Millis, String)>,
@@ -253,6 +256,21 @@ pub async fn list(db: &Db, scope: &Scope, f: &ListFilter) -> Result<Vec<Dictatio
     if let Some(due) = f.due_before {
         args.push(Arg::Int(due));
         clauses.push(format!("d.due_at IS NOT NULL AND d.due_at < ${}", args.len()));
+    }
+    for word in &f.search {
+        let escaped = word.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        args.push(Arg::Text(format!("%{escaped}%")));
+        let n = args.len();
+        let cols = [
+            "d.patient_name",
+            "d.patient_nhs_number",
+            "d.hospital_number",
+            "c.username",
+            "d.specialty",
+            "d.letter_type",
+        ];
+        let any: Vec<String> = cols.iter().map(|c| format!("LOWER(COALESCE({c}, '')) LIKE ${n} ESCAPE '\\'")).collect();
+        clauses.push(format!("({})", any.join(" OR ")));
     }
     if let Some((at, id)) = &f.after {
         args.push(Arg::Int(*at));

@@ -103,3 +103,50 @@ pub async fn of_dictation(db: &Db, id: &str) -> Result<Vec<Entry>, sqlx::Error> 
         })
         .collect()
 }
+
+/// Why a letter is back with its secretary: the return (who, when, the comment).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Returned {
+    pub at: String,
+    pub by: String,
+    pub comment: Option<String>,
+}
+
+/// Statuses that mean a returned letter has moved on (sent for review again, or further).
+const MOVED_ON: &[&str] = &["awaiting_review", "approved", "dispatched", "cancelled"];
+
+/// For each of `ids` whose latest `return` has not been followed by a step that sent the
+/// letter on (to review or further): that return.
+pub async fn open_returns(db: &Db, ids: &[String]) -> Result<std::collections::HashMap<String, Returned>, sqlx::Error> {
+    let mut out = std::collections::HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let moved: Vec<String> = MOVED_ON.iter().map(|s| format!("'{s}'")).collect();
+    let sql = format!(
+        "SELECT e.dictation_id, e.at, e.action, e.comment, u.username AS actor FROM events e \
+         LEFT JOIN users u ON u.id = e.actor_id WHERE e.dictation_id IN ({}) \
+         AND (e.action = 'return' OR e.to_status IN ({})) ORDER BY e.at, e.id",
+        marks.join(", "),
+        moved.join(", ")
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for id in ids {
+        q = q.bind(id);
+    }
+    for r in q.fetch_all(&db.pool).await? {
+        let id: String = r.try_get("dictation_id")?;
+        if r.try_get::<String, _>("action")? == "return" {
+            let returned = Returned {
+                at: crate::clock::rfc3339(r.try_get("at")?),
+                by: r.try_get::<Option<String>, _>("actor")?.unwrap_or_else(|| "system".into()),
+                comment: r.try_get("comment")?,
+            };
+            out.insert(id, returned);
+        } else {
+            out.remove(&id);
+        }
+    }
+    Ok(out)
+}

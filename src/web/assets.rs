@@ -52,6 +52,11 @@ const FILES: &[(&str, &[u8])] = assets![
     "js/pages/letter_details.js",
     "js/pages/notifications.js",
     "js/spell.js",
+    "js/recorder.js",
+    "js/kept_recordings.js",
+    "js/resumable.js",
+    "js/word_marks.js",
+    "js/pedals.js",
 ];
 
 struct Asset {

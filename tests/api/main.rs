@@ -17,5 +17,7 @@ mod recognition;
 mod recognition_settings;
 mod security;
 mod two_processes;
+mod uploads;
 mod web;
 mod workflow;
+mod working_day;

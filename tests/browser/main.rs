@@ -12,8 +12,11 @@ mod lexicon;
 mod letters;
 mod oversight;
 mod notify;
+mod recording;
 mod roles;
 mod webdriver;
+mod workflow_editor;
+mod working_day;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -13,9 +13,9 @@ const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 /// WebDriver key codes.
 pub mod keys {
     pub const BACKSPACE: &str = "\u{E003}";
+    pub const CONTROL: &str = "\u{E009}";
     pub const ALT: &str = "\u{E00A}";
     pub const ARROW_UP: &str = "\u{E013}";
-    pub const ARROW_RIGHT: &str = "\u{E014}";
     pub const ENTER: &str = "\u{E007}";
     pub const F7: &str = "\u{E037}";
     pub const F8: &str = "\u{E038}";
@@ -182,6 +182,11 @@ impl Driver {
         self.cmd("POST", &format!("/element/{}/click", e.0), None).await.expect("click");
     }
 
+    /// Clicks, tolerating a dialog the click opens (the answer then says so).
+    pub async fn click_opening_dialog(&self, e: &Element) {
+        let _ = self.cmd("POST", &format!("/element/{}/click", e.0), None).await;
+    }
+
     pub async fn click_css(&self, css: &str, secs: u64) {
         let e = self.wait(css, secs).await;
         self.click(&e).await;
@@ -198,6 +203,48 @@ impl Driver {
     /// Runs a function body with `arguments`; returns its result.
     pub async fn js(&self, script: &str, args: Value) -> Value {
         self.cmd("POST", "/execute/sync", Some(json!({"script": script, "args": args}))).await.expect("script")
+    }
+
+    /// Holds `key` down for `ms` milliseconds, then releases it (W3C actions: a real
+    /// keydown, a pause and a keyup, which send keys cannot give).
+    pub async fn hold_key(&self, key: &str, ms: u64) {
+        let actions = json!({"actions": [{"type": "key", "id": "keyboard", "actions": [
+            {"type": "keyDown", "value": key}, {"type": "pause", "duration": ms}, {"type": "keyUp", "value": key}]}]});
+        self.cmd("POST", "/actions", Some(actions)).await.expect("key actions");
+    }
+
+    /// Runs an async function body whose last argument is the callback to call with the result.
+    pub async fn js_async(&self, script: &str, args: Value) -> Value {
+        self.cmd("POST", "/execute/async", Some(json!({"script": script, "args": args}))).await.expect("async script")
+    }
+
+    /// The text of the open `alert`/`confirm` dialog, waiting up to `secs` for one.
+    pub async fn dialog_text(&self, secs: u64) -> String {
+        let end = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if let Ok(v) = self.cmd("GET", "/alert/text", None).await {
+                return v.as_str().unwrap_or_default().to_string();
+            }
+            assert!(Instant::now() < end, "no dialog opened within {secs} s");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn dialog_open(&self) -> bool {
+        self.cmd("GET", "/alert/text", None).await.is_ok()
+    }
+
+    /// Answers the open dialog: OK (`accept`) or Cancel.
+    pub async fn answer_dialog(&self, accept: bool) {
+        let path = if accept { "/alert/accept" } else { "/alert/dismiss" };
+        self.cmd("POST", path, None).await.expect("answer the dialog");
+    }
+
+    /// Chromium's network emulation: offline, or online with an upload rate (bytes/s).
+    pub async fn network(&self, offline: bool, upload_bytes_per_second: i64) {
+        let conditions = json!({"network_conditions": {"offline": offline, "latency": 1,
+            "download_throughput": 10_000_000, "upload_throughput": upload_bytes_per_second}});
+        self.cmd("POST", "/chromium/network_conditions", Some(conditions)).await.expect("network conditions");
     }
 
     pub async fn window_size(&self, width: u32, height: u32) {

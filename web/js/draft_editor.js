@@ -1,11 +1,14 @@
 // The letter being edited: autosave on `base_version`, and a conflict view that loses nothing
 // when another tab or person saved meanwhile. Also inserts PRSB-style letter headings with the
-// patient details filled in.
+// patient details filled in. The recognised words the letter still contains carry their timing
+// and confidence (word_marks.js): low-confidence words are underlined in the letter itself, the
+// word being played is highlighted, and Ctrl+click or Ctrl+Enter plays from the word at the cursor.
 
 import { api } from './api.js';
 import { h, fill, toast, fmtTime, errorText } from './ui.js';
 import { formatNhs } from './nhs.js';
 import { SpellCheck } from './spell.js';
+import { alignWords, followEdit, markAt, markAtTime, placed } from './word_marks.js';
 
 const AUTOSAVE_MS = 1500;
 const PRSB_HEADINGS = ['Diagnoses', 'Clinical summary', 'Plan', 'Actions for GP', 'Information given to the patient'];
@@ -35,7 +38,90 @@ export class DraftEditor {
     if (editable) {
       this.spell = new SpellCheck(this.area, d.id, () => this.changed());
       this.spell.mount();
+    } else {
+      const wrap = h('div.spell-wrap');
+      this.area.replaceWith(wrap);
+      wrap.append(this.area);
     }
+    const t = d.transcription || {};
+    this.threshold = typeof t.low_confidence_threshold === 'number' ? t.low_confidence_threshold : 0.5;
+    const words = (t.segments || []).flatMap((seg) => seg.words || []);
+    this.marks = alignWords(text, words);
+    this.lastText = text;
+    this.marksLayer = h('div.marks-layer', { id: 'draft-marks', 'aria-hidden': 'true' });
+    this.area.parentNode.prepend(this.marksLayer);
+    this.area.addEventListener('scroll', () => { this.marksLayer.scrollTop = this.area.scrollTop; });
+    this.current = -1;
+    this.renderMarks();
+    const lows = this.shown.filter((m) => this.isLow(m)).length;
+    this.help = h('p.muted.marks-help', { id: 'marks-help' }, words.length
+      ? [`${this.shown.length} words of the letter are timed to the recording; ${lows} marked `,
+        h('span.w.low', 'low confidence'), ' (below ', `${Math.round(this.threshold * 100)}%). `,
+        'Ctrl+click a word, or put the cursor in it and press Ctrl+Enter, to play from it.']
+      : 'No recognised words to time the letter against.');
+    this.area.setAttribute('aria-describedby', 'marks-help');
+    this.element.insertBefore(this.help, this.status);
+  }
+
+  isLow(m) {
+    return m.confidence < this.threshold;
+  }
+
+  /** Draws the marks on the layer behind the text (same wrapping as the textarea). */
+  renderMarks() {
+    const text = this.area.value;
+    const parts = [];
+    let at = 0;
+    this.shown = placed(this.marks);
+    this.spans = this.shown.map((m, i) => {
+      const cls = `span.w${this.isLow(m) ? '.low' : ''}${m.heard ? '.heard' : ''}${i === this.current ? '.current' : ''}`;
+      const span = h(cls, { dataset: { i, start: m.start } }, text.slice(m.from, m.to));
+      parts.push(text.slice(at, m.from), span);
+      at = m.to;
+      return span;
+    });
+    parts.push(text.slice(at), '\n');
+    fill(this.marksLayer, parts);
+    this.marksLayer.scrollTop = this.area.scrollTop;
+  }
+
+  /** Moves the marks along with an edit of the text (an edited word loses its mark). */
+  syncMarks() {
+    const now = this.area.value;
+    if (now === this.lastText) return;
+    this.marks = followEdit(this.marks, this.lastText, now);
+    this.lastText = now;
+    this.current = -1;
+    this.renderMarks();
+  }
+
+  /** Highlights the word being played and lets Ctrl+click / Ctrl+Enter play from a word. */
+  attachAudio(audio) {
+    this.audio = audio;
+    const playFrom = () => {
+      const m = markAt(this.shown, this.area.selectionStart);
+      if (!m) return false;
+      audio.currentTime = m.start;
+      audio.play().catch(() => {});
+      return true;
+    };
+    this.area.addEventListener('click', (ev) => { if (ev.ctrlKey || ev.metaKey) playFrom(); });
+    this.area.addEventListener('keydown', (ev) => {
+      if ((ev.ctrlKey || ev.metaKey) && ev.key === 'Enter' && playFrom()) ev.preventDefault();
+    });
+    const sync = () => this.highlight(markAtTime(this.shown, audio.currentTime));
+    let raf = 0;
+    const loop = () => { sync(); if (!audio.paused) raf = requestAnimationFrame(loop); };
+    audio.addEventListener('play', () => { cancelAnimationFrame(raf); loop(); });
+    audio.addEventListener('seeked', sync);
+    audio.addEventListener('timeupdate', sync);
+  }
+
+  highlight(i) {
+    if (i === this.current) return;
+    if (this.spans[this.current]) this.spans[this.current].classList.remove('current');
+    this.current = i;
+    if (this.spans[i]) this.spans[i].classList.add('current');
   }
 
   savedText(draft) {
@@ -50,6 +136,7 @@ export class DraftEditor {
   }
 
   changed() {
+    this.syncMarks();
     this.dirty = true;
     if (this.conflict) return;
     this.status.textContent = 'Unsaved changes…';
@@ -142,6 +229,7 @@ export class DraftEditor {
   takeTheirs(theirs) {
     const mine = this.area.value;
     this.area.value = theirs.text || '';
+    this.syncMarks();
     this.base = theirs.version;
     this.dirty = false;
     this.conflict = false;

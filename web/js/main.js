@@ -60,6 +60,19 @@ export const HOME = {
 
 let user = null;
 let cleanup = null;
+// A page's check before it is left: returns a question when leaving would lose something.
+let leaveGuard = null;
+let shownPath = location.pathname + location.search;
+
+/** Sets (or clears, with null) the current page's check before it is left. */
+export function guardLeaving(fn) {
+  leaveGuard = fn;
+}
+
+function mayLeave() {
+  const question = leaveGuard && leaveGuard();
+  return !question || window.confirm(question);
+}
 
 async function currentUser() {
   if (user) return user;
@@ -111,26 +124,30 @@ export async function refreshUnread(known) {
 }
 
 async function signOut() {
+  if (!mayLeave()) return;
   try {
     await api('auth/logout', { method: 'POST' });
   } catch (e) {
     // The session may already be gone; signing out locally is what matters.
   }
   user = null;
-  navigate('/app/login');
+  navigate('/app/login', { force: true });
 }
 
 export function setUser(u) {
   user = u;
 }
 
-export async function navigate(path, { replace = false } = {}) {
+export async function navigate(path, { replace = false, force = false } = {}) {
+  if (!force && !mayLeave()) return false;
   if (replace) history.replaceState(null, '', path);
   else if (path !== location.pathname + location.search) history.pushState(null, '', path);
   await route();
 }
 
 async function route() {
+  leaveGuard = null;
+  shownPath = location.pathname + location.search;
   if (cleanup) {
     try { cleanup(); } catch (e) { /* a page's cleanup must not stop navigation */ }
     cleanup = null;
@@ -155,7 +172,7 @@ async function route() {
   (found.r.params || []).forEach((name, i) => { params[name] = found.m[i + 1]; });
   fill(main);
   try {
-    cleanup = (await found.r.page(main, { user: me, params, navigate })) || null;
+    cleanup = (await found.r.page(main, { user: me, params, navigate, guardLeaving })) || null;
   } catch (e) {
     fill(main, h('h1', { tabindex: -1 }, 'Something went wrong'), h('p.error', errorText(e)));
   }
@@ -181,12 +198,19 @@ document.addEventListener('click', (ev) => {
     navigate(url.pathname + url.search);
   }
 });
-window.addEventListener('popstate', route);
+window.addEventListener('popstate', () => {
+  // Back/forward has already changed the address: put it back when the user stays.
+  if (!mayLeave()) {
+    history.pushState(null, '', shownPath);
+    return;
+  }
+  route();
+});
 window.addEventListener('dictaflow:unauthorized', () => {
   if (location.pathname === '/app/login') return;
   user = null;
   toast('Your session has ended; please sign in again.', 'error');
-  navigate('/app/login');
+  navigate('/app/login', { force: true });
 });
 
 route();

@@ -3,6 +3,7 @@
 // configurable and kept in this browser (no patient data).
 
 import { h, fill } from './ui.js';
+import { PedalPanel } from './pedals.js';
 
 export const ACTIONS = [
   { id: 'playPause', label: 'Play / pause', key: 'F8' },
@@ -12,7 +13,7 @@ export const ACTIONS = [
   { id: 'faster', label: 'Faster', key: 'Alt+ArrowUp' },
 ];
 const STORE = 'dictaflow.transport';
-const DEFAULTS = { skipSeconds: 3, resumeRewindSeconds: 1, keys: Object.fromEntries(ACTIONS.map((a) => [a.id, a.key])) };
+const DEFAULTS = { skipSeconds: 3, resumeRewindSeconds: 1, holdToPlay: false, keys: Object.fromEntries(ACTIONS.map((a) => [a.id, a.key])) };
 
 export function loadSettings() {
   try {
@@ -40,11 +41,25 @@ export class Transport {
     this.settings = settings;
     this.onchange = () => {};
     this.onKey = (ev) => this.handle(ev);
+    this.onKeyUp = (ev) => this.handleUp(ev);
     document.addEventListener('keydown', this.onKey, true);
+    document.addEventListener('keyup', this.onKeyUp, true);
   }
 
   detach() {
     document.removeEventListener('keydown', this.onKey, true);
+    document.removeEventListener('keyup', this.onKeyUp, true);
+    if (this.pedals) this.pedals.detach();
+  }
+
+  /** Hold-to-play on the keyboard: releasing the play key pauses. */
+  handleUp(ev) {
+    if (this.capturing || !this.settings.holdToPlay) return;
+    const name = keyName(ev);
+    if (this.settings.keys.playPause === name || this.settings.keys.playPause.endsWith(`+${name}`)) {
+      ev.preventDefault();
+      this.audio.pause();
+    }
   }
 
   handle(ev) {
@@ -56,18 +71,22 @@ export class Transport {
     ev.stopPropagation();
     // Holding rewind or fast-forward keeps skipping; a held play/pause does not toggle.
     if (ev.repeat && !['rewind', 'forward'].includes(action[0])) return true;
-    this[action[0]]();
+    if (action[0] === 'playPause' && this.settings.holdToPlay) this.play();
+    else this[action[0]]();
     return true;
   }
 
   playPause() {
+    if (this.audio.paused) this.play();
+    else this.audio.pause();
+  }
+
+  /** Plays (if paused), first rewinding a little as a resume does. */
+  play() {
     const a = this.audio;
-    if (a.paused) {
-      if (a.currentTime > 0) a.currentTime = Math.max(0, a.currentTime - this.settings.resumeRewindSeconds);
-      a.play().catch(() => {});
-    } else {
-      a.pause();
-    }
+    if (!a.paused) return;
+    if (a.currentTime > 0) a.currentTime = Math.max(0, a.currentTime - this.settings.resumeRewindSeconds);
+    a.play().catch(() => {});
   }
 
   rewind() { this.audio.currentTime = Math.max(0, this.audio.currentTime - this.settings.skipSeconds); }
@@ -89,6 +108,7 @@ export class Transport {
 
   /** The on-screen list of controls, each key changeable by pressing the new key. */
   panel() {
+    this.pedals = new PedalPanel(this);
     const box = h('section.transport', { 'aria-labelledby': 'transport-h' });
     const rate = h('output', { id: 'rate', 'aria-live': 'polite' });
     const showRate = () => { rate.textContent = `${this.audio.playbackRate.toFixed(1)}×`; };
@@ -101,6 +121,9 @@ export class Transport {
         btn.addEventListener('click', () => this.capture(a, btn, render));
         return h('tr', h('th', { scope: 'row' }, a.label), h('td', h('kbd', this.settings.keys[a.id])), h('td', btn));
       });
+      const holdBox = h('input', { type: 'checkbox', id: 't-holdToPlay', checked: this.settings.holdToPlay });
+      holdBox.addEventListener('change', () => { this.settings.holdToPlay = holdBox.checked; saveSettings(this.settings); });
+      const hold = h('div.field.inline', holdBox, h('label', { for: 't-holdToPlay' }, 'Hold the play key to listen'));
       const num = (key, labelText) => {
         const input = h('input', { type: 'number', min: 0, max: 30, step: 0.5, value: this.settings[key],
           id: `t-${key}` });
@@ -115,12 +138,14 @@ export class Transport {
         h('table.keys', h('tbody', rows)),
         num('skipSeconds', 'Rewind / fast-forward (seconds)'),
         num('resumeRewindSeconds', 'Rewind on resume (seconds)'),
+        hold,
         h('p', 'Speed: ', rate),
         h('button.secondary.small', { type: 'button', on: { click: () => {
           this.settings = { ...DEFAULTS, keys: { ...DEFAULTS.keys } };
           saveSettings(this.settings);
           render();
-        } } }, 'Reset to defaults'));
+        } } }, 'Reset to defaults'),
+        this.pedals.element);
       showRate();
     };
     render();

@@ -1,6 +1,8 @@
 // One dictation: the letter beside its audio. The holder edits it (autosave with version
-// conflict handling), the audio is synchronised with the recognised words, and the workflow's
-// actions for the current stage are offered (claim, submit, approve, return, dispatch, ...).
+// conflict handling), the audio is synchronised with the recognised words inside the letter
+// (draft_editor.js), and the workflow's actions for the current stage are offered (claim,
+// submit, approve, return, dispatch, ...). A returned letter shows why at the top. Clinicians
+// get the letter and Approve/Return first, a compact player and no transcription controls.
 
 import { api } from '../api.js';
 import { h, fill, toast, fmtTime, timeLeft, slaBadge, statusBadge, recognition, label, errorText,
@@ -10,7 +12,6 @@ import { Transport } from '../transport.js';
 import { DraftEditor } from '../draft_editor.js';
 import { detailsPanel } from './letter_details.js';
 
-const LOW_CONFIDENCE = 0.5;
 const LEAVE_ACTIONS = new Set(['submit', 'approve', 'return', 'dispatch', 'cancel', 'release']);
 
 export default async function dictation(main, { user, params, navigate }) {
@@ -59,93 +60,19 @@ export default async function dictation(main, { user, params, navigate }) {
     const audio = h('audio', { controls: true, preload: 'metadata', src: `/api/v1/dictations/${id}/audio`,
       id: 'player', 'aria-label': 'Dictation audio' });
     page.transport = new Transport(audio);
-    const words = wordsPane(audio);
-    const letter = letterPane(audio);
-    return h('div.workspace',
-      h('section.audio-side', { 'aria-label': 'Audio' }, audio, words, page.transport.panel()),
-      letter);
+    const letter = letterPane();
+    page.editor.attachAudio(audio);
+    // The clinician reads and signs: the letter first, the player compact, no typist's controls.
+    const reviewer = user.role === 'clinician';
+    const side = h('section.audio-side', { 'aria-label': 'Audio' }, audio, reviewer ? null : page.transport.panel());
+    return reviewer ? h('div.workspace.review', letter, side) : h('div.workspace', side, letter);
   }
 
-  function wordsPane(audio) {
-    const all = (d.transcription && d.transcription.segments || []).flatMap((s) => s.words || []);
-    const spans = all.map((w, i) => {
-      const low = w.low_confidence || w.confidence < LOW_CONFIDENCE;
-      const span = h(low ? 'span.w.low' : 'span.w', {
-        dataset: { i, start: w.start, end: w.end },
-        title: `${w.start.toFixed(1)} s · confidence ${Math.round(w.confidence * 100)}%`,
-      }, w.text.trim());
-      // A word the clinical lexicon put in place of what Whisper heard.
-      if (w.heard) {
-        span.classList.add('heard');
-        span.title = `Whisper heard: ${w.heard} · ${span.title}`;
-      }
-      return span;
-    });
-    const pane = h('div.words', { id: 'words', tabindex: 0, role: 'group', 'aria-describedby': 'words-help',
-      'aria-label': 'Recognised speech' }, spans.flatMap((s) => [s, ' ']));
-    const playFrom = (s) => {
-      audio.currentTime = Number(s.dataset.start);
-      audio.play().catch(() => {});
-    };
-    pane.addEventListener('click', (ev) => {
-      const s = ev.target.closest('.w');
-      if (s) playFrom(s);
-    });
-    // Keyboard: arrows move a cursor over the words (low-confidence ones with Shift), Enter plays.
-    let cursor = -1;
-    const moveCursor = (i) => {
-      if (cursor >= 0) spans[cursor].classList.remove('cursor');
-      cursor = Math.max(0, Math.min(spans.length - 1, i));
-      spans[cursor].classList.add('cursor');
-      spans[cursor].scrollIntoView({ block: 'nearest' });
-      pane.setAttribute('aria-label', `Recognised speech, at “${spans[cursor].textContent}”`);
-    };
-    const isLow = (i) => spans[i].classList.contains('low');
-    pane.addEventListener('keydown', (ev) => {
-      if (!spans.length) return;
-      const step = ev.key === 'ArrowRight' ? 1 : ev.key === 'ArrowLeft' ? -1 : 0;
-      if (step) {
-        ev.preventDefault();
-        let i = cursor < 0 ? (step > 0 ? -1 : spans.length) : cursor;
-        do { i += step; } while (ev.shiftKey && i >= 0 && i < spans.length && !isLow(i));
-        if (i >= 0 && i < spans.length) moveCursor(i);
-      } else if (ev.key === 'Enter' && cursor >= 0) {
-        ev.preventDefault();
-        playFrom(spans[cursor]);
-      }
-    });
-    let current = null;
-    const sync = () => {
-      const t = audio.currentTime;
-      let lo = 0;
-      let hi = all.length - 1;
-      let found = -1;
-      while (lo <= hi) {
-        const mid = (lo + hi) >> 1;
-        if (all[mid].start <= t) { found = mid; lo = mid + 1; } else hi = mid - 1;
-      }
-      const next = found >= 0 && t <= all[found].end + 0.3 ? spans[found] : null;
-      if (next === current) return;
-      if (current) current.classList.remove('current');
-      current = next;
-      if (current) {
-        current.classList.add('current');
-        current.scrollIntoView({ block: 'nearest' });
-      }
-    };
-    let raf = 0;
-    const loop = () => { sync(); if (!audio.paused) raf = requestAnimationFrame(loop); };
-    audio.addEventListener('play', () => { cancelAnimationFrame(raf); loop(); });
-    audio.addEventListener('seeked', sync);
-    audio.addEventListener('timeupdate', sync);
-    const lows = all.filter((w) => w.low_confidence || w.confidence < LOW_CONFIDENCE).length;
-    return h('div.words-box',
-      h('h2', 'Recognised speech'),
-      all.length
-        ? h('p.muted', { id: 'words-help' }, `${all.length} words; ${lows} marked `, h('span.w.low', 'low confidence'),
-          '. Click a word to play from it, or focus the text and use ← → (with Shift: low-confidence words) and Enter.')
-        : h('p.muted', { id: 'words-help' }, 'No words were recognised.'),
-      pane);
+  function returnedBanner(x) {
+    if (!x.returned) return null;
+    return h('div.returned', { id: 'returned', role: 'note' },
+      h('strong', `Returned by ${x.returned.by} (${fmtTime(x.returned.at)})`),
+      x.returned.comment ? h('p', `“${x.returned.comment}”`) : h('p.muted', 'No reason was given.'));
   }
 
   function holder() {
@@ -156,7 +83,7 @@ export default async function dictation(main, { user, params, navigate }) {
     return def && def.stages.find((s) => s.name === d.stage);
   }
 
-  function letterPane(audio) {
+  function letterPane() {
     const st = stage();
     const editable = holder() && st && st.kind === 'human';
     const editor = new DraftEditor(d, editable);
@@ -169,10 +96,11 @@ export default async function dictation(main, { user, params, navigate }) {
     const exportLinks = h('p.exports', 'Export the saved letter: ',
       exportLink('docx', 'Word (DOCX)'), ' · ', exportLink('pdf', 'PDF'), ' · ', exportLink('fhir.json', 'FHIR'));
     return h('section.letter-side', { 'aria-label': 'Letter' },
+      returnedBanner(d),
       editor.element,
       actions.length ? h('div.actions',
-        h('div.field', h('label', { for: 'comment' }, 'Comment (needed to return or cancel)'), comment),
-        h('div.row', buttons)) : null,
+        h('div.row', buttons),
+        h('div.field', h('label', { for: 'comment' }, 'Comment (needed to return or cancel)'), comment)) : null,
       exportLinks,
       detailsPanel(id, ['approved', 'dispatched', 'cancelled'].includes(d.status)),
       historyBox());

@@ -32,15 +32,15 @@ function fields(f) {
   ];
 }
 
-/** The upload form's fieldset; `appendTo(formData)` adds the filled-in fields. */
+/** The upload form's fieldset; `addTo(fields)` adds the filled-in fields to the upload's fields object. */
 export function uploadFieldset() {
   const f = inputs('up');
   return {
     element: h('fieldset#letter-details', h('legend', 'Addressee and copies (optional)'), fields(f)),
-    appendTo(data) {
-      for (const [name] of TEXT) if (f[name].value.trim()) data.append(name, f[name].value);
-      if (f.addressee.value !== 'gp') data.append('addressee', f.addressee.value);
-      if (f.cc_patient.checked) data.append('cc_patient', 'true');
+    addTo(data) {
+      for (const [name] of TEXT) if (f[name].value.trim()) data[name] = f[name].value;
+      if (f.addressee.value !== 'gp') data.addressee = f.addressee.value;
+      if (f.cc_patient.checked) data.cc_patient = 'true';
     },
   };
 }

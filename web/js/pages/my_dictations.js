@@ -1,4 +1,5 @@
-// "My dictations" (clinicians) / "Letters" (everyone else): live status, polled.
+// "My dictations" (clinicians) / "Letters" (everyone else): live status, polled, with a
+// search (patient name, NHS or hospital number, clinician, specialty, letter type) on the server.
 
 import { api } from '../api.js';
 import { h, fill, link, fmtTime, timeLeft, slaBadge, statusBadge, recognition, label, errorText, labelColumns,
@@ -12,12 +13,14 @@ export default async function myDictations(main, { user }) {
     h('option', { value: '' }, 'Any status'),
     ['transcribing', 'drafted', 'in_correction', 'awaiting_review', 'approved', 'dispatched', 'failed', 'cancelled']
       .map((s) => h('option', { value: s }, s.replace(/_/g, ' '))));
+  const search = h('input', { type: 'search', id: 'letters-search', 'aria-label': 'Search letters',
+    placeholder: 'Patient, NHS number, clinician…' });
   const body = h('tbody');
   const note = h('p.muted', { 'aria-live': 'polite' });
   main.append(
     h('div.page-head', h('h1', mine ? 'My dictations' : 'Letters'),
       mine ? link('/app/dictations/new', 'New dictation') : null),
-    h('div.filters', h('label', 'Show ', statusFilter)),
+    h('div.filters', search, h('label', 'Show ', statusFilter)),
     h('table.list', { id: 'dictations' },
       h('caption.visually-hidden', 'Dictations, newest first'),
       h('thead', h('tr', ['Received', 'Patient', 'Letter', 'Priority', 'Status', 'Stage', 'Recognition', 'Assignee',
@@ -25,6 +28,8 @@ export default async function myDictations(main, { user }) {
       body),
     note);
   statusFilter.addEventListener('change', load);
+  let typing = 0;
+  search.addEventListener('input', () => { clearTimeout(typing); typing = setTimeout(load, 300); });
 
   let timer = 0;
   let stopped = false;
@@ -33,9 +38,12 @@ export default async function myDictations(main, { user }) {
     try {
       const q = new URLSearchParams({ limit: '100' });
       if (statusFilter.value) q.set('status', statusFilter.value);
+      const words = search.value.trim();
+      if (words) q.set('q', words);
       const r = await api(`dictations?${q}`);
+      if (words !== search.value.trim()) return; // typed on meanwhile: the next load shows it
       render(r.items);
-      note.textContent = r.items.length ? '' : 'No dictations yet.';
+      note.textContent = r.items.length ? '' : words ? 'No letters match the search.' : 'No dictations yet.';
     } catch (e) {
       note.textContent = errorText(e);
     }

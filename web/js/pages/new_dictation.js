@@ -1,14 +1,20 @@
-// New dictation: upload a file or record in the browser (level meter, pause/resume, playback
-// before sending), patient fields with the NHS number checked as it is typed.
+// New dictation: upload a file or record in the browser (recorder.js: level meter,
+// pause/resume, elapsed time, playback, kept in IndexedDB until sent), patient fields with the
+// NHS number checked as it is typed. Everything is sent through the resumable upload API.
 
 import { api } from '../api.js';
-import { h, field, toast, LETTER_TYPES, PRIORITY_LABELS } from '../ui.js';
+import { h, field, fill, toast, fmtTime, LETTER_TYPES, PRIORITY_LABELS } from '../ui.js';
 import { checkNhs, nhsDigits } from '../nhs.js';
 import { uploadFieldset } from './letter_details.js';
+import { Recorder, clock, size, extensionFor } from '../recorder.js';
+import { keptFor, blobOf } from '../kept_recordings.js';
+import { sendResumable } from '../resumable.js';
 
-export default async function newDictation(main, { user, navigate }) {
-  const state = { recording: null, blob: null, stream: null, audioCtx: null, raf: 0, url: null };
-  const idempotencyKey = crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random();
+export default async function newDictation(main, { user, navigate, guardLeaving }) {
+  // A file sent twice (a retried Send) is still one dictation.
+  const fileKey = crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random();
+  const recorder = new Recorder(user, () => {});
+  let sending = false;
 
   const file = h('input', { type: 'file', name: 'audio', accept: 'audio/*,.dss,.ds2,.m4a,.wav,.mp3,.ogg,.opus,.webm,.flac' });
   const nhs = h('input', { name: 'patient_nhs_number', inputmode: 'numeric', autocomplete: 'off', maxlength: 12 });
@@ -29,19 +35,22 @@ export default async function newDictation(main, { user, navigate }) {
   const priority = h('select', { name: 'priority' },
     ['routine', 'urgent', 'two_week_wait'].map((v) => h('option', { value: v }, PRIORITY_LABELS[v])));
   const notes = h('textarea', { name: 'notes', rows: 2 });
-  const clinician = user.role === 'clinician' ? null : h('input', { name: 'clinician', required: true, autocomplete: 'off' });
+  // Uploading for a clinician: chosen from those the server says this user may upload for.
+  const clinician = user.role === 'clinician' ? null : h('select', { name: 'clinician', id: 'clinician', required: true },
+    h('option', { value: '' }, 'Choose the clinician…'));
+  if (clinician) {
+    api('clinicians').then((r) => {
+      clinician.append(...r.items.map((c) => h('option', { value: c.username },
+        c.display_name ? `${c.display_name} (${c.username})` : c.username)));
+      if (r.items.length === 1) clinician.value = r.items[0].username;
+    }).catch((e) => { error.textContent = `The clinicians cannot be listed: ${e.message}`; });
+  }
   const error = h('p.error', { role: 'alert' });
   const send = h('button', { type: 'submit' }, 'Send dictation');
 
-  // Recording controls.
-  const meter = h('meter', { id: 'level', min: 0, max: 1, value: 0, 'aria-label': 'Input level' });
-  const recStatus = h('span.rec-status', { id: 'rec-status', 'aria-live': 'polite' }, 'Not recording');
-  const recBtn = h('button.secondary', { type: 'button', id: 'rec-start', on: { click: startRecording } }, 'Record');
-  const pauseBtn = h('button.secondary', { type: 'button', id: 'rec-pause', disabled: true, on: { click: togglePause } }, 'Pause');
-  const stopBtn = h('button.secondary', { type: 'button', id: 'rec-stop', disabled: true, on: { click: stopRecording } }, 'Stop');
-  const discardBtn = h('button.secondary', { type: 'button', id: 'rec-discard', disabled: true, on: { click: discard } },
-    'Discard recording');
-  const playback = h('audio', { id: 'rec-playback', controls: true, hidden: true, 'aria-label': 'Play back the recording' });
+  const progress = h('div.send-progress', { id: 'send-progress', hidden: true, 'aria-live': 'polite' },
+    h('progress', { max: 1, value: 0 }), h('span'));
+  const keptBox = h('div.kept', { id: 'kept', hidden: true, role: 'region', 'aria-label': 'Unsent recording' });
   const canRecord = !!(navigator.mediaDevices && window.MediaRecorder);
 
   const recipients = uploadFieldset();
@@ -49,110 +58,74 @@ export default async function newDictation(main, { user, navigate }) {
     h('h1', 'New dictation'),
     h('fieldset', h('legend', 'Recording'),
       field('Audio file', file, 'From a recorder or phone: DSS, M4A, WAV, MP3, Ogg/Opus, WebM, FLAC'),
-      canRecord ? h('div.recorder', h('p', 'Or record here:'),
-        h('div.row', recBtn, pauseBtn, stopBtn, discardBtn), h('div.row', meter, recStatus), playback)
-        : h('p.muted', 'This browser cannot record; upload a file instead.')),
+      canRecord ? recorder.element() : h('p.muted', 'This browser cannot record; upload a file instead.')),
     h('fieldset', h('legend', 'Patient'),
       h('div.grid2',
         h('div.field', h('label', { for: 'nhs' }, 'NHS number'), Object.assign(nhs, { id: 'nhs' }), nhsHint),
         field('Name', name), field('Date of birth', dob), field('Hospital number', hospital))),
     h('fieldset', h('legend', 'Letter'),
       h('div.grid2',
-        clinician ? field('Clinician (username)', clinician) : null,
+        clinician ? field('Clinician', clinician) : null,
         field('Letter type', letterType), field('Priority', priority), field('Specialty', specialty)),
       field('Notes for the secretary', notes)),
     recipients.element,
     error,
+    progress,
     h('div.row', send));
-  main.append(form);
+  main.append(keptBox, form);
+  offerKept();
 
-  async function startRecording() {
-    error.textContent = '';
+  // Leaving with a recording the server does not have asks first (in the app and the browser).
+  const question = () => (recorder.unsent() || sending
+    ? `The recording (${recorder.describe()}) has not been sent. Leave this page? It stays kept in this browser `
+      + 'and is offered again on New dictation.'
+    : null);
+  guardLeaving(question);
+  const beforeUnload = (ev) => { if (question()) { ev.preventDefault(); ev.returnValue = ''; } };
+  window.addEventListener('beforeunload', beforeUnload);
+
+  /** Recordings an earlier visit kept (a closed tab, a dropped network): send or discard them. */
+  async function offerKept() {
+    let kept = [];
     try {
-      state.stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+      kept = await keptFor(user.username);
     } catch (e) {
-      error.textContent = `Cannot use the microphone: ${e.message}`;
-      return;
+      return; // no IndexedDB (private window): nothing was kept
     }
-    discard();
-    const chunks = [];
-    const rec = new MediaRecorder(state.stream);
-    rec.ondataavailable = (ev) => { if (ev.data.size) chunks.push(ev.data); };
-    rec.onstop = () => {
-      state.blob = new Blob(chunks, { type: rec.mimeType || 'audio/webm' });
-      state.url = URL.createObjectURL(state.blob);
-      playback.src = state.url;
-      playback.hidden = false;
-      discardBtn.disabled = false;
-      recStatus.textContent = `Recorded ${(state.blob.size / 1024).toFixed(0)} KB — play it back before sending`;
-      stopMeter();
-    };
-    rec.start(1000);
-    state.recording = rec;
-    startMeter(state.stream);
-    recBtn.disabled = true;
-    pauseBtn.disabled = false;
-    stopBtn.disabled = false;
-    recStatus.textContent = 'Recording…';
+    const rec = kept.find((r) => r.chunks && r.chunks.length);
+    if (!rec || recorder.unsent()) return;
+    const blob = blobOf(rec);
+    fill(keptBox,
+      h('p', h('strong', 'An unsent recording is kept in this browser: '),
+        `${clock(rec.durationMs || 0)}, ${size(blob.size)}, recorded ${fmtTime(new Date(rec.startedAt).toISOString())}.`),
+      h('div.row',
+        h('button', { type: 'button', id: 'kept-use', on: { click: () => use(rec) } },
+          rec.fields ? 'Resume sending it' : 'Use this recording'),
+        h('button.secondary', { type: 'button', id: 'kept-discard', on: { click: () => drop(rec) } }, 'Discard it')));
+    keptBox.hidden = false;
   }
 
-  function togglePause() {
-    const rec = state.recording;
-    if (!rec) return;
-    if (rec.state === 'recording') {
-      rec.pause();
-      pauseBtn.textContent = 'Resume';
-      recStatus.textContent = 'Paused';
-    } else if (rec.state === 'paused') {
-      rec.resume();
-      pauseBtn.textContent = 'Pause';
-      recStatus.textContent = 'Recording…';
+  function use(rec) {
+    keptBox.hidden = true;
+    recorder.adopt(rec);
+    const f = rec.fields || {};
+    for (const [k, v] of Object.entries(f)) {
+      const input = form.querySelector(`[name="${CSS.escape(k)}"]`);
+      if (input && k !== 'patient_nhs_number') input.value = v;
     }
+    if (f.patient_nhs_number) {
+      nhs.value = f.patient_nhs_number;
+      nhs.dispatchEvent(new Event('input'));
+    }
+    if (rec.fields) form.requestSubmit();
   }
 
-  function stopRecording() {
-    if (state.recording && state.recording.state !== 'inactive') state.recording.stop();
-    if (state.stream) state.stream.getTracks().forEach((t) => t.stop());
-    state.recording = null;
-    recBtn.disabled = false;
-    pauseBtn.disabled = true;
-    pauseBtn.textContent = 'Pause';
-    stopBtn.disabled = true;
-  }
-
-  function discard() {
-    if (state.url) URL.revokeObjectURL(state.url);
-    state.blob = null;
-    state.url = null;
-    playback.removeAttribute('src');
-    playback.hidden = true;
-    discardBtn.disabled = true;
-  }
-
-  function startMeter(stream) {
-    const Ctx = window.AudioContext || window.webkitAudioContext;
-    if (!Ctx) return;
-    state.audioCtx = new Ctx();
-    const analyser = state.audioCtx.createAnalyser();
-    analyser.fftSize = 1024;
-    state.audioCtx.createMediaStreamSource(stream).connect(analyser);
-    const data = new Float32Array(analyser.fftSize);
-    const tick = () => {
-      analyser.getFloatTimeDomainData(data);
-      let sum = 0;
-      for (const v of data) sum += v * v;
-      const rms = Math.sqrt(sum / data.length);
-      meter.value = Math.min(1, rms * 4);
-      state.raf = requestAnimationFrame(tick);
-    };
-    tick();
-  }
-
-  function stopMeter() {
-    cancelAnimationFrame(state.raf);
-    meter.value = 0;
-    if (state.audioCtx) state.audioCtx.close();
-    state.audioCtx = null;
+  async function drop(rec) {
+    if (!window.confirm('Discard the kept recording? It has not been sent.')) return;
+    recorder.adopt(rec);
+    await recorder.discard(false);
+    keptBox.hidden = true;
+    offerKept();
   }
 
   async function submit(ev) {
@@ -164,14 +137,17 @@ export default async function newDictation(main, { user, navigate }) {
       nhs.focus();
       return;
     }
-    const audio = state.blob || (file.files && file.files[0]);
+    // Send while recording: stop, keep the last chunk, and send what was recorded.
+    if (recorder.recording()) await recorder.stop();
+    const recorded = recorder.blob();
+    const audio = recorded || (file.files && file.files[0]);
     if (!audio) {
       error.textContent = 'Choose an audio file or record the dictation first.';
       file.focus();
       return;
     }
-    const data = new FormData();
-    const put = (k, v) => { if (v !== undefined && v !== null && String(v).trim() !== '') data.append(k, v); };
+    const data = {};
+    const put = (k, v) => { if (v !== undefined && v !== null && String(v).trim() !== '') data[k] = String(v).trim(); };
     put('patient_nhs_number', nhsDigits(nhs.value));
     put('patient_name', name.value);
     put('patient_dob', dob.value);
@@ -181,28 +157,46 @@ export default async function newDictation(main, { user, navigate }) {
     put('priority', priority.value);
     put('notes', notes.value);
     if (clinician) put('clinician', clinician.value);
-    recipients.appendTo(data);
-    const filename = state.blob ? `recording.${(state.blob.type.split('/')[1] || 'webm').split(';')[0]}` : audio.name;
-    data.append('audio', audio, filename);
+    recipients.addTo(data);
+    const filename = recorded ? `recording.${extensionFor(recorded.type)}` : audio.name;
+    if (recorded) {
+      recorder.rec.fields = data;
+      await recorder.keepFields();
+    }
     send.disabled = true;
     send.textContent = 'Sending…';
+    sending = true;
+    progress.hidden = false;
+    const [bar, text] = progress.children;
+    const onProgress = ({ sent, total, offline }) => {
+      bar.value = total ? sent / total : 0;
+      progress.classList.toggle('offline', offline);
+      text.textContent = offline
+        ? `Connection lost at ${Math.round((100 * sent) / total)}%. ${recorded ? 'The recording is kept in this browser; ' : ''}`
+          + 'sending goes on when the network is back.'
+        : `Sending ${size(sent)} of ${size(total)}…`;
+    };
     try {
-      const d = await api('dictations', { body: data, headers: { 'Idempotency-Key': idempotencyKey } });
+      const key = recorded ? recorder.rec.id : fileKey;
+      const d = await sendResumable(audio, { key, filename, fields: data, onProgress });
+      if (recorded) await recorder.sent();
+      sending = false;
       toast('Dictation received; recognition has started.');
-      navigate(user.role === 'clinician' ? '/app/dictations' : `/app/dictations/${d.id}`);
+      navigate(user.role === 'clinician' ? '/app/dictations' : `/app/dictations/${d.id}`, { force: true });
     } catch (e) {
       error.textContent = e.field ? `${e.field}: ${e.message}` : e.message;
       const bad = e.field && form.querySelector(`[name="${CSS.escape(e.field)}"]`);
       if (bad) bad.focus();
     } finally {
+      sending = false;
       send.disabled = false;
       send.textContent = 'Send dictation';
+      progress.hidden = true;
     }
   }
 
   return () => {
-    stopRecording();
-    stopMeter();
-    discard();
+    window.removeEventListener('beforeunload', beforeUnload);
+    recorder.close();
   };
 }

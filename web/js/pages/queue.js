@@ -58,7 +58,7 @@ export default async function queue(main, { user }) {
       h('td', link(`/app/dictations/${d.id}`, d.patient.name || d.patient.nhs_number || 'Unnamed patient')),
       h('td', label(LETTER_TYPES, d.letter_type)),
       h('td', d.clinician || '—'),
-      h('td', statusBadge(d)),
+      h('td', statusBadge(d), returnedNote(d)),
       h('td', d.assignee || h('span.muted', 'open')),
       h('td', fmtTime(d.due_at)))));
     labelColumns(body);
@@ -68,4 +68,11 @@ export default async function queue(main, { user }) {
 
   await load();
   return () => { stopped = true; clearTimeout(timer); };
+}
+
+/** A returned letter says so, with the clinician's reason, in the list itself. */
+export function returnedNote(d) {
+  if (!d.returned) return null;
+  return h('p.returned-reason', { title: `Returned ${fmtTime(d.returned.at)}` },
+    h('strong', `Returned by ${d.returned.by}`), d.returned.comment ? `: “${d.returned.comment}”` : '');
 }

@@ -1,5 +1,6 @@
 // Recognition vocabularies: terms fed to Whisper as a prompt (global, per specialty, per
-// clinician). Super-users edit every list; a clinician edits their own.
+// clinician). Super-users edit every list, choosing the list from menus (the kind, then a
+// specialty already in use or a new one, or a clinician); a clinician edits their own.
 
 import { api } from '../api.js';
 import { h, fill, toast, fmtTime, errorText } from '../ui.js';
@@ -7,8 +8,35 @@ import { h, fill, toast, fmtTime, errorText } from '../ui.js';
 export default async function vocabularies(main, { user }) {
   const own = `clinician:${user.username}`;
   const lists = h('ul.vocab-lists');
-  const scope = h('input', { id: 'vocab-scope', value: user.role === 'superuser' ? 'global' : own,
-    readonly: user.role !== 'superuser', autocomplete: 'off', 'aria-describedby': 'vocab-scope-hint' });
+  const admin = user.role === 'superuser';
+  // The list's key (`global`, `specialty:NAME`, `clinician:USERNAME`), made from the menus.
+  const scope = h('input', { id: 'vocab-scope', type: 'hidden', value: admin ? 'global' : own });
+  const kind = h('select', { id: 'vocab-kind' }, h('option', { value: 'global' }, 'Everyone (global)'),
+    h('option', { value: 'specialty' }, 'A specialty'), h('option', { value: 'clinician' }, 'A clinician'));
+  const specialties = h('datalist', { id: 'vocab-specialties' });
+  const specialty = h('input', { id: 'vocab-specialty', list: 'vocab-specialties', autocomplete: 'off',
+    placeholder: 'e.g. Oncology', 'aria-label': 'Specialty' });
+  const clinician = h('select', { id: 'vocab-clinician', 'aria-label': 'Clinician' });
+  const specialtyField = h('div.field', { hidden: true }, h('label', { for: 'vocab-specialty' }, 'Specialty'), specialty,
+    specialties, h('span.hint', 'One already in use, or type a new one.'));
+  const clinicianField = h('div.field', { hidden: true }, h('label', { for: 'vocab-clinician' }, 'Clinician'), clinician);
+  const chooser = admin
+    ? [h('div.field', h('label', { for: 'vocab-kind' }, 'List for'), kind), specialtyField, clinicianField, scope]
+    : [h('p', h('strong', 'List: '), 'your own (used for your dictations)'), scope];
+  const pick = () => {
+    specialtyField.hidden = kind.value !== 'specialty';
+    clinicianField.hidden = kind.value !== 'clinician';
+    const name = kind.value === 'specialty' ? specialty.value.trim() : clinician.value;
+    const key = kind.value === 'global' ? 'global' : name ? `${kind.value}:${name}` : '';
+    if (key && key !== scope.value) open(key);
+  };
+  for (const el of [kind, clinician]) el.addEventListener('change', pick);
+  specialty.addEventListener('change', pick);
+  if (admin) {
+    api('clinicians').then((r) => fill(clinician, h('option', { value: '' }, 'Choose…'),
+      r.items.map((c) => h('option', { value: c.username }, c.display_name ? `${c.display_name} (${c.username})` : c.username))))
+      .catch(() => {});
+  }
   const terms = h('textarea', { id: 'vocab-terms', rows: 14, spellcheck: 'false' });
   const status = h('p', { id: 'vocab-status', role: 'status' });
   const save = h('button', { type: 'submit' }, 'Save list');
@@ -18,12 +46,10 @@ export default async function vocabularies(main, { user }) {
     h('p.muted', 'Names, drugs and anatomy that recognition should expect; one term per line.'),
     h('div.wf-layout',
       h('form.card', { on: { submit: store } },
-        h('div.field', h('label', { for: 'vocab-scope' }, 'List'), scope,
-          h('span.hint', { id: 'vocab-scope-hint' }, 'global, specialty:NAME or clinician:USERNAME')),
+        chooser,
         h('div.field', h('label', { for: 'vocab-terms' }, 'Terms'), terms),
         h('div.row', save, remove), status),
       h('section', h('h2', 'Lists'), lists)));
-  scope.addEventListener('change', () => open(scope.value.trim()));
   remove.addEventListener('click', async () => {
     try {
       await api(`vocabularies/${encodeURIComponent(scope.value.trim())}`, { method: 'DELETE' });
@@ -41,6 +67,12 @@ export default async function vocabularies(main, { user }) {
 
   async function open(key, replace = false) {
     scope.value = key;
+    const [k, ...rest] = key.split(':');
+    kind.value = k;
+    if (k === 'specialty') specialty.value = rest.join(':');
+    if (k === 'clinician') clinician.value = rest.join(':');
+    specialtyField.hidden = k !== 'specialty';
+    clinicianField.hidden = k !== 'clinician';
     status.textContent = '';
     if (replace) edited = false;
     try {
@@ -59,6 +91,10 @@ export default async function vocabularies(main, { user }) {
 
   async function store(ev) {
     ev.preventDefault();
+    if (admin && kind.value !== 'global' && scope.value.split(':')[0] !== kind.value) {
+      status.textContent = kind.value === 'specialty' ? 'Name the specialty first.' : 'Choose the clinician first.';
+      return;
+    }
     const list = terms.value.split('\n').map((t) => t.trim()).filter(Boolean);
     try {
       const v = await api(`vocabularies/${encodeURIComponent(scope.value.trim())}`, { method: 'PUT', json: { terms: list } });
@@ -74,8 +110,10 @@ export default async function vocabularies(main, { user }) {
 
   async function refresh() {
     try {
-      const items = (await api('vocabularies')).items
-        .filter((v) => user.role === 'superuser' || v.scope === own);
+      const all = (await api('vocabularies')).items;
+      const items = all.filter((v) => admin || v.scope === own);
+      fill(specialties, all.filter((v) => v.scope.startsWith('specialty:'))
+        .map((v) => h('option', { value: v.scope.slice('specialty:'.length) })));
       fill(lists, items.length ? items.map((v) => h('li', h('button.link', { type: 'button', on: { click: () => open(v.scope, true) } },
         v.scope), ` — ${v.terms.length} terms, ${fmtTime(v.updated_at)}`)) : h('li.muted', 'No lists yet.'));
     } catch (e) {

@@ -1,5 +1,6 @@
 // Super-user: the workflow editor. YAML validated as you type (errors at their line and
-// column), saved as a new version; a diagram of the stages; the version history with a diff.
+// column), saved as a new version; a diagram of the stages; the version history with a diff
+// that opens at its first change. Leaving with unsaved YAML asks first.
 
 import { api } from '../api.js';
 import { h, fill, link, toast, fmtTime, errorText } from '../ui.js';
@@ -8,7 +9,7 @@ import { diffLines } from '../diff.js';
 
 const VALIDATE_MS = 400;
 
-export default async function workflows(main, { params, navigate }) {
+export default async function workflows(main, { params, navigate, guardLeaving }) {
   const list = (await api('workflows')).items;
   if (!params.name) {
     main.append(h('h1', 'Workflows'),
@@ -36,7 +37,14 @@ export default async function workflows(main, { params, navigate }) {
   const diffBox = h('div.diff-box');
   const switcher = h('select', { 'aria-label': 'Workflow' }, list.map((w) => h('option', { value: w.name,
     selected: w.name === name }, w.name)));
-  switcher.addEventListener('change', () => navigate(`/app/workflows/${switcher.value}`));
+  switcher.addEventListener('change', async () => {
+    if ((await navigate(`/app/workflows/${switcher.value}`)) === false) switcher.value = name;
+  });
+  const unsaved = () => (area.value !== current.yaml
+    ? `The workflow ${name} has unsaved changes. Leave and lose them?` : null);
+  guardLeaving(unsaved);
+  const beforeUnload = (ev) => { if (unsaved()) { ev.preventDefault(); ev.returnValue = ''; } };
+  window.addEventListener('beforeunload', beforeUnload);
 
   main.append(
     h('div.page-head', h('h1', `Workflow ${name}`), switcher),
@@ -60,6 +68,9 @@ export default async function workflows(main, { params, navigate }) {
     for (let i = 1; i <= n; i++) {
       rows.push(h(bad.has(i) ? 'div.ln.err' : 'div.ln', { title: bad.get(i) || '' }, String(i)));
     }
+    // Room below the last number: the textarea scrolls further than its lines (its padding
+    // and horizontal scrollbar); without it the numbers drift off their lines near the end.
+    rows.push(h('div.ln-end'));
     fill(gutter, rows);
     gutter.scrollTop = area.scrollTop;
   };
@@ -149,8 +160,13 @@ export default async function workflows(main, { params, navigate }) {
       const v = await api(`workflows/${encodeURIComponent(name)}?version=${version}`);
       const lines = diffLines(v.yaml, area.value);
       const changed = lines.filter((l) => l.op !== ' ').length;
-      fill(diffBox, h('h3', `Version ${version} → editor (${changed} changed line${changed === 1 ? '' : 's'})`),
-        h('pre.diff', lines.map((l) => h(l.op === '+' ? 'ins' : l.op === '-' ? 'del' : 'span', `${l.op} ${l.line}\n`))));
+      const pre = h('pre.diff', { id: 'diff' },
+        lines.map((l) => h(l.op === '+' ? 'ins' : l.op === '-' ? 'del' : 'span', `${l.op} ${l.line}\n`)));
+      fill(diffBox, h('h3', `Version ${version} → editor (${changed} changed line${changed === 1 ? '' : 's'})`), pre);
+      // Open at the first change, with two lines of context above it.
+      const first = pre.querySelector('ins, del');
+      if (first) pre.scrollTop = Math.max(0, first.offsetTop - 2 * first.offsetHeight);
+      diffBox.scrollIntoView({ block: 'nearest' });
     } catch (e) {
       fill(diffBox, h('p.error', errorText(e)));
     }
@@ -159,5 +175,8 @@ export default async function workflows(main, { params, navigate }) {
   renderGutter();
   await refresh();
   validate();
-  return () => clearTimeout(timer);
+  return () => {
+    clearTimeout(timer);
+    window.removeEventListener('beforeunload', beforeUnload);
+  };
 }
