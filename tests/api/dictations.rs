@@ -211,6 +211,8 @@ crate::on_both_backends!(
     listing_filters_and_pages,
     metrics_are_exposed,
 );
+// The same with the audio in a bucket of a real S3 server.
+crate::on_s3_too!(upload_then_read_back, idempotent_uploads_return_the_first, metrics_are_exposed);
 
 #[tokio::test]
 async fn oversized_uploads_get_413_early_and_leave_nothing() {

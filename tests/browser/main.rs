@@ -9,6 +9,9 @@ mod admin;
 #[path = "../api/helpers.rs"]
 mod helpers;
 mod roles;
+#[allow(dead_code)]
+#[path = "../api/s3_server.rs"]
+mod s3_server;
 mod webdriver;
 
 use std::path::{Path, PathBuf};
