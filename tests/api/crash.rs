@@ -80,6 +80,12 @@ pub(crate) async fn database_for(backend: Backend) -> Option<(Option<String>, Op
     }
 }
 
+/// `GET /api/v1/dictations` of a running server.
+pub(crate) async fn list(client: &reqwest::Client, base: &str, token: &str) -> Value {
+    let resp = client.get(format!("{base}/api/v1/dictations")).bearer_auth(token).send().await.unwrap();
+    resp.json().await.unwrap()
+}
+
 /// Uploads `bytes` to a running server, expecting 201; returns the dictation.
 pub(crate) async fn upload(client: &reqwest::Client, base: &str, token: &str, bytes: Vec<u8>) -> Value {
     let form = reqwest::multipart::Form::new().part("audio", reqwest::multipart::Part::bytes(bytes).file_name("a.wav"));
@@ -133,15 +139,7 @@ async fn kill_during_upload_on(backend: Backend, s3: Option<&crate::s3_server::S
     let no_grace = [env, vec![("DICTAFLOW_STORAGE__ORPHAN_GRACE_SECONDS", "0".into())]].concat();
     let server = start_with(dir.path(), &db, &no_grace).await;
     assert_eq!(staged_files(&tmp), 0, "temporary files are cleaned at start");
-    let list: Value = client
-        .get(format!("{}/api/v1/dictations", server.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list = list(&client, &server.base, &token).await;
     let items = list["items"].as_array().unwrap();
     assert_eq!(items.len(), 1, "no half-made dictation: {list}");
     assert_eq!(items[0]["id"], kept["id"]);

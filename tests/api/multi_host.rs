@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::crash::{Server, add_user, database_for, dictaflow, staged_files, start_with, tokio_stream_from, upload};
+use crate::crash::{
+    Server, add_user, database_for, dictaflow, list, staged_files, start_with, tokio_stream_from, upload,
+};
 use crate::helpers::{Backend, drop_pg_database};
 use crate::s3_server::S3Server;
 
@@ -116,15 +118,7 @@ async fn api_and_worker_nodes_share_only_postgres_and_the_bucket() {
     a.child.wait().unwrap();
     assert!(pending.await.unwrap().is_err(), "the interrupted upload did not succeed");
     drop(tx);
-    let list: Value = client
-        .get(format!("{}/api/v1/dictations", b.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list = list(&client, &b.base, &token).await;
     assert_eq!(list["items"].as_array().unwrap().len(), 1, "no half-made dictation: {list}");
     assert_eq!(s3.objects().len(), 1, "no object from the interrupted upload");
     let no_grace = [env.clone(), vec![("DICTAFLOW_STORAGE__ORPHAN_GRACE_SECONDS", "0".to_string())]].concat();

@@ -82,7 +82,9 @@ impl BlobStore for LocalBlobStore {
     }
 
     async fn local_copy(&self, sha256: &str) -> anyhow::Result<LocalCopy> {
-        Ok(LocalCopy { path: self.path_for(sha256)?, temporary: false })
+        let path = self.path_for(sha256)?;
+        fs::metadata(&path).await.with_context(|| format!("{} is not in the audio store", path.display()))?;
+        Ok(LocalCopy { path, temporary: false })
     }
 
     async fn list(&self) -> anyhow::Result<Vec<(String, SystemTime)>> {
