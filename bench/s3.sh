@@ -171,15 +171,22 @@ EXTRA_PIDS+=($!)
 NODE_BASE+=("http://127.0.0.1:$PORT_B")
 for _ in $(seq 300); do curl -fsS -o /dev/null "${NODE_BASE[1]}/healthz" 2> /dev/null && break; sleep 0.1; done
 mkdir -p "$WORK/many"
-for ((i = 0; i < N; i++)); do make_wav "$WORK/many/$i.wav" 3 16000 1 $((100 + i)) & done
-wait
+# `wait` names its jobs: the S3 server and the nodes run in the background too.
+JOBS=()
+for ((i = 0; i < N; i++)); do
+    make_wav "$WORK/many/$i.wav" 3 16000 1 $((100 + i)) &
+    JOBS+=($!)
+done
+wait "${JOBS[@]}"
+JOBS=()
 t0=$(now_ns)
 for ((i = 0; i < N; i++)); do
     (curl -sS -o "$WORK/many/$i.json" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
         -F "audio=@$WORK/many/$i.wav;type=audio/wav" "${NODE_BASE[$((i % 2))]}/api/v1/dictations" \
         > "$WORK/many/$i.code" 2> /dev/null || echo 000 > "$WORK/many/$i.code") &
+    JOBS+=($!)
 done
-wait
+wait "${JOBS[@]}"
 t1=$(now_ns)
 accepted=0 readable=0
 for ((i = 0; i < N; i++)); do
