@@ -82,6 +82,9 @@ enum Command {
     /// The audit trail.
     #[command(subcommand)]
     Audit(crate::cli_admin::AuditCommand),
+    /// The audio store: `storage migrate-audio` moves a local store into a bucket.
+    #[command(subcommand)]
+    Storage(crate::cli_storage::StorageCommand),
     /// Development tools: `dev seed` fills a database for benchmarks and demos.
     #[command(subcommand)]
     Dev(crate::seed::DevCommand),
@@ -214,6 +217,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             runtime.block_on(crate::cli_stt::transcribe(&config, &files, &format))?
         }
         Command::Dev(cmd) => runtime.block_on(crate::seed::run(&config, cmd))?,
+        Command::Storage(cmd) => return runtime.block_on(crate::cli_storage::run(&config, cmd)),
         Command::Workflows(_) => unreachable!("handled before configuration is loaded"),
     }
     Ok(ExitCode::SUCCESS)

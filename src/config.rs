@@ -282,6 +282,51 @@ pub struct StorageConfig {
     pub max_connections: Option<u32>,
     /// Orphaned audio files (no dictation row) older than this are removed at start.
     pub orphan_grace_seconds: u64,
+    /// Where the audio lives: empty = `<data_dir>/audio`; a directory; or
+    /// `s3://BUCKET/PREFIX` for an S3-compatible bucket shared by every node.
+    pub audio_url: String,
+    /// The bucket's connection (with an `s3://` `audio_url`).
+    pub s3: S3Config,
+}
+
+/// An S3-compatible bucket. Credentials come from `access_key_id`/`secret_access_key`
+/// when set, else the standard `AWS_*` environment variables, the shared credentials
+/// file's profile (`AWS_PROFILE`), or the instance/container role.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct S3Config {
+    /// The S3 API's URL for a server other than AWS (MinIO, Ceph RGW, Garage...); empty = AWS.
+    pub endpoint: String,
+    /// The bucket's region; empty = `AWS_REGION`, `AWS_DEFAULT_REGION`, else `us-east-1`.
+    pub region: String,
+    /// Allow a plain `http://` endpoint (a local test server; never across a network).
+    pub allow_http: bool,
+    /// Address the bucket as `BUCKET.endpoint` instead of `endpoint/BUCKET`.
+    pub virtual_hosted_style: bool,
+    pub access_key_id: String,
+    pub secret_access_key: Secret,
+    /// Server-side encryption: empty (the bucket's default), `AES256`, `aws:kms` or `aws:kms:dsse`.
+    pub sse: String,
+    /// The KMS key for `aws:kms`; empty = the account's default key.
+    pub sse_kms_key_id: String,
+    /// Multipart upload part size in MiB (5 to 512); two parts at most are in memory per upload.
+    pub part_size_mib: usize,
+}
+
+impl Default for S3Config {
+    fn default() -> Self {
+        Self {
+            endpoint: String::new(),
+            region: String::new(),
+            allow_http: false,
+            virtual_hosted_style: false,
+            access_key_id: String::new(),
+            secret_access_key: Secret::default(),
+            sse: String::new(),
+            sse_kms_key_id: String::new(),
+            part_size_mib: 5,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -384,6 +429,8 @@ impl Default for StorageConfig {
             database_url: Secret::default(),
             max_connections: None,
             orphan_grace_seconds: 3600,
+            audio_url: String::new(),
+            s3: S3Config::default(),
         }
     }
 }
@@ -538,9 +585,28 @@ impl Config {
         if self.smtp.enabled() && self.smtp.port == 0 {
             return Err("smtp.port must be set".into());
         }
+        self.validate_audio_store()?;
         let url = self.database_url();
         if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             return Err("storage.database_url must start with sqlite:, postgres:// or postgresql://".into());
+        }
+        Ok(())
+    }
+
+    fn validate_audio_store(&self) -> Result<(), String> {
+        let s3 = &self.storage.s3;
+        crate::storage::blob::BucketUrl::parse(self.storage.audio_url.trim()).map_err(|e| e.to_string())?;
+        if !["", "AES256", "aws:kms", "aws:kms:dsse"].contains(&s3.sse.as_str()) {
+            return Err(format!(
+                "storage.s3.sse: {:?} is not \"\", \"AES256\", \"aws:kms\" or \"aws:kms:dsse\"",
+                s3.sse
+            ));
+        }
+        if !(5..=512).contains(&s3.part_size_mib) {
+            return Err("storage.s3.part_size_mib must be between 5 and 512".into());
+        }
+        if s3.access_key_id.is_empty() != s3.secret_access_key.is_empty() {
+            return Err("storage.s3.access_key_id and storage.s3.secret_access_key go together".into());
         }
         Ok(())
     }
@@ -599,6 +665,14 @@ mod tests {
         assert!(!format!("{config:?}").contains("hunter5"));
         assert!(!config.to_redacted_toml().contains("hunter5"));
         assert!(config.to_redacted_toml().contains("password = \"[redacted]\""));
+        config.storage.audio_url = "s3://audio/trust".into();
+        config.storage.s3.access_key_id = "AKIAEXAMPLE".into();
+        config.storage.s3.secret_access_key = Secret::new("hunter4");
+        assert!(!format!("{config:?}").contains("hunter4"));
+        let shown = config.to_redacted_toml();
+        assert!(!shown.contains("hunter4"), "{shown}");
+        assert!(shown.contains("audio_url = \"s3://audio/trust\""), "{shown}");
+        assert!(shown.contains("[storage.s3]") && shown.contains("secret_access_key = \"[redacted]\""), "{shown}");
         assert!(!format!("{config:?}").contains("hunter2"));
         assert!(!config.to_redacted_toml().contains("hunter2"));
         assert!(!format!("{config:?}").contains("hunter3"));
@@ -660,6 +734,12 @@ mod tests {
         figment::Jail::expect_with(|jail| {
             jail.create_file("dictaflow.toml", "[server]\nbnd = \"0.0.0.0:9000\"\n")?;
             assert!(Config::load(None, &CliOverrides::default()).is_err());
+            jail.create_file("dictaflow.toml", "[storage]\naudio_url = \"s3://Not_A_Bucket\"\n")?;
+            let err = Config::load(None, &CliOverrides::default()).unwrap_err();
+            assert!(err.to_string().contains("storage.audio_url"), "{err}");
+            jail.create_file("dictaflow.toml", "[storage.s3]\nsse = \"rot13\"\n")?;
+            let err = Config::load(None, &CliOverrides::default()).unwrap_err();
+            assert!(err.to_string().contains("storage.s3.sse"), "{err}");
             jail.create_file("dictaflow.toml", "[storage]\ndatabase_url = \"mysql://x\"\n")?;
             let err = Config::load(None, &CliOverrides::default()).unwrap_err();
             assert!(err.to_string().contains("database_url"));

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod cli_admin;
+pub mod cli_storage;
 pub mod cli_stt;
 pub mod clock;
 pub mod config;

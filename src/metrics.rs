@@ -81,6 +81,8 @@ fn help(name: &str) -> &'static str {
         "dictaflow_transcriptions_total" => "transcription jobs finished by this process, by outcome",
         "dictaflow_transcription_seconds" => "engine time per transcription",
         "dictaflow_transcribed_audio_seconds_total" => "seconds of audio transcribed by this process",
+        "dictaflow_object_store_seconds" => "latency of object-store (S3) calls, by operation",
+        "dictaflow_object_store_errors_total" => "object-store (S3) calls that failed, by operation",
         "dictaflow_audio_missing_at_start" => {
             "dictations whose audio this process could not see at start (left as they were)"
         }

@@ -15,7 +15,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::ingest::Ingest;
 use crate::storage::reconcile::reconcile;
-use crate::storage::{BlobStore, Db, LocalBlobStore};
+use crate::storage::{BlobStore, Db};
 
 /// The storage side of a running dictaflow: database and audio store, migrated and reconciled.
 pub async fn open_storage(config: &Config) -> anyhow::Result<(Db, Arc<dyn BlobStore>)> {
@@ -24,13 +24,15 @@ pub async fn open_storage(config: &Config) -> anyhow::Result<(Db, Arc<dyn BlobSt
     let url = config.database_url();
     let db = Db::connect(&url, config.storage.connections(&url)).await?;
     db.migrate().await?;
-    let blobs: Arc<dyn BlobStore> = Arc::new(LocalBlobStore::open(config.storage.data_dir.join("audio")).await?);
+    let blobs = crate::storage::blob::open(&config.storage).await?;
     let grace = Duration::from_secs(config.storage.orphan_grace_seconds);
-    let report = reconcile(&db, blobs.as_ref(), grace).await?;
-    tracing::info!(?report, "storage reconciled");
+    let report = reconcile(&db, blobs.as_ref(), grace)
+        .await
+        .with_context(|| format!("cannot reconcile the audio store {}", blobs.location()))?;
+    tracing::info!(?report, audio = %blobs.location(), "storage reconciled");
     if !report.missing_audio.is_empty() {
         tracing::warn!(dictations = ?report.missing_audio,
-            "these dictations' audio is not in this process's data directory; they were left unchanged");
+            "these dictations' audio is not in this process's audio store; they were left unchanged");
     }
     Ok((db, blobs))
 }

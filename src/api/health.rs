@@ -89,7 +89,14 @@ async fn readyz(State(state): State<AppState>, observer: Observer) -> (StatusCod
         ModelState::Ready(name) => (true, json!({"state": "ready", "name": name})),
         ModelState::Failed(reason) => (false, json!({"state": "failed", "reason": reason})),
     };
-    let ready = database && model_ok;
+    let audio_store = match state.blobs.check().await {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(error = %format!("{e:#}"), store = %state.blobs.location(), "readiness: audio store unreachable");
+            false
+        }
+    };
+    let ready = database && model_ok && audio_store;
     let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     if !observer.allowed {
         // The status code (and word) for load balancers; the details for observers.
@@ -101,6 +108,7 @@ async fn readyz(State(state): State<AppState>, observer: Observer) -> (StatusCod
         "database": if database { "ok" } else { "unreachable" },
         "model": model,
         "warnings": super::calendars::holiday_warnings(&state),
+        "audio_store": if audio_store { "ok" } else { "unreachable" },
     });
     (status, axum::Json(body))
 }

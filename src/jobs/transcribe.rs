@@ -38,9 +38,12 @@ impl Transcriber {
             .await?;
         let sha: String = row.try_get("audio_sha256")?;
         self.mark_transcribing(id).await?;
-        let path = self.blobs.local_path(&sha).await?;
-        let (samples, _info) =
-            audio::decode(path, self.limits.clone()).await.context("cannot decode the stored audio")?;
+        // With a bucket: a temporary copy on this host, removed once decoded.
+        let copy = self.blobs.local_copy(&sha).await.context("cannot fetch the stored audio")?;
+        let (samples, _info) = audio::decode(copy.path().to_path_buf(), self.limits.clone())
+            .await
+            .context("cannot decode the stored audio")?;
+        drop(copy);
         let (engine, settings) = self.recognition.for_job().await?;
         let mut options = settings.options();
         options.initial_prompt = crate::vocabulary::prompt_for(&self.db, id).await?;

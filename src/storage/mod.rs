@@ -31,7 +31,7 @@ use anyhow::Context;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
-pub use blob::{BlobStore, LocalBlobStore, StagedBlob};
+pub use blob::{BlobStore, LocalBlobStore, S3BlobStore, StagedBlob};
 
 /// A database transaction. Write transactions on SQLite also hold this process's turn
 /// at the database's single write lock (see [`Db::begin_write`]) until they end.

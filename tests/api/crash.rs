@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::helpers::{Backend, drop_pg_database, fixture, fresh_pg_database};
 
-crate::both_backends!(kill_during_upload, kill_during_transcription);
+crate::both_backends!(kill_during_upload, kill_during_upload_to_a_bucket, kill_during_transcription);
 
 pub(crate) struct Server {
     pub(crate) child: Child,
@@ -25,7 +25,7 @@ impl Drop for Server {
     }
 }
 
-fn dictaflow(data: &std::path::Path, db: &Option<String>) -> Command {
+pub(crate) fn dictaflow(data: &std::path::Path, db: &Option<String>) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_dictaflow"));
     cmd.arg("--data-dir")
         .arg(data)
@@ -80,6 +80,12 @@ pub(crate) async fn database_for(backend: Backend) -> Option<(Option<String>, Op
     }
 }
 
+/// `GET /api/v1/dictations` of a running server.
+pub(crate) async fn list(client: &reqwest::Client, base: &str, token: &str) -> Value {
+    let resp = client.get(format!("{base}/api/v1/dictations")).bearer_auth(token).send().await.unwrap();
+    resp.json().await.unwrap()
+}
+
 /// Uploads `bytes` to a running server, expecting 201; returns the dictation.
 pub(crate) async fn upload(client: &reqwest::Client, base: &str, token: &str, bytes: Vec<u8>) -> Value {
     let form = reqwest::multipart::Form::new().part("audio", reqwest::multipart::Part::bytes(bytes).file_name("a.wav"));
@@ -90,10 +96,24 @@ pub(crate) async fn upload(client: &reqwest::Client, base: &str, token: &str, by
 }
 
 async fn kill_during_upload(backend: Backend) {
-    let Some((db, pg_name)) = database_for(backend).await else { return };
+    kill_during_upload_on(backend, None).await;
+}
+
+/// The same with the audio in a bucket of a real S3 server: the bucket gets no object.
+async fn kill_during_upload_to_a_bucket(backend: Backend) {
+    let Some(s3) = crate::s3_server::S3Server::start().await else { return };
+    if kill_during_upload_on(backend, Some(&s3)).await {
+        assert_eq!(s3.objects().len(), 1, "only the complete dictation's audio is in the bucket");
+    }
+}
+
+/// Returns whether it ran (PostgreSQL may be missing and not required).
+async fn kill_during_upload_on(backend: Backend, s3: Option<&crate::s3_server::S3Server>) -> bool {
+    let Some((db, pg_name)) = database_for(backend).await else { return false };
     let dir = tempfile::tempdir().unwrap();
     let token = add_user(dir.path(), &db);
-    let mut server = start(dir.path(), &db).await;
+    let env = s3.map(|s| s.env()).unwrap_or_default();
+    let mut server = start_with(dir.path(), &db, &env).await;
     let client = reqwest::Client::new();
     // One complete dictation before the crash.
     let kept = upload(&client, &server.base, &token, fixture("speech_3s.wav")).await;
@@ -116,17 +136,10 @@ async fn kill_during_upload(backend: Backend) {
     drop(tx);
 
     // Its owner is gone: cleaned at start once older than the grace period (here none).
-    let server = start_with(dir.path(), &db, &[("DICTAFLOW_STORAGE__ORPHAN_GRACE_SECONDS", "0".into())]).await;
+    let no_grace = [env, vec![("DICTAFLOW_STORAGE__ORPHAN_GRACE_SECONDS", "0".into())]].concat();
+    let server = start_with(dir.path(), &db, &no_grace).await;
     assert_eq!(staged_files(&tmp), 0, "temporary files are cleaned at start");
-    let list: Value = client
-        .get(format!("{}/api/v1/dictations", server.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list = list(&client, &server.base, &token).await;
     let items = list["items"].as_array().unwrap();
     assert_eq!(items.len(), 1, "no half-made dictation: {list}");
     assert_eq!(items[0]["id"], kept["id"]);
@@ -141,6 +154,7 @@ async fn kill_during_upload(backend: Backend) {
     if let Some(name) = pg_name {
         drop_pg_database(&name);
     }
+    true
 }
 
 /// Uploads being written under `tmp` (every process's staging directory).

@@ -69,6 +69,8 @@ pub struct TestApp {
     pub dir: tempfile::TempDir,
     shutdown: CancellationToken,
     pg_name: Option<String>,
+    /// The S3 server holding the audio, for apps on a bucket (`spawn_app_s3`).
+    pub s3: Option<crate::s3_server::S3Server>,
 }
 
 impl Drop for TestApp {
@@ -129,7 +131,21 @@ pub async fn spawn_app_clocked(backend: Backend, clock: Clock, tweak: impl FnOnc
         dir,
         shutdown,
         pg_name,
+        s3: None,
     })
+}
+
+/// `spawn_app_with` keeping the audio in a bucket of a fresh S3 server (`None`, with a
+/// printed reason, when there is no S3 server or no PostgreSQL and neither is required).
+pub async fn spawn_app_s3(backend: Backend, clock: Clock, tweak: impl FnOnce(&mut Config)) -> Option<TestApp> {
+    let s3 = crate::s3_server::S3Server::start().await?;
+    let mut app = spawn_app_clocked(backend, clock, |c| {
+        s3.configure(c);
+        tweak(c);
+    })
+    .await?;
+    app.s3 = Some(s3);
+    Some(app)
 }
 
 impl TestApp {
@@ -250,6 +266,39 @@ pub fn venv_python(venv: &str, import: &str, pip_spec: &str, require: &str) -> O
 
 pub fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)).expect("fixture")
+}
+
+/// Runs each listed `async fn(TestApp)` with its audio in a bucket of a real S3 server,
+/// once on SQLite and once on PostgreSQL (beside `on_both_backends!`, which keeps the
+/// audio in the local store).
+#[macro_export]
+macro_rules! on_s3_too {
+    ($($name:ident),* $(,)?) => {
+        mod s3 {
+            mod sqlite {
+                $(
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $name() {
+                        let app = $crate::helpers::spawn_app_s3($crate::helpers::Backend::Sqlite, dictaflow::clock::Clock::system(), |_| {}).await;
+                        if let Some(app) = app {
+                            super::super::$name(app).await;
+                        }
+                    }
+                )*
+            }
+            mod postgres {
+                $(
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $name() {
+                        let app = $crate::helpers::spawn_app_s3($crate::helpers::Backend::Postgres, dictaflow::clock::Clock::system(), |_| {}).await;
+                        if let Some(app) = app {
+                            super::super::$name(app).await;
+                        }
+                    }
+                )*
+            }
+        }
+    };
 }
 
 /// Runs each listed test once on SQLite and once on PostgreSQL.

@@ -1,7 +1,9 @@
 //! HTTP integration tests: the real server on a random port, on SQLite and on PostgreSQL.
 
 mod helpers;
+mod s3_server;
 
+mod audio_store;
 mod auth;
 mod connections;
 mod corpus_upload;
@@ -12,6 +14,7 @@ mod letters;
 mod lexicon;
 mod login_flood;
 mod notify;
+mod multi_host;
 mod openai;
 mod recognition;
 mod recognition_settings;

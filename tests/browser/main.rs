@@ -14,6 +14,9 @@ mod oversight;
 mod notify;
 mod recording;
 mod roles;
+#[allow(dead_code)]
+#[path = "../api/s3_server.rs"]
+mod s3_server;
 mod webdriver;
 mod workflow_editor;
 mod working_day;

@@ -32,6 +32,20 @@ async fn every_response_carries_security_headers(backend: Backend) {
 
 async fn audio_is_purged_after_dispatch(backend: Backend) {
     let Some(app) = app(backend, |c| c.retention.audio_days_after_dispatch = 30).await else { return };
+    purge_scenario(app).await;
+}
+
+/// The same with the audio in a bucket of a real S3 server.
+async fn audio_in_a_bucket_is_purged_after_dispatch(backend: Backend) {
+    let clock = dictaflow::clock::Clock::manual(dictaflow::clock::parse_rfc3339(super::support::START).unwrap());
+    let app = crate::helpers::spawn_app_s3(backend, clock, |c| c.retention.audio_days_after_dispatch = 30).await;
+    let Some(app) = app else { return };
+    let app = purge_scenario(app).await;
+    assert!(app.s3.as_ref().unwrap().objects().is_empty(), "the purged recording is gone from the bucket itself");
+}
+
+/// Returns the app, for the variants' own checks.
+async fn purge_scenario(app: crate::helpers::TestApp) -> crate::helpers::TestApp {
     let admin = app.user("admin", Role::Superuser, &[]).await;
     let patel = app.user("dr.patel", Role::Clinician, &["ent"]).await;
     let jones = app.user("sec.jones", Role::Secretary, &["ent"]).await;
@@ -126,6 +140,7 @@ async fn audio_is_purged_after_dispatch(backend: Backend) {
     assert_eq!(purges[1]["details"]["file_deleted"], false);
     assert_eq!(purges[0]["details"]["file_deleted"], true);
     assert!(dictaflow::audit::store::verify(&s.db).await.unwrap().is_ok());
+    app
 }
 
 async fn built_in_tls(backend: Backend) {
@@ -163,4 +178,9 @@ async fn built_in_tls(backend: Backend) {
     assert!(app.client.get(format!("http://127.0.0.1:{port}/healthz")).send().await.is_err());
 }
 
-crate::both_backends!(every_response_carries_security_headers, audio_is_purged_after_dispatch, built_in_tls);
+crate::both_backends!(
+    every_response_carries_security_headers,
+    audio_is_purged_after_dispatch,
+    audio_in_a_bucket_is_purged_after_dispatch,
+    built_in_tls
+);

@@ -1,0 +1,372 @@
+//! The S3-compatible store: `s3://BUCKET/PREFIX` holding `PREFIX/ab/cd/<sha256>`.
+//!
+//! Uploads are staged on this host's disk as for the local store (hashed, inspected),
+//! then sent at commit: a single PUT up to one part, else a multipart upload of
+//! `storage.s3.part_size_mib` parts read from the staged file, at most two in flight (so
+//! memory stays bounded whatever the file's size), aborted on failure. S3 makes an object
+//! visible only when its PUT or multipart completion succeeds, so no half-made object is
+//! ever seen; a process killed mid-upload leaves an incomplete multipart upload, invisible,
+//! which the bucket's lifecycle rule removes (docs/deploy.md). Reads are ranged GETs
+//! streamed to the client; the decoder gets a copy in this process's staging directory,
+//! checked against its digest and removed after use.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::Context;
+use async_trait::async_trait;
+use futures_util::{StreamExt, TryStreamExt};
+use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::path::Path as Key;
+use object_store::{
+    ClientOptions, GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig, WriteMultipart,
+};
+use sha2::{Digest, Sha256};
+use tokio::fs::{self, File};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+
+use super::staging::Staging;
+use super::{BlobStore, LocalCopy, PendingBlob, StagedBlob, is_sha256_hex, relative_name};
+use crate::config::S3Config;
+
+/// Parts in flight per multipart upload.
+const PARTS_IN_FLIGHT: usize = 2;
+
+/// `s3://BUCKET/PREFIX`, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketUrl {
+    pub bucket: String,
+    /// Without leading or trailing slashes; may be empty.
+    pub prefix: String,
+}
+
+impl BucketUrl {
+    /// `None` when `url` is no `s3://` URL; an error when it is a malformed one.
+    pub fn parse(url: &str) -> anyhow::Result<Option<Self>> {
+        let Some(rest) = url.strip_prefix("s3://") else { return Ok(None) };
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        let valid_bucket = (3..=63).contains(&bucket.len())
+            && bucket.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+        anyhow::ensure!(valid_bucket, "storage.audio_url: {bucket:?} is not a valid bucket name (s3://BUCKET/PREFIX)");
+        let prefix = prefix.trim_matches('/').to_string();
+        anyhow::ensure!(
+            prefix.split('/').all(|s| !s.is_empty() && s != "." && s != "..") || prefix.is_empty(),
+            "storage.audio_url: the prefix {prefix:?} has an empty, `.` or `..` segment"
+        );
+        Ok(Some(Self { bucket: bucket.to_string(), prefix }))
+    }
+}
+
+impl std::fmt::Display for BucketUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "s3://{}/{}", self.bucket, self.prefix)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct S3BlobStore {
+    store: Arc<AmazonS3>,
+    url: BucketUrl,
+    prefix: Key,
+    part_size: usize,
+    staging: Staging,
+    /// Sizes of objects seen: an object's bytes never change under its digest, so the audio
+    /// endpoint's range requests need no HEAD each. Forgotten on delete; bounded.
+    sizes: Arc<Mutex<HashMap<String, u64>>>,
+}
+
+/// Sizes remembered at most (then the memory starts again).
+const SIZES_KEPT: usize = 10_000;
+
+impl S3BlobStore {
+    /// Connects lazily (the first request does); `staging` is this host's `tmp/`.
+    pub async fn open(url: &BucketUrl, config: &S3Config, staging: PathBuf) -> anyhow::Result<Self> {
+        let store = builder(url, config)?.build().context("invalid S3 settings (storage.s3)")?;
+        Ok(Self {
+            store: Arc::new(store),
+            url: url.clone(),
+            prefix: Key::from(url.prefix.as_str()),
+            part_size: config.part_size_mib.clamp(5, 512) * 1024 * 1024,
+            staging: Staging::open(staging).await?,
+            sizes: Arc::default(),
+        })
+    }
+
+    fn remember(&self, sha256: &str, size: Option<u64>) {
+        let Ok(mut sizes) = self.sizes.lock() else { return };
+        match size {
+            Some(size) => {
+                if sizes.len() >= SIZES_KEPT {
+                    sizes.clear();
+                }
+                sizes.insert(sha256.to_string(), size);
+            }
+            None => {
+                sizes.remove(sha256);
+            }
+        }
+    }
+
+    fn key(&self, sha256: &str) -> anyhow::Result<Key> {
+        let [a, b, name] = relative_name(sha256)?;
+        Ok(self.prefix.clone().join(a).join(b).join(name))
+    }
+
+    /// The SHA-256 of the stored object (streamed, written to `sink` on the way), or
+    /// `None` when it is missing.
+    async fn fetch(&self, key: &Key, mut sink: Option<&mut File>) -> anyhow::Result<Option<String>> {
+        let mut stream = match timed("get", self.store.get(key)).await {
+            Ok(result) => result.into_stream(),
+            Err(e) if not_found(&e) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let mut hasher = Sha256::new();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.inspect_err(|_| {
+                crate::metrics::count("dictaflow_object_store_errors_total", &[("op", "get_body")], 1.0);
+            })?;
+            hasher.update(&chunk);
+            if let Some(file) = sink.as_deref_mut() {
+                file.write_all(&chunk).await?;
+            }
+        }
+        if let Some(file) = sink {
+            file.flush().await?;
+        }
+        Ok(Some(hex::encode(hasher.finalize())))
+    }
+
+    /// The digest of the bucket's object named `sha256` computed from its bytes, or `None`
+    /// when there is no such object.
+    pub async fn stored_digest(&self, sha256: &str) -> anyhow::Result<Option<String>> {
+        self.fetch(&self.key(sha256)?, None).await
+    }
+
+    /// Sends a file of this host as the blob `sha256` (the caller vouches for the digest).
+    pub async fn put_file(&self, path: &Path, sha256: &str) -> anyhow::Result<()> {
+        let bytes = fs::metadata(path).await.with_context(|| format!("cannot read {}", path.display()))?.len();
+        self.upload(path, bytes, &self.key(sha256)?).await
+    }
+
+    /// Sends a staged file to `key`: one PUT, or a multipart upload aborted on failure.
+    async fn upload(&self, path: &Path, bytes: u64, key: &Key) -> anyhow::Result<()> {
+        let mut file = File::open(path).await.with_context(|| format!("cannot open {}", path.display()))?;
+        if bytes <= self.part_size as u64 {
+            let mut body = Vec::with_capacity(bytes as usize);
+            file.read_to_end(&mut body).await?;
+            timed("put", self.store.put(key, PutPayload::from(body))).await?;
+            return Ok(());
+        }
+        let upload = timed("put_multipart", self.store.put_multipart(key)).await?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, self.part_size);
+        let sent = send_parts(&mut file, &mut writer).await;
+        match sent {
+            Ok(()) => {
+                timed("complete_multipart", writer.finish()).await?;
+                Ok(())
+            }
+            Err(e) => {
+                if let Err(abort) = writer.abort().await {
+                    tracing::warn!(error = %abort, key = %key, "could not abort a failed multipart upload");
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+async fn send_parts(file: &mut File, writer: &mut WriteMultipart) -> anyhow::Result<()> {
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = file.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        timed("put_part", writer.wait_for_capacity(PARTS_IN_FLIGHT)).await?;
+        writer.write(&buf[..n]);
+    }
+}
+
+/// The client: `AWS_*` environment variables first, then `storage.s3`, then (without
+/// keys from either) the shared credentials file's profile; without any, object_store
+/// asks the instance role, the container's role or a web identity token.
+fn builder(url: &BucketUrl, config: &S3Config) -> anyhow::Result<AmazonS3Builder> {
+    let options = ClientOptions::new()
+        .with_connect_timeout(Duration::from_secs(5))
+        // A whole request, body included: long enough for a slow reader of a long recording.
+        .with_timeout(Duration::from_secs(900))
+        .with_allow_http(config.allow_http);
+    let retry = RetryConfig { max_retries: 3, retry_timeout: Duration::from_secs(60), ..RetryConfig::default() };
+    let mut b = AmazonS3Builder::from_env()
+        .with_bucket_name(&url.bucket)
+        .with_client_options(options)
+        .with_retry(retry)
+        .with_virtual_hosted_style_request(config.virtual_hosted_style);
+    if !config.endpoint.is_empty() {
+        b = b.with_endpoint(&config.endpoint);
+    }
+    if !config.region.is_empty() {
+        b = b.with_region(&config.region);
+    } else if std::env::var_os("AWS_REGION").is_none() {
+        let default_region = std::env::var("AWS_DEFAULT_REGION").unwrap_or_else(|_| "us-east-1".into());
+        b = b.with_region(default_region);
+    }
+    if !config.access_key_id.is_empty() {
+        b = b.with_access_key_id(&config.access_key_id).with_secret_access_key(config.secret_access_key.expose());
+    } else if std::env::var_os("AWS_ACCESS_KEY_ID").is_none()
+        && let Some(profile) = super::profile::credentials()?
+    {
+        b = b.with_access_key_id(profile.key_id).with_secret_access_key(profile.secret);
+        if let Some(token) = profile.token {
+            b = b.with_token(token);
+        }
+    }
+    match config.sse.as_str() {
+        "" => {}
+        "aws:kms" => b = b.with_sse_kms_encryption(&config.sse_kms_key_id),
+        "aws:kms:dsse" => b = b.with_dsse_kms_encryption(&config.sse_kms_key_id),
+        "AES256" => {
+            b = b.with_config("aws_server_side_encryption".parse().context("object_store key")?, "AES256");
+        }
+        other => anyhow::bail!("storage.s3.sse: {other:?} is not \"\", \"AES256\", \"aws:kms\" or \"aws:kms:dsse\""),
+    }
+    Ok(b)
+}
+
+/// Runs one object-store call, recording its latency and, when it fails, an error.
+async fn timed<T, E: std::fmt::Display>(op: &'static str, call: impl Future<Output = Result<T, E>>) -> Result<T, E> {
+    let started = Instant::now();
+    let result = call.await;
+    crate::metrics::observe("dictaflow_object_store_seconds", &[("op", op)], started.elapsed().as_secs_f64());
+    if let Err(e) = &result {
+        crate::metrics::count("dictaflow_object_store_errors_total", &[("op", op)], 1.0);
+        tracing::warn!(op, error = %e, "object store call failed");
+    }
+    result
+}
+
+fn not_found(e: &object_store::Error) -> bool {
+    matches!(e, object_store::Error::NotFound { .. })
+}
+
+#[async_trait]
+impl BlobStore for S3BlobStore {
+    async fn begin(&self) -> anyhow::Result<PendingBlob> {
+        self.staging.begin().await
+    }
+
+    async fn commit(&self, staged: StagedBlob) -> anyhow::Result<()> {
+        // Sent even when an object with this digest exists: equal bytes replace equal
+        // bytes, and its age restarts so reconciliation leaves it until the row commits.
+        let result = match self.key(&staged.sha256) {
+            Ok(key) => self.upload(&staged.path, staged.bytes, &key).await,
+            Err(e) => Err(e),
+        };
+        if result.is_ok() {
+            self.remember(&staged.sha256, Some(staged.bytes));
+        }
+        staged.discard().await;
+        result.context("cannot store the upload in the bucket")
+    }
+
+    async fn size(&self, sha256: &str) -> anyhow::Result<Option<u64>> {
+        let key = self.key(sha256)?;
+        if let Some(size) = self.sizes.lock().ok().and_then(|s| s.get(sha256).copied()) {
+            return Ok(Some(size));
+        }
+        match timed("head", self.store.head(&key)).await {
+            Ok(meta) => {
+                self.remember(sha256, Some(meta.size));
+                Ok(Some(meta.size))
+            }
+            Err(e) if not_found(&e) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn read_range(
+        &self,
+        sha256: &str,
+        offset: u64,
+        len: u64,
+    ) -> anyhow::Result<Box<dyn AsyncRead + Send + Unpin>> {
+        let key = self.key(sha256)?;
+        if len == 0 {
+            return Ok(Box::new(tokio::io::empty()));
+        }
+        let options = GetOptions { range: Some(GetRange::Bounded(offset..offset + len)), ..GetOptions::default() };
+        let result = timed("get", self.store.get_opts(&key, options)).await?;
+        let stream = result.into_stream().map_err(|e| {
+            crate::metrics::count("dictaflow_object_store_errors_total", &[("op", "get_body")], 1.0);
+            std::io::Error::other(e)
+        });
+        Ok(Box::new(tokio_util::io::StreamReader::new(stream)))
+    }
+
+    async fn local_copy(&self, sha256: &str) -> anyhow::Result<LocalCopy> {
+        let key = self.key(sha256)?;
+        let copy = LocalCopy { path: self.staging.new_path("copy"), temporary: true };
+        let mut file = File::create(copy.path()).await?;
+        let got = self.fetch(&key, Some(&mut file)).await?.with_context(|| format!("{key} is not in the bucket"))?;
+        anyhow::ensure!(got == sha256, "the bucket's object {key} has digest {got}, not its name's");
+        Ok(copy)
+    }
+
+    async fn list(&self) -> anyhow::Result<Vec<(String, SystemTime)>> {
+        let started = Instant::now();
+        let listed: Result<Vec<_>, _> = self.store.list(Some(&self.prefix)).try_collect().await;
+        crate::metrics::observe("dictaflow_object_store_seconds", &[("op", "list")], started.elapsed().as_secs_f64());
+        let listed = listed
+            .inspect_err(|_| crate::metrics::count("dictaflow_object_store_errors_total", &[("op", "list")], 1.0))?;
+        Ok(listed
+            .into_iter()
+            .filter_map(|meta| {
+                let name = meta.location.filename()?.to_string();
+                is_sha256_hex(&name).then(|| (name, SystemTime::from(meta.last_modified)))
+            })
+            .collect())
+    }
+
+    async fn delete(&self, sha256: &str) -> anyhow::Result<()> {
+        let key = self.key(sha256)?;
+        self.remember(sha256, None);
+        match timed("delete", self.store.delete(&key)).await {
+            Ok(()) => Ok(()),
+            Err(e) if not_found(&e) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn clean_temporary(&self, grace: Duration) -> anyhow::Result<usize> {
+        self.staging.clean(grace).await
+    }
+
+    async fn check(&self) -> anyhow::Result<()> {
+        let call = timed("list", self.store.list_with_delimiter(Some(&self.prefix)));
+        tokio::time::timeout(Duration::from_secs(5), call).await.context("the bucket did not answer within 5 s")??;
+        Ok(())
+    }
+
+    fn location(&self) -> String {
+        self.url.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_urls() {
+        let u = BucketUrl::parse("s3://audio-bucket/trust/dictations/").unwrap().unwrap();
+        assert_eq!((u.bucket.as_str(), u.prefix.as_str()), ("audio-bucket", "trust/dictations"));
+        assert_eq!(BucketUrl::parse("s3://audio").unwrap().unwrap().prefix, "");
+        assert_eq!(BucketUrl::parse("/srv/audio").unwrap(), None);
+        assert!(BucketUrl::parse("s3://").is_err());
+        assert!(BucketUrl::parse("s3://Bad_Bucket/x").is_err());
+        assert!(BucketUrl::parse("s3://bucket/a//b").is_err());
+        assert!(BucketUrl::parse("s3://bucket/a/../b").is_err());
+    }
+}
