@@ -19,7 +19,11 @@
 #
 # Usage: bench/workflow.sh [N]
 # Env:   DICTAFLOW_BIN (default target/release/dictaflow, or $CARGO_TARGET_DIR/release/...),
-#        OHA (default oha), DURATION (oha run length, default 20s), PAIRS (default 5000),
+#        OHA (default oha; without it the GET loads run on `dictaflow dev reads`, a closed loop
+#        like `oha -c N -z T`, and the fixed-rate queue run is skipped), CLIENT_BIN (the
+#        binary whose `dev transitions` / `dev reads` drive the load, default DICTAFLOW_BIN:
+#        set it to a newer build to measure an older server), DURATION (run length, default
+#        20s), PAIRS (default 5000),
 #        TICK_RUNS (default 10), QUEUE_RATE (default 100), BENCH_TMP, BENCH_KEEP=1
 #        (see bench/server_common.sh)
 set -euo pipefail
@@ -30,13 +34,15 @@ OHA="${OHA:-oha}"
 DURATION="${DURATION:-20s}"
 PAIRS="${PAIRS:-5000}"
 TICK_RUNS="${TICK_RUNS:-10}"
-command -v "$OHA" > /dev/null || { echo "oha is not installed (cargo install oha)" >&2; exit 1; }
+HAVE_OHA=1
+command -v "$OHA" > /dev/null || { HAVE_OHA=0; echo "oha is not installed: GET loads use dictaflow dev reads" >&2; }
 command -v jq > /dev/null || { echo "jq is not installed" >&2; exit 1; }
 # shellcheck source=bench/server_common.sh
 source bench/server_common.sh
 
 machine_notes
 echo "binary: $DICTAFLOW_BIN ($(git rev-parse --short HEAD 2> /dev/null || echo unknown commit))"
+CLIENT_BIN="${CLIENT_BIN:-$DICTAFLOW_BIN}"
 
 # --- 1. seed --------------------------------------------------------------------------
 mkdir -p "$DATA"
@@ -87,24 +93,35 @@ oha_summary() { # oha_summary NAME JSON: one line with the figures that matter
         + "max \(.summary.slowest * 1000 * 100 | round / 100); statuses \(.statusCodeDistribution)"' "$2"
 }
 
-"$OHA" --no-tui --output-format json -c 32 -z "$DURATION" -H "Authorization: Bearer $SECRETARY" \
-    "$BASE_URL/api/v1/queue" > "$WORK/queue.json"
-oha_summary "queue listing (32 clients, $DURATION)" "$WORK/queue.json"
+get_load() { # get_load NAME CLIENTS TOKEN PATH: CLIENTS clients, each one GET after the other, for DURATION
+    if [[ "$HAVE_OHA" == 1 ]]; then
+        "$OHA" --no-tui --output-format json -c "$2" -z "$DURATION" -H "Authorization: Bearer $3" "$BASE_URL$4" \
+            > "$WORK/load.json"
+        oha_summary "$1 ($2 clients, $DURATION)" "$WORK/load.json"
+    else
+        echo -n "$1 ($2 clients, $DURATION): "
+        "$CLIENT_BIN" dev reads --url "$BASE_URL" --token "$3" --path "$4" --concurrency "$2" \
+            --seconds "${DURATION%s}" 2>> "$WORK/server.log"
+    fi
+}
+
+get_load "queue listing" 32 "$SECRETARY" /api/v1/queue
 # The same 32 clients at a fixed total rate (open loop): the latency a secretary sees when
 # the server is busy but not saturated (the web app polls each queue every 10 s, so
 # QUEUE_RATE=100 is 32 clients each listing three times a second).
-"$OHA" --no-tui --output-format json -c 32 -q "${QUEUE_RATE:-100}" -z "$DURATION" -H "Authorization: Bearer $SECRETARY" \
-    "$BASE_URL/api/v1/queue" > "$WORK/queue_rate.json"
-oha_summary "queue listing (32 clients, ${QUEUE_RATE:-100} req/s in all, $DURATION)" "$WORK/queue_rate.json"
+if [[ "$HAVE_OHA" == 1 ]]; then
+    "$OHA" --no-tui --output-format json -c 32 -q "${QUEUE_RATE:-100}" -z "$DURATION" -H "Authorization: Bearer $SECRETARY" \
+        "$BASE_URL/api/v1/queue" > "$WORK/queue_rate.json"
+    oha_summary "queue listing (32 clients, ${QUEUE_RATE:-100} req/s in all, $DURATION)" "$WORK/queue_rate.json"
+fi
 
-"$DICTAFLOW_BIN" dev transitions --url "$BASE_URL" "${SECRETARIES[@]}" --concurrency 32 --pairs "$PAIRS" \
+"$CLIENT_BIN" dev transitions --url "$BASE_URL" "${SECRETARIES[@]}" --concurrency 32 --pairs "$PAIRS" \
     2>> "$WORK/server.log"
 
 FROM="$(date -u -d '30 days ago' +%Y-%m-%dT%H:%M:%SZ)"
 TO="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-"$OHA" --no-tui --output-format json -c 1 -n 10 -H "Authorization: Bearer $ADMIN" \
-    "$BASE_URL/api/v1/reports/turnaround?from=$FROM&to=$TO&group_by=secretary" > "$WORK/report.json"
-oha_summary "turnaround report, 30 days, all teams (1 client, 10 runs)" "$WORK/report.json"
+get_load "turnaround report, 30 days, all teams" 1 "$ADMIN" \
+    "/api/v1/reports/turnaround?from=$FROM&to=$TO&group_by=secretary"
 curl -fsS -H "Authorization: Bearer $ADMIN" "$BASE_URL/api/v1/reports/turnaround?from=$FROM&to=$TO&group_by=secretary" \
     | jq -r '"  report covers \([.groups[].received] | add) letters in \(.groups | length) groups"'
 
@@ -115,9 +132,7 @@ oversight() { # oversight NAME TOKEN PATH: 32 clients on one oversight view
         echo "$1: not in this build (HTTP $code)"
         return
     fi
-    "$OHA" --no-tui --output-format json -c 32 -z "$DURATION" -H "Authorization: Bearer $2" "$BASE_URL$3" \
-        > "$WORK/oversight.json"
-    oha_summary "$1 (32 clients, $DURATION)" "$WORK/oversight.json"
+    get_load "$1" 32 "$2" "$3"
 }
 oversight "at-risk view, team lead" "$LEAD" /api/v1/oversight/at-risk
 oversight "at-risk view, super-user" "$ADMIN" /api/v1/oversight/at-risk

@@ -1,4 +1,4 @@
-//! `dictaflow dev transitions`: a load client for the workflow engine. Each secretary's
+//! `dictaflow dev transitions` and `dev reads`: load clients for the server. `transitions`: Each secretary's
 //! token lists their queue; `concurrency` workers then take distinct letters from those
 //! lists and `claim` then `release` each (two transitions), putting it back for reuse,
 //! until `pairs` pairs are done. A general HTTP load generator cannot do this: every
@@ -86,13 +86,59 @@ pub async fn run(base: &str, tokens: &[String], concurrency: usize, pairs: usize
         all.extend(l);
         failures += f;
     }
-    let elapsed = started.elapsed();
-    all.sort_by(f64::total_cmp);
+    Ok(summary(all, failures, started.elapsed()))
+}
+
+/// The report of `latencies` (one per request, in milliseconds).
+fn summary(mut latencies: Vec<f64>, failures: usize, elapsed: Duration) -> LoadReport {
+    latencies.sort_by(f64::total_cmp);
+    let all = &latencies;
     let pct = |p: f64| all.get(((all.len() as f64 * p).ceil() as usize).saturating_sub(1)).copied().unwrap_or(0.0);
-    Ok(LoadReport {
+    LoadReport {
         transitions: all.len(),
         failures,
         elapsed,
         latency_ms: (pct(0.5), pct(0.9), pct(0.99), all.last().copied().unwrap_or(0.0)),
-    })
+    }
+}
+
+/// `dictaflow dev reads`: `concurrency` clients each sending `GET path` with `token`,
+/// one request after the other, for `duration` (a closed loop, as `oha -c N -z T` does).
+/// `transitions` in the report counts the requests.
+pub async fn reads(
+    base: &str,
+    token: &str,
+    path: &str,
+    concurrency: usize,
+    duration: Duration,
+) -> anyhow::Result<LoadReport> {
+    let http = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
+    let url = format!("{base}{path}");
+    let first = http.get(&url).bearer_auth(token).send().await?;
+    anyhow::ensure!(first.status().is_success(), "GET {path} answered {}", first.status());
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..concurrency {
+        let (http, url, token) = (http.clone(), url.clone(), token.to_string());
+        workers.push(tokio::spawn(async move {
+            let (mut latencies, mut failures) = (Vec::new(), 0);
+            while started.elapsed() < duration {
+                let t = Instant::now();
+                let ok = match http.get(&url).bearer_auth(&token).send().await {
+                    Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+                    Err(_) => false,
+                };
+                latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+                failures += usize::from(!ok);
+            }
+            (latencies, failures)
+        }));
+    }
+    let (mut all, mut failures) = (Vec::new(), 0);
+    for w in workers {
+        let (l, f) = w.await?;
+        all.extend(l);
+        failures += f;
+    }
+    Ok(summary(all, failures, started.elapsed()))
 }

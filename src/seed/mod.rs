@@ -295,6 +295,24 @@ pub enum DevCommand {
         #[arg(long, default_value_t = 5000)]
         pairs: usize,
     },
+    /// Load a running server with GET requests on one path (each client one request after
+    /// the other) and print requests per second and latency percentiles.
+    Reads {
+        /// The server, e.g. http://127.0.0.1:8080.
+        #[arg(long)]
+        url: String,
+        /// An API token.
+        #[arg(long)]
+        token: String,
+        /// The path, e.g. /api/v1/oversight/at-risk.
+        #[arg(long)]
+        path: String,
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// How long, in seconds.
+        #[arg(long, default_value_t = 15)]
+        seconds: u64,
+    },
 }
 
 /// Runs a `dev` command: prints the users (password, tokens) and what was written.
@@ -318,6 +336,20 @@ pub async fn run(config: &Config, cmd: DevCommand) -> anyhow::Result<()> {
                  latency ms p50 {p50:.1} p90 {p90:.1} p99 {p99:.1} max {max:.1}",
                 r.transitions,
                 r.transitions as f64 / secs,
+                r.failures
+            );
+            return Ok(());
+        }
+        DevCommand::Reads { url, token, path, concurrency, seconds } => {
+            let duration = std::time::Duration::from_secs(seconds.max(1));
+            let r = load::reads(url.trim_end_matches('/'), &token, &path, concurrency.max(1), duration).await?;
+            let (p50, p90, p99, max) = r.latency_ms;
+            println!(
+                "reads {path}: {} in {:.2} s = {:.0}/s with {concurrency} clients; failures {}; \
+                 latency ms p50 {p50:.1} p90 {p90:.1} p99 {p99:.1} max {max:.1}",
+                r.transitions,
+                r.elapsed.as_secs_f64(),
+                r.transitions as f64 / r.elapsed.as_secs_f64(),
                 r.failures
             );
             return Ok(());

@@ -93,7 +93,10 @@ export default async function dashboard(main) {
     return rep.groups;
   }
   const days = (hours) => (hours === null || hours === undefined ? null : Math.round((hours / dayHours) * 10) / 10);
-  const groupName = (by, g) => (by === 'priority' ? label(PRIORITY_LABELS, g) : g);
+  const groupName = (by, g) => {
+    if (g === '(none)') return by === 'secretary' ? 'No secretary yet' : 'Not given';
+    return by === 'priority' ? label(PRIORITY_LABELS, g) : g;
+  };
 
   async function load() {
     note.textContent = '';
@@ -107,7 +110,7 @@ export default async function dashboard(main) {
         h('td', g.backlog_breached), h('td', g.breaches))));
       labelColumns(summary);
       fill(backlog, barChart('Open letters per secretary now', bySecretary.filter((g) => g.backlog > 0)
-        .map((g) => ({ label: g.group, values: [g.backlog], texts: [String(g.backlog)] })),
+        .map((g) => ({ label: groupName('secretary', g.group), values: [g.backlog], texts: [String(g.backlog)] })),
       [{ name: 'open letters', cls: 's1' }]));
       fill(dist, barChart('Turnaround by priority, working days', byPriority.map((g) => ({
         label: label(PRIORITY_LABELS, g.group), values: [days(g.median_working_hours), days(g.p90_working_hours)],
