@@ -265,12 +265,11 @@ pub async fn put_letterhead(
     Ok(())
 }
 
-/// The latest approval of a dictation still in force: (approver id, at, draft version,
-/// text hash), when the letter is approved or dispatched.
-pub async fn approval(
-    db: &Db,
-    dictation_id: &str,
-) -> Result<Option<(String, Millis, Option<i64>, Option<String>)>, sqlx::Error> {
+/// An approval: (approver id, empty when automatic; at; draft version; text hash).
+pub type ApprovalRow = (String, Millis, Option<i64>, Option<String>);
+
+/// The latest approval of a dictation still in force, when the letter is approved or dispatched.
+pub async fn approval(db: &Db, dictation_id: &str) -> Result<Option<ApprovalRow>, sqlx::Error> {
     let row = sqlx::query(
         "SELECT e.actor_id, e.at, e.draft_version, e.text_sha256 FROM events e JOIN dictations d ON d.id = e.dictation_id \
          WHERE e.dictation_id = $1 AND e.to_status = 'approved' AND d.status IN ('approved', 'dispatched') \
