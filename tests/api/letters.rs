@@ -214,7 +214,12 @@ async fn a_letter_in_pdf_docx_and_fhir(backend: Backend) {
     );
     let binary = entries.iter().find(|e| e["resource"]["resourceType"] == "Binary").unwrap();
     assert_eq!(binary["resource"]["contentType"], "application/pdf");
-    let Some(python) = crate::helpers::venv_python("fhir-venv", "fhir.resources.R4B", "fhir.resources>=8.1,<9", "DICTAFLOW_TEST_REQUIRE_PYTHON") else {
+    let Some(python) = crate::helpers::venv_python(
+        "fhir-venv",
+        "fhir.resources.R4B",
+        "fhir.resources>=8.1,<9",
+        "DICTAFLOW_TEST_REQUIRE_PYTHON",
+    ) else {
         return;
     };
     let path = dir.path().join("bundle.json");

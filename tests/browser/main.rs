@@ -8,10 +8,10 @@ mod admin;
 #[allow(dead_code)]
 #[path = "../api/helpers.rs"]
 mod helpers;
-mod lexicon;
 mod letters;
-mod oversight;
+mod lexicon;
 mod notify;
+mod oversight;
 mod recording;
 mod roles;
 #[allow(dead_code)]
