@@ -115,6 +115,11 @@ pub fn problem_response(status: StatusCode, code: &str, title: &str, detail: &st
     };
     let mut resp = (status, axum::Json(body)).into_response();
     resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        // The rest of the request body is not read: the connection cannot carry another
+        // request, and a client must not put it back in its pool.
+        resp.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     resp
 }
 

@@ -154,10 +154,10 @@ async fn backlog(db: &Db, scope: &Scope, by: GroupBy, now: Millis) -> anyhow::Re
             Some(u),
         ),
     };
-    let column = by.column();
+    let (column, join) = (by.column(), by.join());
     let sql = format!(
         "SELECT {column} AS grp, COUNT(*) AS n, COALESCE(SUM(CASE WHEN d.due_at <= $1 THEN 1 ELSE 0 END), 0) AS late \
-         FROM dictations d JOIN users c ON c.id = d.clinician_id LEFT JOIN users s ON s.id = d.secretary_id \
+         FROM dictations d JOIN users c ON c.id = d.clinician_id LEFT JOIN users s ON s.id = d.secretary_id{join} \
          WHERE d.finished_at IS NULL AND d.status <> 'cancelled' {clause} GROUP BY {column}"
     );
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);

@@ -50,11 +50,12 @@ async fn the_weekly_report_is_made_emailed_and_kept(backend: Backend) {
     assert_eq!(items[0]["week_start"], "2026-03-09");
     let id = items[0]["id"].as_str().unwrap();
     let csv = download(&t, &t.lead, id, "csv", 200).await;
+    // Received that week: B and C; backlog: every open letter now (A of the week before, and B).
     for row in [
-        "team,\"ent\",2,1,1,100,1,0,,,,,",
+        "team,\"ent\",2,1,1,100,2,0,,,,,",
         "clinician,\"dr.okafor\",1,1,1,100,0,0,,,,,",
-        "clinician,\"dr.patel\",1,0,0,,1,0,,,,,",
-        "specialty,\"ENT\",2,1,1,100,1,0,,,,,",
+        "clinician,\"dr.patel\",1,0,0,,2,0,,,,,",
+        "specialty,\"ENT\",2,1,1,100,2,0,,,,,",
     ] {
         assert!(csv.lines().any(|l| l == row), "{row} in\n{csv}");
     }

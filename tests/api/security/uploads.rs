@@ -23,6 +23,7 @@ async fn a_form_has_a_bounded_number_of_parts(app: TestApp) {
     form = form.part("audio", audio_part());
     let resp = app.client.post(app.url("/api/v1/dictations")).bearer_auth(&token).multipart(form).send().await.unwrap();
     assert_eq!(resp.status(), 413);
+    assert_eq!(resp.headers()["connection"], "close", "the unread rest of the body ends the connection");
     let problem: Value = resp.json().await.unwrap();
     assert_eq!(problem["code"], "payload_too_large", "{problem}");
     let (_, list) = app.get_json(&token, "/api/v1/dictations").await;
