@@ -262,7 +262,7 @@ pub async fn clinician_approves(f: &Flow, id: &str) {
     // The secretary sees the comment in the history and sends the letter back.
     f.sign_in("sec.jones", "/app/queue").await;
     f.web.click_css(&format!("#queue tr[data-id='{id}'] a"), 20).await;
-    f.web.click_css("details > summary", 10).await;
+    f.web.click_css("details#history > summary", 10).await;
     f.web
         .wait_js(
             "the comment",

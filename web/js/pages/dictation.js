@@ -159,7 +159,7 @@ export default async function dictation(main, { user, params, navigate }) {
 
   function historyBox() {
     const list = h('ol.history');
-    const box = h('details', h('summary', 'History'), list);
+    const box = h('details#history', h('summary', 'History'), list);
     box.addEventListener('toggle', async () => {
       if (!box.open) return;
       try {
