@@ -37,6 +37,19 @@ fn browser_required() -> bool {
     std::env::var("DICTAFLOW_TEST_REQUIRE_BROWSER").is_ok_and(|v| v == "1")
 }
 
+/// chromedriver and Chromium, or `None` with the reason printed for the test named `what`
+/// (a failure instead when `DICTAFLOW_TEST_REQUIRE_BROWSER=1`).
+fn browser_or_skip(what: &str) -> Option<(PathBuf, PathBuf)> {
+    match webdriver::browser_programs() {
+        Ok(p) => Some(p),
+        Err(reason) if !browser_required() => {
+            eprintln!("skipping {what}: {reason} (install chromium and chromium-driver)");
+            None
+        }
+        Err(reason) => panic!("DICTAFLOW_TEST_REQUIRE_BROWSER=1 but {reason}"),
+    }
+}
+
 /// Serialises the browser tests: each runs a browser and a recognition on a small machine.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -112,14 +125,7 @@ impl Flow {
 }
 
 async fn setup(backend: Backend, shots: bool) -> Option<Flow> {
-    let (driver, browser) = match webdriver::browser_programs() {
-        Ok(p) => p,
-        Err(reason) if !browser_required() => {
-            eprintln!("skipping the browser tests: {reason} (install chromium and chromium-driver)");
-            return None;
-        }
-        Err(reason) => panic!("DICTAFLOW_TEST_REQUIRE_BROWSER=1 but {reason}"),
-    };
+    let (driver, browser) = crate::browser_or_skip("the browser tests")?;
     corpus_dir()?;
     let app = app_with_recognition(backend).await?;
     let mut tokens = std::collections::HashMap::new();

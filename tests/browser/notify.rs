@@ -8,7 +8,7 @@ use dictaflow::domain::Role;
 use serde_json::json;
 
 use crate::helpers::{Backend, fixture, spawn_app_clocked};
-use crate::{Flow, ONE_AT_A_TIME, browser_required, webdriver};
+use crate::{Flow, ONE_AT_A_TIME, webdriver};
 
 const DAY: i64 = 86_400_000;
 
@@ -29,14 +29,7 @@ async fn act(f: &Flow, who: &str, id: &str, action: &str, body: serde_json::Valu
 }
 
 async fn setup(backend: Backend) -> Option<Flow> {
-    let (driver, browser) = match webdriver::browser_programs() {
-        Ok(p) => p,
-        Err(reason) if !browser_required() => {
-            eprintln!("skipping the notifications browser test: {reason}");
-            return None;
-        }
-        Err(reason) => panic!("DICTAFLOW_TEST_REQUIRE_BROWSER=1 but {reason}"),
-    };
+    let (driver, browser) = crate::browser_or_skip("the notifications browser test")?;
     // Monday 2 March 2026, 10:00.
     let clock = Clock::manual(parse_rfc3339("2026-03-02T10:00:00Z").unwrap());
     let calendars = tempfile::tempdir().unwrap();

@@ -10,8 +10,8 @@ use dictaflow::clock::Clock;
 use dictaflow::domain::Role;
 
 use super::helpers::{Backend, TestApp, fixture, spawn_app_clocked};
-use super::webdriver::{self, Driver};
-use super::{Flow, ONE_AT_A_TIME, browser_required};
+use super::webdriver::Driver;
+use super::{Flow, ONE_AT_A_TIME};
 
 const DAY: i64 = 86_400_000;
 
@@ -26,14 +26,7 @@ async fn drafted(app: &TestApp, token: &str, priority: &str) -> String {
 }
 
 async fn setup(backend: Backend) -> Option<Flow> {
-    let (driver, browser) = match webdriver::browser_programs() {
-        Ok(p) => p,
-        Err(reason) if !browser_required() => {
-            eprintln!("skipping the oversight browser test: {reason}");
-            return None;
-        }
-        Err(reason) => panic!("DICTAFLOW_TEST_REQUIRE_BROWSER=1 but {reason}"),
-    };
+    let (driver, browser) = crate::browser_or_skip("the oversight browser test")?;
     let real_now = Clock::system().now_ms();
     let app = spawn_app_clocked(backend, Clock::manual(real_now - 10 * DAY), |_| {}).await?;
     let mut tokens = std::collections::HashMap::new();

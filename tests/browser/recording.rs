@@ -8,22 +8,15 @@ use dictaflow::domain::Role;
 use serde_json::{Value, json};
 use sqlx::Row;
 
+use crate::Flow;
 use crate::helpers::{Backend, spawn_app_with};
 use crate::webdriver::Driver;
-use crate::{Flow, browser_required, webdriver};
 
 /// The chunk size the server suggests here: small, so a few seconds of audio is many chunks.
 const CHUNK: u64 = 2048;
 
 async fn setup(backend: Backend) -> Option<Flow> {
-    let (driver, browser) = match webdriver::browser_programs() {
-        Ok(p) => p,
-        Err(reason) if !browser_required() => {
-            eprintln!("skipping the recording browser test: {reason}");
-            return None;
-        }
-        Err(reason) => panic!("DICTAFLOW_TEST_REQUIRE_BROWSER=1 but {reason}"),
-    };
+    let (driver, browser) = crate::browser_or_skip("the recording browser test")?;
     let app = spawn_app_with(backend, |c| c.limits.upload_chunk_bytes = CHUNK).await?;
     let mut tokens = std::collections::HashMap::new();
     tokens.insert("dr.patel", app.user("dr.patel", Role::Clinician, &["ent"]).await);

@@ -4,20 +4,13 @@
 use dictaflow::domain::Role;
 use serde_json::json;
 
+use crate::Flow;
 use crate::helpers::{Backend, spawn_app_with};
-use crate::webdriver::{self, Driver};
-use crate::{Flow, browser_required};
+use crate::webdriver::Driver;
 
 async fn workflow_editor_keeps_its_place(backend: Backend) {
     let _one = crate::ONE_AT_A_TIME.lock().await;
-    let (driver, browser) = match webdriver::browser_programs() {
-        Ok(p) => p,
-        Err(reason) if !browser_required() => {
-            eprintln!("skipping the workflow editor browser test: {reason}");
-            return;
-        }
-        Err(reason) => panic!("DICTAFLOW_TEST_REQUIRE_BROWSER=1 but {reason}"),
-    };
+    let Some((driver, browser)) = crate::browser_or_skip("the workflow editor browser test") else { return };
     let Some(app) = spawn_app_with(backend, |_| {}).await else { return };
     let mut tokens = std::collections::HashMap::new();
     tokens.insert("admin", app.user("admin", Role::Superuser, &[]).await);
