@@ -140,6 +140,9 @@ fn main() {
     dictaflow::stt::route_native_logs_to_tracing();
     let engine = Engine::load(&model, EngineConfig { threads, ..EngineConfig::default() }).expect("load model");
     let mut tallies: BTreeMap<(String, &str), Tally> = BTreeMap::new();
+    // The lexicon's coverage of the key terms, a figure and not a goal: a key term is
+    // covered when it is an entry, and in part when each of its words is.
+    let (mut entries, mut worded, mut occurrences) = (0, 0, 0);
     for file in manifest["files"].as_array().expect("files") {
         if !matches!(file["kind"].as_str(), Some("speech" | "speech_noisy" | "long_dictation")) {
             continue;
@@ -161,6 +164,11 @@ fn main() {
             .iter()
             .flat_map(|s| s["key_terms"].as_array().into_iter().flatten().filter_map(Value::as_str))
             .collect();
+        for term in &terms {
+            occurrences += 1;
+            entries += usize::from(index.contains(term));
+            worded += usize::from(index.contains(term) || term.split_whitespace().all(|w| index.contains(w)));
+        }
         let samples = dictaflow::audio::decode_16k_mono(&corpus.join(rel), &dictaflow::audio::Limits::default())
             .expect("decode")
             .0;
@@ -232,4 +240,11 @@ fn main() {
     for (config, t) in &totals {
         eprintln!("{}", t.row(config, "all"));
     }
+    let share = |n: usize| n as f64 / occurrences.max(1) as f64;
+    eprintln!(
+        "\nlexicon coverage of the key terms: {entries}/{occurrences} ({:.3}) are entries; \
+         {worded}/{occurrences} ({:.3}) are entries or made of entries' words",
+        share(entries),
+        share(worded)
+    );
 }

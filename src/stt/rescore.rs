@@ -92,6 +92,10 @@ fn words_in(seg: &RawSegment) -> Vec<SpanWord> {
     words
 }
 
+/// Distributions the decoder remembers besides the one its cache is at (each is the
+/// vocabulary's logits, 200 KB: 3 MB in all).
+const RECENT_KEPT: usize = 16;
+
 /// The next-token distribution of the decoder after a token sequence, with the decoder's
 /// cache reused for the part of the sequence it has already seen.
 struct Decoder<'a> {
@@ -101,6 +105,10 @@ struct Decoder<'a> {
     cached: Vec<c_int>,
     /// Log-softmax normaliser and logits after exactly `cached`, when known.
     last: Option<(f32, Vec<f32>)>,
+    /// The distributions computed most recently, newest last, for sequences asked for
+    /// again: a span's context before each of its candidates, and a prefix that several
+    /// candidates share. Each would otherwise cost a decoder step again.
+    recent: Vec<(Vec<c_int>, f32, Vec<f32>)>,
     steps: usize,
     /// Tokens put through the decoder: whisper.cpp computes the vocabulary's logits for
     /// each (50,000 x 384 multiply-adds), which is most of the cost.
@@ -109,13 +117,26 @@ struct Decoder<'a> {
 
 impl<'a> Decoder<'a> {
     fn new(state: &'a mut WhisperState, threads: usize) -> Self {
-        Self { state, threads: threads.max(1), cached: Vec::new(), last: None, steps: 0, tokens: 0 }
+        Self {
+            state,
+            threads: threads.max(1),
+            cached: Vec::new(),
+            last: None,
+            recent: Vec::with_capacity(RECENT_KEPT),
+            steps: 0,
+            tokens: 0,
+        }
     }
 
     /// The log-probability of `token` following `seq`.
     fn logprob(&mut self, seq: &[c_int], token: c_int) -> Result<f32, whisper_rs::WhisperError> {
         if seq.is_empty() {
             return Err(whisper_rs::WhisperError::InvalidText);
+        }
+        if self.cached != seq
+            && let Some((_, lse, logits)) = self.recent.iter().rev().find(|(s, ..)| s == seq)
+        {
+            return Ok(logits.get(token as usize).map_or(f32::NEG_INFINITY, |l| l - lse));
         }
         if self.last.is_none() || self.cached != seq {
             let common = self.cached.iter().zip(seq).take_while(|(a, b)| a == b).count();
@@ -133,7 +154,12 @@ impl<'a> Decoder<'a> {
             let logits = self.state.get_logits()?;
             let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
             let lse = max + logits.iter().map(|&l| (l - max).exp()).sum::<f32>().ln();
-            self.last = Some((lse, logits.to_vec()));
+            let logits = logits.to_vec();
+            if self.recent.len() == RECENT_KEPT {
+                self.recent.remove(0);
+            }
+            self.recent.push((seq.to_vec(), lse, logits.clone()));
+            self.last = Some((lse, logits));
         }
         let (lse, logits) = self.last.as_ref().expect("set above");
         Ok(logits.get(token as usize).map_or(f32::NEG_INFINITY, |l| l - lse))
@@ -395,6 +421,9 @@ fn best_at(
         let heard_lp: f32 = heard_lps[..=k].iter().sum();
         let next = heard_ids[k];
         for (term, d) in &candidates {
+            if n == 1 && another_form(&span[0].text, term, index.is_word(&span[0].text)) {
+                continue;
+            }
             let text = written(term, &span[0].text);
             let Ok(mut tokens) = ctx.tokenize(&format!("{lead}{text}"), 64) else { continue };
             if tokens.is_empty() || tokens.iter().any(|&t| t >= win.eot) {
@@ -412,6 +441,19 @@ fn best_at(
         }
     }
     Ok(best.map(|(_, c)| c))
+}
+
+/// Whether `term` is another form of the word Whisper wrote, `heard`, rather than a
+/// garble's correction: the heard word is the term with an ending more ("rotatory" for
+/// "rotator": the term would drop sounds Whisper heard), or, when the heard word is
+/// English, at most two letters from the term ("ilium" for "ileum"). Whisper heard that
+/// word; a decoder preferring its neighbour is preferring the lexicon's prompt, not the
+/// audio, and in the benchmark such swaps were the harmful ones.
+fn another_form(heard: &str, term: &str, heard_is_english: bool) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) =
+        (heard.to_lowercase().chars().collect(), term.to_lowercase().chars().collect());
+    (a.len() > b.len() && a.starts_with(&b))
+        || (heard_is_english && crate::lexicon::words::distance_within(&a, &b, 2).is_some())
 }
 
 /// Puts `term` (its `tokens`) in place of the words `span` of segment `s`, in the
@@ -506,6 +548,16 @@ mod tests {
         assert_eq!(out[1].heard.as_deref(), Some("as chemic"));
         assert!(out[1].low_confidence, "a replaced word keeps the doubt of what it replaced");
         assert_eq!(positions(&segs, &ids, BEG).map(|p| p[0].len()), Some(6));
+    }
+
+    #[test]
+    fn an_english_word_is_not_swapped_for_a_neighbouring_form() {
+        assert!(another_form("rotatory", "rotator", false), "an ending more");
+        assert!(another_form("Ileum", "ilium", true));
+        assert!(!another_form("ilium", "ileum", false), "a garble may be two letters off");
+        assert!(!another_form("ischaemi", "ischaemic", false), "a word cut short is completed");
+        assert!(!another_form("bisoprolol", "bisoprolol fumarate", true));
+        assert!(!another_form("vassar", "atorvastatin", false));
     }
 
     #[test]
