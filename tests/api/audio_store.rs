@@ -128,7 +128,7 @@ async fn the_s3_store_reads_through_its_cache() {
     assert_eq!(read(b.as_ref(), &sha, 1000, 5000).await, &big[1000..6000], "B reads through to the bucket");
     let cached = || {
         let root = b_dir.path().join("audio/cache");
-        let dirs = std::fs::read_dir(root).into_iter().flatten().flatten();
+        let mut dirs = std::fs::read_dir(root).into_iter().flatten().flatten();
         dirs.any(|d| d.path().join(format!("{sha}.cached")).exists())
     };
     for _ in 0..200 {

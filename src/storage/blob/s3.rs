@@ -279,7 +279,7 @@ impl BlobStore for S3BlobStore {
         // bytes, and its age restarts so reconciliation leaves it until the row commits.
         let incoming =
             staged.incoming.take().map(|i| i.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner));
-        let incoming = incoming.filter(|i| !(i.is_multipart() && staged.bytes > COPY_LIMIT));
+        let incoming = incoming.filter(|i| !i.is_multipart() || staged.bytes <= COPY_LIMIT);
         let result = match (self.key(&staged.sha256), incoming) {
             (Ok(key), Some(incoming)) => incoming.commit(&key).await,
             (Ok(key), None) => self.upload(&staged.path, staged.bytes, &key).await,
