@@ -6,9 +6,12 @@
 #   1. For each store (local, then s3), a fresh `dictaflow serve` with recognition off:
 #      one warm-up upload, then one ~500 MB WAV (default 45 min 48 kHz stereo, 518 MB)
 #      uploaded while the server's VmRSS is sampled every 50 ms (target: growth <= 32 MB),
-#      then READS ranged GETs of 64 KiB at pseudo-random offsets of it and one full read.
-#      Printed: growth, upload time, range-read time, full-read time, and s3 / local ratios
-#      (target: at most 1.5x).
+#      then READS ranged GETs of 64 KiB at pseudo-random offsets of it and one full read;
+#      then the server is restarted (a new process: the S3 store's read-through cache of
+#      this node starts empty) and the same READS ranged GETs are timed again, the cold
+#      path of a node that has never seen the recording.
+#      Printed: growth, upload time, range-read times, full-read time, and s3 / local ratios
+#      (target: at most 1.5x), and the S3 store's object-store time by operation.
 #   2. Two API nodes (separate data directories and ports) on one database and one bucket:
 #      N (default 50) distinct uploads at once, alternating between the nodes; every one
 #      must be 201, and every recording is then read back whole from BOTH nodes and compared
@@ -82,7 +85,33 @@ BYTES=$(stat -c %s "$BIG")
 now_ns() { date +%s%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b - a) / 1e9 }'; }
 
-# one_store NAME ENV...: upload RSS, upload time, range reads, full read. Sets R_* variables.
+# restart_server: a new server process on the same data directory and user (TOKEN).
+restart_server() {
+    kill "$SERVER_PID"
+    wait "$SERVER_PID" 2> /dev/null || true
+    PORT="$(free_port)"
+    BASE_URL="http://127.0.0.1:$PORT"
+    env "${SERVER_ENV[@]}" "$DICTAFLOW_BIN" --data-dir "$DATA" serve --bind "127.0.0.1:$PORT" >> "$WORK/server.log" 2>&1 &
+    SERVER_PID=$!
+    for _ in $(seq 300); do curl -fsS -o /dev/null "$BASE_URL/healthz" 2> /dev/null && return 0; sleep 0.1; done
+    echo "server not ready after a restart" >&2
+    exit 1
+}
+
+# range_reads URL: READS ranged GETs of 64 KiB at spread offsets; prints the seconds.
+range_reads() {
+    local i off t0 t1
+    t0=$(now_ns)
+    for ((i = 0; i < READS; i++)); do
+        off=$(((i * 2654435761) % (BYTES - 65536)))
+        curl -fsS -o /dev/null -H "Authorization: Bearer $TOKEN" -H "Range: bytes=$off-$((off + 65535))" "$1"
+    done
+    t1=$(now_ns)
+    secs "$t0" "$t1"
+}
+
+# one_store NAME ENV...: upload RSS, upload time, range reads, full read, range reads after a
+# restart. Sets R_* variables.
 one_store() {
     local name=$1
     shift
@@ -90,7 +119,6 @@ one_store() {
     local saved=("${SERVER_ENV[@]}")
     SERVER_ENV+=("$@")
     start_server
-    SERVER_ENV=("${saved[@]}")
     curl -fsS -o /dev/null -H "Authorization: Bearer $TOKEN" -F "audio=@$WORK/small.wav;type=audio/wav" \
         "$BASE_URL/api/v1/dictations"
     sleep 1
@@ -112,38 +140,45 @@ one_store() {
     R_GROWTH=$(awk -v k=$((peak - before)) 'BEGIN { printf "%.1f", k * 1024 / 1e6 }')
     R_UPLOAD=$(secs "$t0" "$t1")
     id=$(jq -r .id "$WORK/big-$name.json")
-    local url="$BASE_URL/api/v1/dictations/$id/audio" i off
-    t0=$(now_ns)
-    for ((i = 0; i < READS; i++)); do
-        off=$(((i * 2654435761) % (BYTES - 65536)))
-        curl -fsS -o /dev/null -H "Authorization: Bearer $TOKEN" -H "Range: bytes=$off-$((off + 65535))" "$url"
-    done
-    t1=$(now_ns)
-    R_RANGES=$(secs "$t0" "$t1")
+    local path="/api/v1/dictations/$id/audio"
+    local url="$BASE_URL$path"
+    R_RANGES=$(range_reads "$url")
     t0=$(now_ns)
     curl -fsS -o "$WORK/back-$name.wav" -H "Authorization: Bearer $TOKEN" "$url"
     t1=$(now_ns)
     R_FULL=$(secs "$t0" "$t1")
     cmp -s "$BIG" "$WORK/back-$name.wav" || { echo "$name: the full read differs from the upload" >&2; exit 1; }
     rm -f "$WORK/back-$name.wav"
+    curl -fsS -o "$WORK/metrics-$name" "$BASE_URL/metrics" || true
+    restart_server
+    R_COLD=$(range_reads "$BASE_URL$path")
     kill "$SERVER_PID"
     wait "$SERVER_PID" 2> /dev/null || true
     SERVER_PID=""
+    SERVER_ENV=("${saved[@]}")
 }
 
 machine_notes
 echo "binary: $DICTAFLOW_BIN; s3s-fs: $S3S_FS; upload $(awk -v b="$BYTES" 'BEGIN { printf "%.1f MB", b / 1e6 }'); $READS ranged reads of 64 KiB"
 one_store local
-L=("$R_GROWTH" "$R_UPLOAD" "$R_RANGES" "$R_FULL")
+L=("$R_GROWTH" "$R_UPLOAD" "$R_RANGES" "$R_FULL" "$R_COLD")
 one_store s3 "${S3_ENV[@]}"
-S=("$R_GROWTH" "$R_UPLOAD" "$R_RANGES" "$R_FULL")
+S=("$R_GROWTH" "$R_UPLOAD" "$R_RANGES" "$R_FULL" "$R_COLD")
 ratio() { awk -v s="$1" -v l="$2" 'BEGIN { printf "%.2fx", s / l }'; }
 echo
-echo "| store | RSS growth, 500 MB upload (MB) | upload s | $READS range reads s | full read s |"
-echo "| --- | ---: | ---: | ---: | ---: |"
-echo "| local | ${L[0]} | ${L[1]} | ${L[2]} | ${L[3]} |"
-echo "| s3 | ${S[0]} | ${S[1]} | ${S[2]} | ${S[3]} |"
-echo "| **s3 / local** | growth / 32 MB target: $(awk -v g="${S[0]}" 'BEGIN { printf "%.2f", g / 32 }') | **$(ratio "${S[1]}" "${L[1]}")** | **$(ratio "${S[2]}" "${L[2]}")** | $(ratio "${S[3]}" "${L[3]}") |"
+echo "| store | RSS growth, 500 MB upload (MB) | upload s | $READS range reads s | full read s | $READS range reads, new process s |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+echo "| local | ${L[0]} | ${L[1]} | ${L[2]} | ${L[3]} | ${L[4]} |"
+echo "| s3 | ${S[0]} | ${S[1]} | ${S[2]} | ${S[3]} | ${S[4]} |"
+echo "| **s3 / local** | growth / 32 MB target: $(awk -v g="${S[0]}" 'BEGIN { printf "%.2f", g / 32 }') | **$(ratio "${S[1]}" "${L[1]}")** | **$(ratio "${S[2]}" "${L[2]}")** | $(ratio "${S[3]}" "${L[3]}") | **$(ratio "${S[4]}" "${L[4]}")** |"
+echo
+echo "S3 store, object-store calls of the first process (upload, reads): op, calls, seconds in all"
+awk -F'[{}" ]+' '/^dictaflow_object_store_seconds_(sum|count)/ {
+        split($0, a, " "); op = $0; sub(/.*op="/, "", op); sub(/".*/, "", op)
+        if ($1 ~ /_sum$/) sum[op] = a[2]; else n[op] = a[2]
+    }
+    END { for (op in n) printf "  %-20s %6d %8.3f\n", op, n[op], sum[op] }' "$WORK/metrics-s3" || true
+grep '^dictaflow_audio_cache' "$WORK/metrics-s3" | sed 's/^/  /' || true
 
 # 2. Two API nodes, one database, one bucket.
 DB_ENV=()

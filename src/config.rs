@@ -311,6 +311,12 @@ pub struct S3Config {
     pub sse_kms_key_id: String,
     /// Multipart upload part size in MiB (5 to 512); two parts at most are in memory per upload.
     pub part_size_mib: usize,
+    /// This node's on-disk read-through cache of audio objects, in MiB (0 = none).
+    pub cache_mib: u64,
+    /// Sign each request body's SHA-256 (SigV4 signed payload) instead of sending
+    /// `UNSIGNED-PAYLOAD`: a second hash of every byte on this node and on the server,
+    /// which TLS already makes needless.
+    pub sign_payload: bool,
 }
 
 impl Default for S3Config {
@@ -325,6 +331,8 @@ impl Default for S3Config {
             sse: String::new(),
             sse_kms_key_id: String::new(),
             part_size_mib: 5,
+            cache_mib: 2048,
+            sign_payload: false,
         }
     }
 }

@@ -83,6 +83,10 @@ fn help(name: &str) -> &'static str {
         "dictaflow_transcribed_audio_seconds_total" => "seconds of audio transcribed by this process",
         "dictaflow_object_store_seconds" => "latency of object-store (S3) calls, by operation",
         "dictaflow_object_store_errors_total" => "object-store (S3) calls that failed, by operation",
+        "dictaflow_audio_cache_reads_total" => {
+            "audio range reads of a bucket's object, by result (hit: this node's cache)"
+        }
+        "dictaflow_audio_cache_fills_total" => "background downloads into this node's audio cache, by outcome",
         "dictaflow_audio_missing_at_start" => {
             "dictations whose audio this process could not see at start (left as they were)"
         }

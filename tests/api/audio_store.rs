@@ -104,7 +104,47 @@ async fn the_s3_store_keeps_the_contract() {
     let (store, _dir) = store_on(Some(&s3)).await;
     blob_contract(store.as_ref(), true).await;
     assert_eq!(s3.objects().len(), 1, "what the store lists is what the bucket holds");
+    assert!(s3.incoming().is_empty(), "no incoming object is left: {:?}", s3.incoming());
     assert!(store.location().starts_with("s3://"), "{}", store.location());
+    // An incoming object a killed process left goes at start, after the grace period.
+    let left = s3.root.path().join(crate::s3_server::BUCKET).join(&s3.prefix).join("incoming");
+    std::fs::create_dir_all(&left).unwrap();
+    std::fs::write(left.join("0190f0c2a1b27c3d8e9f0a1b2c3d4e5f"), b"completed, never copied").unwrap();
+    assert_eq!(store.clean_temporary(Duration::from_secs(3600)).await.unwrap(), 0, "too young");
+    assert_eq!(store.clean_temporary(Duration::ZERO).await.unwrap(), 1);
+    assert!(s3.incoming().is_empty());
+}
+
+/// A node reads the audio it committed, or has read once, from its own disk: the bytes
+/// under a digest never change. A node that never saw an object reads through to the
+/// bucket while its cache fills in the background.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_s3_store_reads_through_its_cache() {
+    let Some(s3) = S3Server::start().await else { return };
+    let (a, _a_dir) = store_on(Some(&s3)).await;
+    let big: Vec<u8> = (0..7 * 1024 * 1024u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8).collect();
+    let sha = put(a.as_ref(), &big).await;
+    let (b, b_dir) = store_on(Some(&s3)).await;
+    assert_eq!(read(b.as_ref(), &sha, 1000, 5000).await, &big[1000..6000], "B reads through to the bucket");
+    let cached = || {
+        let root = b_dir.path().join("audio/cache");
+        let mut dirs = std::fs::read_dir(root).into_iter().flatten().flatten();
+        dirs.any(|d| d.path().join(format!("{sha}.cached")).exists())
+    };
+    for _ in 0..200 {
+        if cached() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(cached(), "B's first read filled its cache in the background");
+    // Behind the stores' backs, the object goes: both nodes still serve it from disk.
+    std::fs::remove_file(s3.object_file(&sha)).unwrap();
+    assert_eq!(read(a.as_ref(), &sha, 6 * 1024 * 1024, 100).await, &big[6 * 1024 * 1024..][..100]);
+    assert_eq!(read(b.as_ref(), &sha, 0, big.len() as u64).await, big);
+    // The store's own delete empties the cache too.
+    b.delete(&sha).await.unwrap();
+    assert!(!cached() && b.read_range(&sha, 0, 10).await.is_err());
 }
 
 /// Orphans (objects without a row, older than the grace period) go; a row whose object

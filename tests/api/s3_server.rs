@@ -125,6 +125,19 @@ impl S3Server {
         out
     }
 
+    /// The file holding the object named by `sha256` on the server's disk.
+    pub fn object_file(&self, sha256: &str) -> PathBuf {
+        let dir = self.root.path().join(BUCKET).join(&self.prefix);
+        dir.join(&sha256[..2]).join(&sha256[2..4]).join(sha256)
+    }
+
+    /// The files under the prefix's `incoming/` (uploads being committed).
+    pub fn incoming(&self) -> Vec<String> {
+        let dir = self.root.path().join(BUCKET).join(&self.prefix).join("incoming");
+        let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+        entries.flatten().map(|e| e.file_name().to_string_lossy().to_string()).collect()
+    }
+
     /// Stops the server (the bucket becomes unreachable).
     pub fn stop(&mut self) {
         let _ = self.child.kill();

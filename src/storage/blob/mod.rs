@@ -8,6 +8,8 @@
 //! [`S3BlobStore`] (an S3-compatible bucket shared by API and worker nodes on separate
 //! hosts). [`open`] picks one from `storage.audio_url`.
 
+mod cache;
+mod incoming;
 mod local;
 pub mod migrate;
 mod profile;
@@ -32,24 +34,44 @@ pub struct PendingBlob {
     file: BufWriter<File>,
     hasher: Sha256,
     bytes: u64,
+    /// Whether the staged file is fsynced: the local store's, which becomes the stored
+    /// file. A bucket's staged file is only read back by this process (to inspect it, or
+    /// to send it again), the durable copy being the bucket's.
+    fsync: bool,
+    /// The bucket's upload of the bytes as they arrive, while it keeps up; without it
+    /// (local store, or after a failed part) the commit sends the staged file.
+    incoming: Option<incoming::Incoming>,
 }
 
 impl PendingBlob {
     pub async fn write(&mut self, chunk: &[u8]) -> std::io::Result<()> {
         self.hasher.update(chunk);
         self.bytes += chunk.len() as u64;
-        self.file.write_all(chunk).await
+        self.file.write_all(chunk).await?;
+        if let Some(incoming) = &mut self.incoming
+            && let Err(e) = incoming.write(chunk).await
+        {
+            // The upload goes on: the commit sends the staged file instead.
+            tracing::warn!(error = %e, "sending an upload to the bucket while receiving it failed");
+            self.incoming = None;
+        }
+        Ok(())
     }
     pub fn bytes(&self) -> u64 {
         self.bytes
     }
-    /// Flushes and fsyncs the temporary file; the blob is then ready to inspect and commit.
+    /// Flushes (and for the local store fsyncs) the temporary file; the blob is then
+    /// ready to inspect and commit.
     pub async fn finish(mut self) -> std::io::Result<StagedBlob> {
         self.file.flush().await?;
         let file = self.file.into_inner();
-        file.sync_all().await?;
+        if self.fsync {
+            file.sync_all().await?;
+        }
         drop(file);
-        Ok(StagedBlob { path: self.path, sha256: hex::encode(self.hasher.finalize()), bytes: self.bytes })
+        let sha256 = hex::encode(self.hasher.finalize());
+        let incoming = self.incoming.map(std::sync::Mutex::new);
+        Ok(StagedBlob { path: self.path, sha256, bytes: self.bytes, incoming })
     }
     /// Abandons the upload, removing the temporary file.
     pub async fn discard(self) {
@@ -59,12 +81,15 @@ impl PendingBlob {
     }
 }
 
-/// A complete, durable temporary file with its digest, not yet in the store.
+/// A complete temporary file with its digest, not yet in the store (durable for the
+/// local store; for a bucket, possibly sent already, see [`incoming`]).
 #[derive(Debug)]
 pub struct StagedBlob {
     pub path: PathBuf,
     pub sha256: String,
     pub bytes: u64,
+    /// In a mutex only so that a `&StagedBlob` may cross threads (the upload is not `Sync`).
+    incoming: Option<std::sync::Mutex<incoming::Incoming>>,
 }
 
 impl StagedBlob {

@@ -1,14 +1,17 @@
 //! The S3-compatible store: `s3://BUCKET/PREFIX` holding `PREFIX/ab/cd/<sha256>`.
 //!
-//! Uploads are staged on this host's disk as for the local store (hashed, inspected),
-//! then sent at commit: a single PUT up to one part, else a multipart upload of
-//! `storage.s3.part_size_mib` parts read from the staged file, at most two in flight (so
-//! memory stays bounded whatever the file's size), aborted on failure. S3 makes an object
-//! visible only when its PUT or multipart completion succeeds, so no half-made object is
-//! ever seen; a process killed mid-upload leaves an incomplete multipart upload, invisible,
+//! Uploads are staged on this host's disk as for the local store (hashed, inspected) and
+//! sent to the bucket while they are received ([`super::incoming`]): parts of
+//! `storage.s3.part_size_mib`, at most two in flight (so memory stays bounded whatever
+//! the file's size), to an incoming key, copied to the content-addressed key at commit.
+//! When sending on the way fails, the commit sends the staged file instead (one PUT, or
+//! a multipart upload read from the file). S3 makes an object visible only when its PUT,
+//! multipart completion or copy succeeds, so no half-made object is ever seen under a
+//! digest; a process killed mid-upload leaves an incomplete multipart upload, invisible,
 //! which the bucket's lifecycle rule removes (docs/deploy.md). Reads are ranged GETs
-//! streamed to the client; the decoder gets a copy in this process's staging directory,
-//! checked against its digest and removed after use.
+//! streamed to the client, or served from this node's read-through cache
+//! ([`super::cache`]) once the object is in it; the decoder gets a copy in this process's
+//! staging directory, checked against its digest and removed after use.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -27,12 +30,13 @@ use sha2::{Digest, Sha256};
 use tokio::fs::{self, File};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
+use super::cache::Cache;
+use super::incoming::{COPY_LIMIT, Incoming, PARTS_IN_FLIGHT};
 use super::staging::Staging;
 use super::{BlobStore, LocalCopy, PendingBlob, StagedBlob, is_sha256_hex, relative_name};
 use crate::config::S3Config;
 
-/// Parts in flight per multipart upload.
-const PARTS_IN_FLIGHT: usize = 2;
+mod cached;
 
 /// `s3://BUCKET/PREFIX`, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,15 +79,20 @@ pub struct S3BlobStore {
     /// Sizes of objects seen: an object's bytes never change under its digest, so the audio
     /// endpoint's range requests need no HEAD each. Forgotten on delete; bounded.
     sizes: Arc<Mutex<HashMap<String, u64>>>,
+    /// This node's read-through cache (`storage.s3.cache_mib`; none at 0).
+    cache: Option<Arc<Cache>>,
 }
 
 /// Sizes remembered at most (then the memory starts again).
 const SIZES_KEPT: usize = 10_000;
 
 impl S3BlobStore {
-    /// Connects lazily (the first request does); `staging` is this host's `tmp/`.
+    /// Connects lazily (the first request does); `staging` is this host's `tmp/`, the
+    /// cache lives beside it in `cache/`.
     pub async fn open(url: &BucketUrl, config: &S3Config, staging: PathBuf) -> anyhow::Result<Self> {
         let store = builder(url, config)?.build().context("invalid S3 settings (storage.s3)")?;
+        let cache_root = staging.parent().unwrap_or(&staging).join("cache");
+        let cache = Cache::new(cache_root, config.cache_mib.saturating_mul(1024 * 1024)).map(Arc::new);
         Ok(Self {
             store: Arc::new(store),
             url: url.clone(),
@@ -91,6 +100,7 @@ impl S3BlobStore {
             part_size: config.part_size_mib.clamp(5, 512) * 1024 * 1024,
             staging: Staging::open(staging).await?,
             sizes: Arc::default(),
+            cache,
         })
     }
 
@@ -203,6 +213,7 @@ fn builder(url: &BucketUrl, config: &S3Config) -> anyhow::Result<AmazonS3Builder
         .with_bucket_name(&url.bucket)
         .with_client_options(options)
         .with_retry(retry)
+        .with_unsigned_payload(!config.sign_payload)
         .with_virtual_hosted_style_request(config.virtual_hosted_style);
     if !config.endpoint.is_empty() {
         b = b.with_endpoint(&config.endpoint);
@@ -236,7 +247,10 @@ fn builder(url: &BucketUrl, config: &S3Config) -> anyhow::Result<AmazonS3Builder
 }
 
 /// Runs one object-store call, recording its latency and, when it fails, an error.
-async fn timed<T, E: std::fmt::Display>(op: &'static str, call: impl Future<Output = Result<T, E>>) -> Result<T, E> {
+pub(super) async fn timed<T, E: std::fmt::Display>(
+    op: &'static str,
+    call: impl Future<Output = Result<T, E>>,
+) -> Result<T, E> {
     let started = Instant::now();
     let result = call.await;
     crate::metrics::observe("dictaflow_object_store_seconds", &[("op", op)], started.elapsed().as_secs_f64());
@@ -254,18 +268,28 @@ fn not_found(e: &object_store::Error) -> bool {
 #[async_trait]
 impl BlobStore for S3BlobStore {
     async fn begin(&self) -> anyhow::Result<PendingBlob> {
-        self.staging.begin().await
+        let mut pending = self.staging.begin().await?;
+        pending.fsync = false;
+        pending.incoming = Some(Incoming::new(self.store.clone(), &self.prefix, self.part_size));
+        Ok(pending)
     }
 
-    async fn commit(&self, staged: StagedBlob) -> anyhow::Result<()> {
+    async fn commit(&self, mut staged: StagedBlob) -> anyhow::Result<()> {
         // Sent even when an object with this digest exists: equal bytes replace equal
         // bytes, and its age restarts so reconciliation leaves it until the row commits.
-        let result = match self.key(&staged.sha256) {
-            Ok(key) => self.upload(&staged.path, staged.bytes, &key).await,
-            Err(e) => Err(e),
+        let incoming =
+            staged.incoming.take().map(|i| i.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner));
+        let incoming = incoming.filter(|i| !i.is_multipart() || staged.bytes <= COPY_LIMIT);
+        let result = match (self.key(&staged.sha256), incoming) {
+            (Ok(key), Some(incoming)) => incoming.commit(&key).await,
+            (Ok(key), None) => self.upload(&staged.path, staged.bytes, &key).await,
+            (Err(e), _) => Err(e),
         };
         if result.is_ok() {
             self.remember(&staged.sha256, Some(staged.bytes));
+            if let Some(cache) = &self.cache {
+                cache.admit(&staged.sha256, &staged.path, staged.bytes).await;
+            }
         }
         staged.discard().await;
         result.context("cannot store the upload in the bucket")
@@ -274,6 +298,9 @@ impl BlobStore for S3BlobStore {
     async fn size(&self, sha256: &str) -> anyhow::Result<Option<u64>> {
         let key = self.key(sha256)?;
         if let Some(size) = self.sizes.lock().ok().and_then(|s| s.get(sha256).copied()) {
+            return Ok(Some(size));
+        }
+        if let Some(size) = self.cache.as_ref().and_then(|c| c.size(sha256)) {
             return Ok(Some(size));
         }
         match timed("head", self.store.head(&key)).await {
@@ -296,6 +323,12 @@ impl BlobStore for S3BlobStore {
         if len == 0 {
             return Ok(Box::new(tokio::io::empty()));
         }
+        if let Some(cache) = &self.cache {
+            if let Some(file) = self.cached(cache, sha256).await {
+                return Ok(Box::new(cached::read_from(file, offset, len).await?));
+            }
+            self.fill_in_background(cache, sha256).await;
+        }
         let options = GetOptions { range: Some(GetRange::Bounded(offset..offset + len)), ..GetOptions::default() };
         let result = timed("get", self.store.get_opts(&key, options)).await?;
         let stream = result.into_stream().map_err(|e| {
@@ -308,6 +341,12 @@ impl BlobStore for S3BlobStore {
     async fn local_copy(&self, sha256: &str) -> anyhow::Result<LocalCopy> {
         let key = self.key(sha256)?;
         let copy = LocalCopy { path: self.staging.new_path("copy"), temporary: true };
+        // A cached object is linked, not downloaded (the link outlives an eviction).
+        if let Some(cached) = self.cache.as_ref().and_then(|c| c.get(sha256))
+            && fs::hard_link(&cached, copy.path()).await.is_ok()
+        {
+            return Ok(copy);
+        }
         let mut file = File::create(copy.path()).await?;
         let got = self.fetch(&key, Some(&mut file)).await?.with_context(|| format!("{key} is not in the bucket"))?;
         anyhow::ensure!(got == sha256, "the bucket's object {key} has digest {got}, not its name's");
@@ -332,6 +371,9 @@ impl BlobStore for S3BlobStore {
     async fn delete(&self, sha256: &str) -> anyhow::Result<()> {
         let key = self.key(sha256)?;
         self.remember(sha256, None);
+        if let Some(cache) = &self.cache {
+            cache.remove(sha256).await;
+        }
         match timed("delete", self.store.delete(&key)).await {
             Ok(()) => Ok(()),
             Err(e) if not_found(&e) => Ok(()),
@@ -340,7 +382,11 @@ impl BlobStore for S3BlobStore {
     }
 
     async fn clean_temporary(&self, grace: Duration) -> anyhow::Result<usize> {
-        self.staging.clean(grace).await
+        let mut removed = self.staging.clean(grace).await?;
+        if let Some(cache) = &self.cache {
+            removed += cache.clean_gone().await?;
+        }
+        Ok(removed + self.clean_incoming(grace).await?)
     }
 
     async fn check(&self) -> anyhow::Result<()> {

@@ -50,7 +50,8 @@ impl Staging {
     pub(super) async fn begin(&self) -> anyhow::Result<PendingBlob> {
         let path = self.new_path("part");
         let file = File::create(&path).await.with_context(|| format!("cannot create {}", path.display()))?;
-        Ok(PendingBlob { path, file: BufWriter::with_capacity(256 * 1024, file), hasher: Sha256::new(), bytes: 0 })
+        let file = BufWriter::with_capacity(256 * 1024, file);
+        Ok(PendingBlob { path, file, hasher: Sha256::new(), bytes: 0, fsync: true, incoming: None })
     }
 
     /// Removes what gone processes left beyond `grace`; returns how many files.
@@ -59,7 +60,6 @@ impl Staging {
         tokio::task::spawn_blocking(move || clean_abandoned(&tmp, &own, grace)).await?
     }
 
-    #[cfg(test)]
     pub(super) fn own(&self) -> &Path {
         &self.own
     }
@@ -74,7 +74,7 @@ fn older_than(path: &Path, grace: Duration) -> bool {
 /// Removes what the staging directories of gone processes hold beyond `grace` (and the
 /// directories once empty), and loose files older than `grace` (an older release staged
 /// them directly in `tmp/`). A directory whose lock is held belongs to a live process.
-fn clean_abandoned(tmp: &Path, own: &Path, grace: Duration) -> anyhow::Result<usize> {
+pub(super) fn clean_abandoned(tmp: &Path, own: &Path, grace: Duration) -> anyhow::Result<usize> {
     let mut removed = 0;
     for entry in std::fs::read_dir(tmp)? {
         let path = entry?.path();
