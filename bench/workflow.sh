@@ -93,16 +93,32 @@ oha_summary() { # oha_summary NAME JSON: one line with the figures that matter
         + "max \(.summary.slowest * 1000 * 100 | round / 100); statuses \(.statusCodeDistribution)"' "$2"
 }
 
+server_cpu_ms() { # CPU time (user + system) the server has used so far, in ms
+    awk -v hz="$(getconf CLK_TCK)" '{ print int(($14 + $15) * 1000 / hz) }' "/proc/$SERVER_PID/stat"
+}
+
+# Each load line is followed by the CPU the server and the load client used in it: both
+# share the machine's cores, so a client's CPU is taken from the server.
+CLIENT_TIME=()
+[[ -x /usr/bin/time ]] && CLIENT_TIME=(/usr/bin/time -f "  load client CPU: %U s user + %S s system" -a -o "$WORK/client_cpu.txt")
 get_load() { # get_load NAME CLIENTS TOKEN PATH: CLIENTS clients, each one GET after the other, for DURATION
+    local cpu_before requests
+    cpu_before="$(server_cpu_ms)"
+    : > "$WORK/client_cpu.txt"
     if [[ "$HAVE_OHA" == 1 ]]; then
-        "$OHA" --no-tui --output-format json -c "$2" -z "$DURATION" -H "Authorization: Bearer $3" "$BASE_URL$4" \
-            > "$WORK/load.json"
+        "${CLIENT_TIME[@]}" "$OHA" --no-tui --output-format json -c "$2" -z "$DURATION" -H "Authorization: Bearer $3" \
+            "$BASE_URL$4" > "$WORK/load.json"
         oha_summary "$1 ($2 clients, $DURATION)" "$WORK/load.json"
+        requests="$(jq '.statusCodeDistribution | add' "$WORK/load.json")"
     else
         echo -n "$1 ($2 clients, $DURATION): "
-        "$CLIENT_BIN" dev reads --url "$BASE_URL" --token "$3" --path "$4" --concurrency "$2" \
-            --seconds "${DURATION%s}" 2>> "$WORK/server.log"
+        "${CLIENT_TIME[@]}" "$CLIENT_BIN" dev reads --url "$BASE_URL" --token "$3" --path "$4" --concurrency "$2" \
+            --seconds "${DURATION%s}" 2>> "$WORK/server.log" | tee "$WORK/reads.txt"
+        requests="$(sed -n 's/.*: \([0-9]*\) in .*/\1/p' "$WORK/reads.txt")"
     fi
+    awk -v ms="$(($(server_cpu_ms) - cpu_before))" -v n="${requests:-0}" 'BEGIN {
+        if (n > 0) printf "  server CPU: %.2f ms per request (%d requests)\n", ms / n, n }'
+    cat "$WORK/client_cpu.txt"
 }
 
 get_load "queue listing" 32 "$SECRETARY" /api/v1/queue

@@ -208,12 +208,46 @@ pub fn visible_sql(scope: &Scope, user: &str) -> Option<String> {
     match scope {
         Scope::All => None,
         Scope::OwnDictations(_) => Some(format!("d.clinician_id = {user}")),
-        Scope::Teams(_) => Some(format!(
-            "(d.assignee_id = {user} OR d.clinician_id IN (SELECT m2.user_id FROM team_members m1 \
-             JOIN team_members m2 ON m1.team_id = m2.team_id WHERE m1.user_id = {user}) \
-             OR d.pool IN (SELECT t.name FROM teams t JOIN team_members m ON m.team_id = t.id \
-             WHERE m.user_id = {user}))"
-        )),
+        Scope::Teams(_) => {
+            let (held, clinician, pool) = team_rule(user);
+            Some(format!("({held} OR {clinician} OR {pool})"))
+        }
+    }
+}
+
+/// The three ways a letter is visible under [`Scope::Teams`]: held by the user, of a
+/// clinician who shares a team with them, routed to one of their teams' pools.
+fn team_rule(user: &str) -> (String, String, String) {
+    (
+        format!("d.assignee_id = {user}"),
+        format!(
+            "d.clinician_id IN (SELECT m2.user_id FROM team_members m1 \
+             JOIN team_members m2 ON m1.team_id = m2.team_id WHERE m1.user_id = {user})"
+        ),
+        format!(
+            "d.pool IN (SELECT t.name FROM teams t JOIN team_members m ON m.team_id = t.id \
+             WHERE m.user_id = {user})"
+        ),
+    )
+}
+
+/// [`visible_sql`] as conditions that no letter meets twice and whose union is the rule,
+/// each led by a column an index starts with (clinician, pool, holder): a count over the
+/// visible letters is then a sum of index range counts, instead of the rule evaluated on
+/// every open letter. `None` when the scope sees everything.
+pub fn visible_parts(scope: &Scope, user: &str) -> Option<Vec<String>> {
+    match scope {
+        Scope::All => None,
+        Scope::OwnDictations(_) => Some(vec![format!("d.clinician_id = {user}")]),
+        Scope::Teams(_) => {
+            let (held, clinician, pool) = team_rule(user);
+            Some(vec![
+                clinician.clone(),
+                format!("{pool} AND NOT ({clinician})"),
+                // `pool` is NULL outside pool stages: NOT (NULL IN ...) would drop the letter.
+                format!("{held} AND NOT ({clinician}) AND (d.pool IS NULL OR NOT ({pool}))"),
+            ])
+        }
     }
 }
 
@@ -222,6 +256,14 @@ pub fn scope_clause(scope: &Scope, args: &mut Vec<Arg>) -> Option<String> {
     let (Scope::OwnDictations(user) | Scope::Teams(user)) = scope else { return None };
     args.push(Arg::Text(user.clone()));
     visible_sql(scope, &format!("${}", args.len()))
+}
+
+/// [`scope_clause`] and [`visible_parts`] over one placeholder of the user id.
+pub fn scope_clause_and_parts(scope: &Scope, args: &mut Vec<Arg>) -> Option<(String, Vec<String>)> {
+    let (Scope::OwnDictations(user) | Scope::Teams(user)) = scope else { return None };
+    args.push(Arg::Text(user.clone()));
+    let placeholder = format!("${}", args.len());
+    Some((visible_sql(scope, &placeholder)?, visible_parts(scope, &placeholder)?))
 }
 
 /// One dictation if it exists and is in scope.
@@ -311,4 +353,67 @@ pub async fn transcript_segments(db: &Db, id: &str) -> Result<Option<String>, sq
         .await?
         .map(|r| r.try_get("segments"))
         .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Row;
+
+    use super::*;
+
+    /// Every combination of holder, clinician and pool (NULL included), for a caller in
+    /// one team: each letter the rule shows meets exactly one of its parts, and each letter
+    /// it hides meets none.
+    #[tokio::test]
+    async fn the_parts_of_the_rule_are_disjoint_and_make_the_rule() {
+        let db = Db::connect("sqlite::memory:", 1).await.unwrap();
+        for sql in [
+            "CREATE TABLE teams (id TEXT PRIMARY KEY, name TEXT NOT NULL)",
+            "CREATE TABLE team_members (team_id TEXT NOT NULL, user_id TEXT NOT NULL)",
+            "CREATE TABLE letters (id INTEGER PRIMARY KEY, assignee_id TEXT, clinician_id TEXT NOT NULL, pool TEXT)",
+            "INSERT INTO teams VALUES ('t1', 'ent'), ('t2', 'gastro')",
+            "INSERT INTO team_members VALUES ('t1', 'me'), ('t1', 'dr_in'), ('t2', 'dr_out'), ('t2', 'sec_out')",
+        ] {
+            sqlx::query(sql).execute(&db.pool).await.unwrap();
+        }
+        let mut n = 0;
+        for holder in [None, Some("me"), Some("sec_out")] {
+            for clinician in ["dr_in", "dr_out"] {
+                for pool in [None, Some("ent"), Some("gastro"), Some("nobody's")] {
+                    n += 1;
+                    sqlx::query("INSERT INTO letters VALUES ($1, $2, $3, $4)")
+                        .bind(n)
+                        .bind(holder)
+                        .bind(clinician)
+                        .bind(pool)
+                        .execute(&db.pool)
+                        .await
+                        .unwrap();
+                }
+            }
+        }
+        for scope in [Scope::Teams("me".into()), Scope::OwnDictations("dr_in".into())] {
+            let user = "$1";
+            let whole = visible_sql(&scope, user).unwrap();
+            let parts: Vec<String> = visible_parts(&scope, user)
+                .unwrap()
+                .iter()
+                .map(|p| format!("CASE WHEN {p} THEN 1 ELSE 0 END"))
+                .collect();
+            let sql = format!(
+                "SELECT CASE WHEN {whole} THEN 1 ELSE 0 END AS shown, {} AS parts FROM letters d ORDER BY d.id",
+                parts.join(" + ")
+            );
+            let (Scope::Teams(id) | Scope::OwnDictations(id)) = &scope else { unreachable!() };
+            let rows = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_all(&db.pool).await.unwrap();
+            assert_eq!(rows.len(), n as usize);
+            let mut shown = 0;
+            for r in rows {
+                let (whole, parts): (i64, i64) = (r.try_get("shown").unwrap(), r.try_get("parts").unwrap());
+                assert_eq!(parts, whole, "{scope:?}: a letter shown meets one part, a letter hidden none");
+                shown += whole;
+            }
+            assert!(shown > 0 && shown < n, "{scope:?}: some letters shown, some hidden ({shown} of {n})");
+        }
+    }
 }

@@ -17,7 +17,7 @@ use crate::auth::policy::dictation_scope;
 use crate::clock::{Millis, from_ms, rfc3339};
 use crate::domain::Role;
 use crate::storage::Db;
-use crate::storage::dictations::{Arg, bind_all, scope_clause};
+use crate::storage::dictations::{Arg, bind_all, scope_clause, scope_clause_and_parts};
 use crate::storage::users::User;
 
 /// Which letters past or near their due time.
@@ -90,15 +90,20 @@ pub struct RiskPage {
     pub items: Vec<RiskItem>,
 }
 
-/// The conditions on `d` for the caller, the filter and `now`.
-fn conditions(user: &User, f: &Filter, now: Millis, args: &mut Vec<Arg>) -> Vec<String> {
+/// The conditions on `d` of the filter, whatever the letter's due time (`$1` is `now`,
+/// pushed first), and the caller's visibility rule whole and in parts ([`visible_parts`];
+/// `None` for callers who see every letter). [`risk_sql`] adds a risk state's condition.
+///
+/// [`visible_parts`]: crate::storage::dictations::visible_parts
+fn conditions(
+    user: &User,
+    f: &Filter,
+    now: Millis,
+    args: &mut Vec<Arg>,
+) -> (Vec<String>, Option<(String, Vec<String>)>) {
     args.push(Arg::Int(now));
-    let n = format!("${}", args.len());
-    let mut c = vec!["d.finished_at IS NULL".to_string(), "d.due_at IS NOT NULL".into()];
-    if f.risk != Risk::Open {
-        c.push(format!("(d.due_at <= {n} OR d.warn_at <= {n})"));
-    }
-    c.extend(scope_clause(&dictation_scope(user), args));
+    let scope = scope_clause_and_parts(&dictation_scope(user), args);
+    let mut c = vec!["d.finished_at IS NULL".to_string()];
     c.extend(common_filters(f.team.as_deref(), args));
     let mut by_name = |column: &str, value: &Option<String>, args: &mut Vec<Arg>| {
         if let Some(v) = value {
@@ -112,12 +117,44 @@ fn conditions(user: &User, f: &Filter, now: Millis, args: &mut Vec<Arg>) -> Vec<
         args.push(Arg::Text(s.clone()));
         c.push(format!("d.specialty = ${}", args.len()));
     }
-    match f.risk {
-        Risk::All | Risk::Open => {}
-        Risk::Breached => c.push(format!("d.due_at <= {n}")),
-        Risk::AtRisk => c.push(format!("d.due_at > {n}")),
+    (c, scope)
+}
+
+/// The condition on `d` of the letters of a risk state at `now` (`$1`).
+fn risk_sql(risk: Risk) -> &'static str {
+    match risk {
+        Risk::All => "d.due_at IS NOT NULL AND (d.due_at <= $1 OR d.warn_at <= $1)",
+        Risk::Breached => "d.due_at <= $1",
+        Risk::AtRisk => "d.due_at > $1 AND d.warn_at <= $1",
+        Risk::Open => "d.due_at IS NOT NULL",
     }
-    c
+}
+
+/// The letters on track at `now` (`$1`): open with a due time, neither breached nor at risk.
+const ON_TRACK: &str = "d.due_at > $1 AND (d.warn_at > $1 OR d.warn_at IS NULL)";
+
+/// The totals of the letters matching `base` and visible through one of `parts` (all
+/// letters when `None`) in `risk`, as one statement of one count per state and part.
+/// Each state is a range of an index of open letters by due time (at risk: the letters
+/// due later whose warning time has passed), led by the part's clinician, pool or holder
+/// when there are parts, so no count walks the letters on track unless the board asked
+/// for them, nor the letters the caller may not see.
+fn counts_sql(base: &str, parts: Option<&[String]>, risk: Risk) -> String {
+    let count = |state: &str| match parts {
+        None => format!("(SELECT COUNT(*) FROM dictations d WHERE {base} AND {state})"),
+        Some(parts) => parts
+            .iter()
+            .map(|part| format!("(SELECT COUNT(*) FROM dictations d WHERE {base} AND {part} AND {state})"))
+            .collect::<Vec<_>>()
+            .join(" + "),
+    };
+    let part = |wanted: bool, state: &str| if wanted { count(state) } else { "CAST(0 AS BIGINT)".to_string() };
+    format!(
+        "SELECT {} AS breached, {} AS at_risk, {} AS on_track",
+        part(matches!(risk, Risk::All | Risk::Breached | Risk::Open), risk_sql(Risk::Breached)),
+        part(matches!(risk, Risk::All | Risk::AtRisk | Risk::Open), risk_sql(Risk::AtRisk)),
+        part(risk == Risk::Open, ON_TRACK),
+    )
 }
 
 /// A team's letters: its clinicians', its pool's, and those its members hold.
@@ -140,10 +177,17 @@ pub async fn at_risk(
     offset: i64,
 ) -> anyhow::Result<RiskPage> {
     let mut args = Vec::new();
-    let cond = conditions(user, f, now, &mut args).join(" AND ");
-    let count_sql = format!("SELECT {COUNTS} FROM dictations d WHERE {cond}");
-    let counts = bind_all(sqlx::query(sqlx::AssertSqlSafe(count_sql)), clone_args(&args)).fetch_one(&db.pool).await?;
-    let counts = counts_of(&counts)?;
+    let (filters, scope) = conditions(user, f, now, &mut args);
+    let base = filters.join(" AND ");
+    let counts_sql = counts_sql(&base, scope.as_ref().map(|(_, parts)| parts.as_slice()), f.risk);
+    let counts = bind_all(sqlx::query(sqlx::AssertSqlSafe(counts_sql)), clone_args(&args)).fetch_one(&db.pool).await?;
+    let (breached, at_risk, on_track) = (
+        counts.try_get::<i64, _>("breached")? as u64,
+        counts.try_get::<i64, _>("at_risk")? as u64,
+        counts.try_get::<i64, _>("on_track")? as u64,
+    );
+    let visible = scope.map(|(whole, _)| format!(" AND {whole}")).unwrap_or_default();
+    let cond = format!("{base}{visible} AND {}", risk_sql(f.risk));
     args.push(Arg::Int(limit));
     args.push(Arg::Int(offset));
     let page_sql = format!(
@@ -189,7 +233,7 @@ pub async fn at_risk(
         item.working_seconds_late = late;
         item.working_day_seconds = day;
     }
-    Ok(RiskPage { total: counts.open, breached: counts.breached, at_risk: counts.at_risk, items })
+    Ok(RiskPage { total: breached + at_risk + on_track, breached, at_risk, items })
 }
 
 fn state_of(due: Millis, warn: Option<Millis>, now: Millis) -> &'static str {
