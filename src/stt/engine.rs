@@ -604,7 +604,11 @@ impl Engine {
             eot: self.ctx.token_eot(),
             beg: self.ctx.token_beg(),
         };
-        let threads = opts.rescore.threads.clamp(1, self.config.threads.max(1));
+        let engine_threads = self.config.threads.max(1);
+        let threads = match opts.rescore.threads {
+            0 => engine_threads,
+            n => n.min(engine_threads),
+        };
         let outcome = rescore::window(&self.ctx, state, threads, &mut out.segments, window, index, &opts.rescore);
         tracing::debug!(seconds = t.elapsed().as_secs_f64(), ?outcome, "lexicon rescoring");
     }
