@@ -92,8 +92,8 @@ fn words_in(seg: &RawSegment) -> Vec<SpanWord> {
     words
 }
 
-/// Distributions the decoder remembers besides the one its cache is at (each is the
-/// vocabulary's logits, 200 KB: 3 MB in all).
+/// Distributions the decoder remembers (each is the vocabulary's logits, 200 KB: 3 MB in
+/// all).
 const RECENT_KEPT: usize = 16;
 
 /// The next-token distribution of the decoder after a token sequence, with the decoder's
@@ -103,11 +103,10 @@ struct Decoder<'a> {
     threads: usize,
     /// The tokens whose keys and values the decoder's cache holds, position by position.
     cached: Vec<c_int>,
-    /// Log-softmax normaliser and logits after exactly `cached`, when known.
-    last: Option<(f32, Vec<f32>)>,
-    /// The distributions computed most recently, newest last, for sequences asked for
-    /// again: a span's context before each of its candidates, and a prefix that several
-    /// candidates share. Each would otherwise cost a decoder step again.
+    /// The distributions computed most recently (sequence, log-softmax normaliser,
+    /// logits), newest last: the newest is the one after `cached`; the others serve a
+    /// span's context asked for again before each of its candidates, and a prefix that
+    /// several candidates share, each of which would otherwise cost a decoder step again.
     recent: Vec<(Vec<c_int>, f32, Vec<f32>)>,
     steps: usize,
     /// Tokens put through the decoder: whisper.cpp computes the vocabulary's logits for
@@ -121,7 +120,6 @@ impl<'a> Decoder<'a> {
             state,
             threads: threads.max(1),
             cached: Vec::new(),
-            last: None,
             recent: Vec::with_capacity(RECENT_KEPT),
             steps: 0,
             tokens: 0,
@@ -133,36 +131,30 @@ impl<'a> Decoder<'a> {
         if seq.is_empty() {
             return Err(whisper_rs::WhisperError::InvalidText);
         }
-        if self.cached != seq
-            && let Some((_, lse, logits)) = self.recent.iter().rev().find(|(s, ..)| s == seq)
-        {
+        if let Some((_, lse, logits)) = self.recent.iter().rev().find(|(s, ..)| s == seq) {
             return Ok(logits.get(token as usize).map_or(f32::NEG_INFINITY, |l| l - lse));
         }
-        if self.last.is_none() || self.cached != seq {
-            let common = self.cached.iter().zip(seq).take_while(|(a, b)| a == b).count();
-            let start = common.min(seq.len() - 1);
-            // whisper-rs reads the first row of the logits, and whisper.cpp fills only the
-            // last row of a batch: the batch stops one short, and the last token goes alone.
-            if seq.len() - 1 > start {
-                self.state.decode(&seq[start..seq.len() - 1], start, self.threads)?;
-                self.steps += 1;
-            }
-            self.state.decode(&seq[seq.len() - 1..], seq.len() - 1, self.threads)?;
+        let common = self.cached.iter().zip(seq).take_while(|(a, b)| a == b).count();
+        let start = common.min(seq.len() - 1);
+        // whisper-rs reads the first row of the logits, and whisper.cpp fills only the
+        // last row of a batch: the batch stops one short, and the last token goes alone.
+        if seq.len() - 1 > start {
+            self.state.decode(&seq[start..seq.len() - 1], start, self.threads)?;
             self.steps += 1;
-            self.tokens += seq.len() - start;
-            self.cached = seq.to_vec();
-            let logits = self.state.get_logits()?;
-            let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let lse = max + logits.iter().map(|&l| (l - max).exp()).sum::<f32>().ln();
-            let logits = logits.to_vec();
-            if self.recent.len() == RECENT_KEPT {
-                self.recent.remove(0);
-            }
-            self.recent.push((seq.to_vec(), lse, logits.clone()));
-            self.last = Some((lse, logits));
         }
-        let (lse, logits) = self.last.as_ref().expect("set above");
-        Ok(logits.get(token as usize).map_or(f32::NEG_INFINITY, |l| l - lse))
+        self.state.decode(&seq[seq.len() - 1..], seq.len() - 1, self.threads)?;
+        self.steps += 1;
+        self.tokens += seq.len() - start;
+        self.cached = seq.to_vec();
+        let logits = self.state.get_logits()?;
+        let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let lse = max + logits.iter().map(|&l| (l - max).exp()).sum::<f32>().ln();
+        let lp = logits.get(token as usize).map_or(f32::NEG_INFINITY, |l| l - lse);
+        if self.recent.len() == RECENT_KEPT {
+            self.recent.remove(0);
+        }
+        self.recent.push((seq.to_vec(), lse, logits.to_vec()));
+        Ok(lp)
     }
 
     /// The log-probability of each of `tokens` following `prefix` and the ones before it.
