@@ -16,7 +16,8 @@
 //! script, and harmful when the words it replaced were (a correct word made wrong).
 //!
 //! `lexicon_bench --model M [--corpus DIR] [--threads N] [--configs none,rescore,...]
-//!  [--margin X] [--max-dissimilarity X] [--confidence X] [--only SUBSTRING]`
+//!  [--margin X] [--max-dissimilarity X] [--confidence X] [--rescore-threads N] [--prompt-terms N]
+//!  [--only SUBSTRING]`
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -121,6 +122,7 @@ fn main() {
         max_dissimilarity: num("--max-dissimilarity", defaults.max_dissimilarity),
         confidence: num("--confidence", defaults.confidence),
         threads: num("--rescore-threads", defaults.threads as f32) as usize,
+        prompt_terms: num("--prompt-terms", defaults.prompt_terms as f32) as usize,
         ..defaults
     };
     let read = |p: &Path| -> Value { serde_json::from_str(&std::fs::read_to_string(p).expect("read")).expect("json") };
