@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::Context;
 use async_trait::async_trait;
 use tokio::fs::{self, File};
-use tokio::io::{AsyncRead, AsyncSeekExt};
+use tokio::io::AsyncRead;
 
 use super::staging::Staging;
 use super::{BlobStore, LocalCopy, PendingBlob, StagedBlob, is_sha256_hex, relative_name};
@@ -75,10 +75,8 @@ impl BlobStore for LocalBlobStore {
         offset: u64,
         len: u64,
     ) -> anyhow::Result<Box<dyn AsyncRead + Send + Unpin>> {
-        use tokio::io::AsyncReadExt;
-        let mut file = File::open(self.path_for(sha256)?).await?;
-        file.seek(std::io::SeekFrom::Start(offset)).await?;
-        Ok(Box::new(file.take(len)))
+        let file = File::open(self.path_for(sha256)?).await?;
+        Ok(Box::new(super::file_range(file, offset, len).await?))
     }
 
     async fn local_copy(&self, sha256: &str) -> anyhow::Result<LocalCopy> {

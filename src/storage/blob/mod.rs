@@ -81,6 +81,13 @@ impl PendingBlob {
     }
 }
 
+/// `len` bytes of `file` from `offset` (the local store's files, a node's cached copies).
+async fn file_range(mut file: File, offset: u64, len: u64) -> std::io::Result<tokio::io::Take<File>> {
+    use tokio::io::{AsyncReadExt, AsyncSeekExt};
+    file.seek(std::io::SeekFrom::Start(offset)).await?;
+    Ok(file.take(len))
+}
+
 /// A complete temporary file with its digest, not yet in the store (durable for the
 /// local store; for a bucket, possibly sent already, see [`incoming`]).
 #[derive(Debug)]

@@ -124,6 +124,15 @@ impl S3BlobStore {
         Ok(self.prefix.clone().join(a).join(b).join(name))
     }
 
+    /// Downloads the object of `sha256` to `path`, checked against its digest.
+    pub(super) async fn download_to(&self, sha256: &str, path: &Path) -> anyhow::Result<()> {
+        let key = self.key(sha256)?;
+        let mut file = File::create(path).await?;
+        let got = self.fetch(&key, Some(&mut file)).await?.with_context(|| format!("{key} is not in the bucket"))?;
+        anyhow::ensure!(got == sha256, "the bucket's object {key} has digest {got}, not its name's");
+        Ok(())
+    }
+
     /// The SHA-256 of the stored object (streamed, written to `sink` on the way), or
     /// `None` when it is missing.
     async fn fetch(&self, key: &Key, mut sink: Option<&mut File>) -> anyhow::Result<Option<String>> {
@@ -325,7 +334,7 @@ impl BlobStore for S3BlobStore {
         }
         if let Some(cache) = &self.cache {
             if let Some(file) = self.cached(cache, sha256).await {
-                return Ok(Box::new(cached::read_from(file, offset, len).await?));
+                return Ok(Box::new(super::file_range(file, offset, len).await?));
             }
             self.fill_in_background(cache, sha256).await;
         }
@@ -339,7 +348,6 @@ impl BlobStore for S3BlobStore {
     }
 
     async fn local_copy(&self, sha256: &str) -> anyhow::Result<LocalCopy> {
-        let key = self.key(sha256)?;
         let copy = LocalCopy { path: self.staging.new_path("copy"), temporary: true };
         // A cached object is linked, not downloaded (the link outlives an eviction).
         if let Some(cached) = self.cache.as_ref().and_then(|c| c.get(sha256))
@@ -347,9 +355,7 @@ impl BlobStore for S3BlobStore {
         {
             return Ok(copy);
         }
-        let mut file = File::create(copy.path()).await?;
-        let got = self.fetch(&key, Some(&mut file)).await?.with_context(|| format!("{key} is not in the bucket"))?;
-        anyhow::ensure!(got == sha256, "the bucket's object {key} has digest {got}, not its name's");
+        self.download_to(sha256, copy.path()).await?;
         Ok(copy)
     }
 

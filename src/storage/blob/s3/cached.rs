@@ -5,14 +5,12 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use anyhow::Context;
 use futures_util::TryStreamExt;
 use object_store::{ObjectStore, ObjectStoreExt};
 use tokio::fs::File;
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use super::super::BlobStore;
-use super::super::cache::{Cache, Fill};
+use super::super::cache::Cache;
 use super::super::incoming::INCOMING;
 use super::{S3BlobStore, timed};
 
@@ -34,7 +32,7 @@ impl S3BlobStore {
         let Some(fill) = cache.claim_fill(sha256, bytes).await else { return };
         let (this, cache) = (self.clone(), cache.clone());
         tokio::spawn(async move {
-            let outcome = match this.download(&fill).await {
+            let outcome = match this.download_to(&fill.sha256, &fill.path).await {
                 Ok(()) if cache.admit(&fill.sha256, &fill.path, bytes).await => "cached",
                 Ok(()) => "not_kept",
                 Err(e) => {
@@ -44,15 +42,6 @@ impl S3BlobStore {
             };
             crate::metrics::count("dictaflow_audio_cache_fills_total", &[("outcome", outcome)], 1.0);
         });
-    }
-
-    /// Downloads a claimed object to its temporary file, checked against its digest.
-    async fn download(&self, fill: &Fill) -> anyhow::Result<()> {
-        let key = self.key(&fill.sha256)?;
-        let mut file = File::create(&fill.path).await?;
-        let got = self.fetch(&key, Some(&mut file)).await?.with_context(|| format!("{key} is not in the bucket"))?;
-        anyhow::ensure!(got == fill.sha256, "the bucket's object {key} has digest {got}, not its name's");
-        Ok(())
     }
 
     /// Removes `incoming/` objects older than `grace` (a process killed mid-commit).
@@ -68,10 +57,4 @@ impl S3BlobStore {
         }
         Ok(removed)
     }
-}
-
-/// `len` bytes of `file` from `offset`.
-pub(super) async fn read_from(mut file: File, offset: u64, len: u64) -> std::io::Result<tokio::io::Take<File>> {
-    file.seek(std::io::SeekFrom::Start(offset)).await?;
-    Ok(file.take(len))
 }
