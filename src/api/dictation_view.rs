@@ -5,6 +5,7 @@ use sqlx::Row;
 
 use crate::clock::rfc3339;
 use crate::storage::dictations::DictationView;
+use crate::workflow::service::working_time::{Span, working_times};
 
 fn opt_str(row: &sqlx::any::AnyRow, col: &str) -> Option<String> {
     row.try_get::<Option<String>, _>(col).ok().flatten()
@@ -93,34 +94,29 @@ pub fn render(view: &DictationView, segments: Option<&str>) -> Value {
 }
 
 /// Adds `sla.working_seconds_left` to rendered dictations: working time from `now` to the
-/// breach time by the working calendar with its local closures (negative once overdue),
-/// and `sla.working_day_seconds`, the length of a working day, so clients can show
-/// "2 working days 3 h left" rather than wall-clock time.
-pub async fn add_working_time_left(state: &super::AppState, items: &mut [Value]) -> Result<(), sqlx::Error> {
+/// breach time on the letter's own calendar (its workflow's, with local closures;
+/// negative once overdue), and `sla.working_day_seconds`, the length of a working day on
+/// it, so clients can show "2 working days 3 h left" rather than wall-clock time.
+pub async fn add_working_time_left(state: &super::AppState, items: &mut [Value]) -> anyhow::Result<()> {
     let deadline = |d: &Value| d["sla"]["breach_at"].as_str().and_then(crate::clock::parse_rfc3339);
-    let deadlines: Vec<i64> = items.iter().filter_map(deadline).collect();
-    if deadlines.is_empty() {
+    let now = state.clock.now_ms();
+    let spans: Vec<Span> = items
+        .iter()
+        .filter_map(|d| {
+            let to = deadline(d)?;
+            let workflow = d["workflow"]["name"].as_str();
+            Some(Span { workflow, version: d["workflow"]["version"].as_i64(), from: now, to })
+        })
+        .collect();
+    if spans.is_empty() {
         return Ok(());
     }
-    let (left, day) = working_seconds_left(state, &deadlines).await?;
+    let left = working_times(&state.db, &spans).await?;
     let mut left = left.into_iter();
     for d in items.iter_mut().filter(|d| deadline(d).is_some()) {
-        d["sla"]["working_seconds_left"] = json!(left.next());
-        d["sla"]["working_day_seconds"] = json!(day);
+        let Some(w) = left.next() else { break };
+        d["sla"]["working_seconds_left"] = json!(w.seconds());
+        d["sla"]["working_day_seconds"] = json!(w.day_seconds());
     }
     Ok(())
-}
-
-/// Working seconds from now to each of `deadlines` (negative once passed) on the
-/// department calendar with its closures, and the length of a working day in seconds.
-pub async fn working_seconds_left(
-    state: &super::AppState,
-    deadlines: &[crate::clock::Millis],
-) -> Result<(Vec<i64>, i64), sqlx::Error> {
-    let calendar = crate::workflow::service::defs::calendar_now(&state.db, "england-and-wales").await?;
-    let now = state.clock.now_ms();
-    let (lo, hi) = deadlines.iter().fold((now, now), |(lo, hi), &t| (lo.min(t), hi.max(t)));
-    let clock = calendar.working_clock(crate::clock::from_ms(lo), crate::clock::from_ms(hi));
-    let left = deadlines.iter().map(|&t| clock.between_ms(now, t) / 1000).collect();
-    Ok((left, calendar.working_day_length().num_seconds()))
 }

@@ -11,7 +11,6 @@ use super::AppState;
 use super::actions::service_error;
 use super::audit::record;
 use super::client::Client;
-use super::dictation_view::working_seconds_left;
 use super::extract::{Json, Query};
 use crate::audit::action;
 use crate::auth::CurrentUser;
@@ -21,6 +20,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::storage::notifications;
 use crate::workflow::service::absences::{self, NewAbsence};
 use crate::workflow::service::queue::{QueueItem, queue_of};
+use crate::workflow::service::working_time::{Span, working_times};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -52,12 +52,20 @@ async fn queue(
     let rows = queue_of(&state.db, &user, now, limit).await?;
     let shown: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
     record(&state, Some(&user), &client, action::QUEUE_VIEW, None, json!({"shown": shown})).await?;
-    let deadlines: Vec<i64> = rows.iter().map(|r| r.due_at.unwrap_or(now)).collect();
-    let (left, day) = working_seconds_left(&state, &deadlines).await?;
+    let spans: Vec<Span> = rows
+        .iter()
+        .map(|r| Span {
+            workflow: r.workflow_name.as_deref(),
+            version: r.workflow_version,
+            from: now,
+            to: r.due_at.unwrap_or(now),
+        })
+        .collect();
+    let left = working_times(&state.db, &spans).await?;
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     let mut returns = crate::storage::history::open_returns(&state.db, &ids).await?;
     let items = rows.iter().zip(left).map(|(r, left)| {
-        let mut entry = QueueEntry::of(r, left, day);
+        let mut entry = QueueEntry::of(r, left.seconds(), left.day_seconds());
         entry.returned = returns.remove(&r.id);
         entry
     });

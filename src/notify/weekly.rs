@@ -23,9 +23,9 @@ use crate::storage::notify_settings::{self, Person};
 use crate::storage::users::User;
 use crate::storage::weekly_reports::{self, NewReport};
 use crate::storage::{Db, Tx};
-use crate::workflow::service::defs::default_calendar;
 use crate::workflow::service::turnaround::{GroupBy, GroupRow, csv_text, report};
 use crate::workflow::service::turnaround_detail::scope_clause;
+use crate::workflow::service::working_time::{Span, working_times};
 
 /// Roles that receive the weekly report unless they opt out (the recipient rule: a role
 /// joins by being listed here).
@@ -117,7 +117,8 @@ pub async fn figures(db: &Db, scope: &Scope, week: Week, now: Millis) -> anyhow:
 async fn late_letters(db: &Db, scope: &Scope, week: Week, now: Millis) -> anyhow::Result<Vec<Late>> {
     let (clause, who) = scope_clause(scope);
     let sql = format!(
-        "SELECT d.id, d.priority, d.specialty, d.due_at, d.finished_at, c.username AS clinician, \
+        "SELECT d.id, d.priority, d.specialty, d.due_at, d.finished_at, d.workflow_name, d.workflow_version, \
+         c.username AS clinician, \
          a.username AS holder FROM dictations d JOIN users c ON c.id = d.clinician_id \
          LEFT JOIN users a ON a.id = d.assignee_id \
          WHERE d.status <> 'cancelled' AND d.due_at IS NOT NULL AND d.due_at < $1 \
@@ -129,22 +130,32 @@ async fn late_letters(db: &Db, scope: &Scope, week: Week, now: Millis) -> anyhow
         q = q.bind(w);
     }
     let rows = q.fetch_all(&db.pool).await?;
-    let cal = default_calendar();
-    let day_ms = cal.working_day_length().num_milliseconds().max(1) as f64;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
+    let (mut spans, mut flows) = (Vec::with_capacity(rows.len()), Vec::with_capacity(rows.len()));
+    for r in &rows {
         let due_at: Millis = r.try_get("due_at")?;
         let finished_at: Option<Millis> = r.try_get("finished_at")?;
-        let late_ms = cal.working_time_between(from_ms(due_at), from_ms(finished_at.unwrap_or(now))).num_milliseconds();
+        flows
+            .push((r.try_get::<Option<String>, _>("workflow_name")?, r.try_get::<Option<i64>, _>("workflow_version")?));
+        spans.push((due_at, finished_at.unwrap_or(now)));
+    }
+    let spans: Vec<Span> = flows
+        .iter()
+        .zip(&spans)
+        .map(|((workflow, version), &(from, to))| Span { workflow: workflow.as_deref(), version: *version, from, to })
+        .collect();
+    let late = working_times(db, &spans).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (r, late) in rows.iter().zip(late) {
+        let day_ms = late.day_ms.max(1) as f64;
         out.push(Late {
             dictation_id: r.try_get("id")?,
             priority: r.try_get("priority")?,
             clinician: r.try_get("clinician")?,
             specialty: r.try_get("specialty")?,
             holder: r.try_get("holder")?,
-            due_at,
-            finished_at,
-            working_days_late: (late_ms as f64 / day_ms * 10.0).round() / 10.0,
+            due_at: r.try_get("due_at")?,
+            finished_at: r.try_get("finished_at")?,
+            working_days_late: (late.ms as f64 / day_ms * 10.0).round() / 10.0,
         });
     }
     out.sort_by(|a, b| b.working_days_late.total_cmp(&a.working_days_late).then(a.due_at.cmp(&b.due_at)));

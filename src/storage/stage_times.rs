@@ -5,7 +5,7 @@
 //! Databases that had history before the table existed are filled once from the
 //! events (the `stage_times` entry in `pending_backfills`), with the same arithmetic.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use anyhow::Context;
 use sqlx::Row;
@@ -110,10 +110,14 @@ pub async fn backfill_if_pending(db: &Db) -> anyhow::Result<()> {
 
 /// Recomputes every letter's stage times from its history (idempotent: each batch of
 /// letters is replaced in one transaction that holds those letters, so a concurrent
-/// transition on PostgreSQL waits for it). Working time is counted on the England and
-/// Wales calendar. Returns the number of letters with history.
+/// transition on PostgreSQL waits for it). Working time is counted on each letter's own
+/// calendar (its workflow version's, with local closures), as transitions count it.
+/// Returns the number of letters with history.
 pub async fn rebuild(db: &Db) -> anyhow::Result<u64> {
-    let cal = crate::workflow::service::defs::calendar("england-and-wales");
+    use crate::workflow::service::defs::{calendar_in, load_version};
+    // Calendar names by workflow version, and calendars by name, read once.
+    let mut names: HashMap<(String, i64), String> = HashMap::new();
+    let mut calendars: HashMap<String, Calendar> = HashMap::new();
     let mut after = String::new();
     let mut letters = 0u64;
     loop {
@@ -130,7 +134,8 @@ pub async fn rebuild(db: &Db) -> anyhow::Result<u64> {
         .collect::<Result<_, _>>()?;
         let Some(last) = ids.last().cloned() else { break };
         let rows = sqlx::query(
-            "SELECT e.dictation_id, e.at, e.id, e.to_stage, d.created_at, d.clinician_id FROM events e \
+            "SELECT e.dictation_id, e.at, e.id, e.to_stage, d.created_at, d.clinician_id, d.workflow_name, \
+             d.workflow_version FROM events e \
              JOIN dictations d ON d.id = e.dictation_id \
              WHERE e.dictation_id > $1 AND e.dictation_id <= $2 AND e.to_stage IS NOT NULL",
         )
@@ -138,22 +143,36 @@ pub async fn rebuild(db: &Db) -> anyhow::Result<u64> {
         .bind(&last)
         .fetch_all(&mut *tx)
         .await?;
-        // (letter, at, event id, stage, received, clinician)
-        type Row = (String, Millis, String, String, Millis, String);
-        let mut events: Vec<Row> = rows
-            .iter()
-            .map(|r| {
-                let letter = (r.try_get("dictation_id")?, r.try_get("at")?, r.try_get("id")?);
-                Ok((
-                    letter.0,
-                    letter.1,
-                    letter.2,
-                    r.try_get("to_stage")?,
-                    r.try_get("created_at")?,
-                    r.try_get("clinician_id")?,
-                ))
-            })
-            .collect::<Result<_, sqlx::Error>>()?;
+        // (letter, at, event id, stage, received, clinician, calendar name)
+        type Row = (String, Millis, String, String, Millis, String, String);
+        let mut events: Vec<Row> = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let flow: Option<String> = r.try_get("workflow_name")?;
+            let version: Option<i64> = r.try_get("workflow_version")?;
+            let calendar = match (flow, version) {
+                (Some(flow), Some(version)) => match names.get(&(flow.clone(), version)) {
+                    Some(name) => name.clone(),
+                    None => {
+                        let name = load_version(&mut tx, &flow, version).await?.calendar;
+                        names.insert((flow, version), name.clone());
+                        name
+                    }
+                },
+                _ => crate::workflow::calendar_file::DEFAULT_CALENDAR.to_string(),
+            };
+            if !calendars.contains_key(&calendar) {
+                calendars.insert(calendar.clone(), calendar_in(&mut tx, &calendar).await?);
+            }
+            events.push((
+                r.try_get("dictation_id")?,
+                r.try_get("at")?,
+                r.try_get("id")?,
+                r.try_get("to_stage")?,
+                r.try_get("created_at")?,
+                r.try_get("clinician_id")?,
+                calendar,
+            ));
+        }
         events.sort_unstable_by(|a, b| (&a.0, a.1, &a.2).cmp(&(&b.0, b.1, &b.2)));
         sqlx::query("DELETE FROM stage_times WHERE dictation_id > $1 AND dictation_id <= $2")
             .bind(&after)
@@ -164,7 +183,7 @@ pub async fn rebuild(db: &Db) -> anyhow::Result<u64> {
         for letter in events.chunk_by(|a, b| a.0 == b.0) {
             letters += 1;
             let path: Vec<(Millis, String)> = letter.iter().map(|e| (e.1, e.3.clone())).collect();
-            for (stage, t) in totals(cal, &path) {
+            for (stage, t) in totals(&calendars[&letter[0].6], &path) {
                 out.push((&letter[0], stage, t));
             }
         }

@@ -20,6 +20,7 @@ pub mod start;
 pub mod state;
 pub mod turnaround;
 pub mod turnaround_detail;
+pub mod working_time;
 
 pub use recognition::{on_recognition_done, on_recognition_failed, on_recognition_started};
 

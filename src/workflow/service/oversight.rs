@@ -12,9 +12,9 @@ use std::collections::HashMap;
 use serde::Serialize;
 use sqlx::Row;
 
-use super::defs::{cached_version, calendar_now};
+use super::working_time::{Span, working_times};
 use crate::auth::policy::dictation_scope;
-use crate::clock::{Millis, from_ms, rfc3339};
+use crate::clock::{Millis, rfc3339};
 use crate::domain::Role;
 use crate::storage::Db;
 use crate::storage::dictations::{Arg, bind_all, scope_clause, scope_clause_and_parts};
@@ -229,9 +229,13 @@ pub async fn at_risk(
             working_day_seconds: 0,
         });
     }
-    for (item, (late, day)) in items.iter_mut().zip(lateness(db, &flows, now).await?) {
-        item.working_seconds_late = late;
-        item.working_day_seconds = day;
+    let spans: Vec<Span> = flows
+        .iter()
+        .map(|(workflow, version, due)| Span { workflow: workflow.as_deref(), version: *version, from: *due, to: now })
+        .collect();
+    for (item, late) in items.iter_mut().zip(working_times(db, &spans).await?) {
+        item.working_seconds_late = late.seconds();
+        item.working_day_seconds = late.day_seconds();
     }
     Ok(RiskPage { total: breached + at_risk + on_track, breached, at_risk, items })
 }
@@ -253,47 +257,6 @@ fn clone_args(args: &[Arg]) -> Vec<Arg> {
             Arg::Int(i) => Arg::Int(*i),
         })
         .collect()
-}
-
-/// For each (workflow, version, due time): working seconds from the due time to `now`
-/// in the workflow's calendar, and that calendar's working day in seconds.
-async fn lateness(
-    db: &Db,
-    letters: &[(Option<String>, Option<i64>, Millis)],
-    now: Millis,
-) -> anyhow::Result<Vec<(i64, i64)>> {
-    let mut calendar_of: HashMap<(String, i64), String> = HashMap::new();
-    let mut names = Vec::with_capacity(letters.len());
-    for (flow, version, _) in letters {
-        let name = match (flow, version) {
-            (Some(flow), Some(v)) => match calendar_of.get(&(flow.clone(), *v)) {
-                Some(name) => name.clone(),
-                None => {
-                    let name = cached_version(db, flow, *v).await?.calendar.clone();
-                    calendar_of.insert((flow.clone(), *v), name.clone());
-                    name
-                }
-            },
-            _ => crate::workflow::calendar_file::DEFAULT_CALENDAR.to_string(),
-        };
-        names.push(name);
-    }
-    let mut out = vec![(0, 0); letters.len()];
-    let mut distinct: Vec<&String> = names.iter().collect();
-    distinct.sort();
-    distinct.dedup();
-    for name in distinct {
-        let calendar = calendar_now(db, name).await?;
-        let mine: Vec<usize> = (0..letters.len()).filter(|&i| names[i] == *name).collect();
-        let earliest = mine.iter().map(|&i| letters[i].2).fold(now, Millis::min);
-        let latest = mine.iter().map(|&i| letters[i].2).fold(now, Millis::max);
-        let clock = calendar.working_clock(from_ms(earliest), from_ms(latest));
-        let day = calendar.working_day_length().num_seconds();
-        for i in mine {
-            out[i] = (clock.between_ms(letters[i].2, now) / 1000, day);
-        }
-    }
-    Ok(out)
 }
 
 /// An absence of a person on the load view (current or ahead).

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use sqlx::Row;
 
-use super::defs::calendar;
-use crate::clock::{Millis, from_ms};
+use super::working_time::{Span, working_times};
+use crate::clock::Millis;
 use crate::storage::Db;
 use crate::storage::dictations::Scope;
 
@@ -97,7 +97,7 @@ pub async fn report(
         ),
     };
     let sql = format!(
-        "SELECT {} AS grp, d.created_at, d.finished_at, d.due_at, d.status, d.workflow_name \
+        "SELECT {} AS grp, d.created_at, d.finished_at, d.due_at, d.status, d.workflow_name, d.workflow_version \
          FROM dictations d JOIN users c ON c.id = d.clinician_id LEFT JOIN users s ON s.id = d.secretary_id{} \
          WHERE d.created_at >= $1 AND d.created_at < $2 {clause}",
         by.column(),
@@ -108,17 +108,36 @@ pub async fn report(
         q = q.bind(who);
     }
     let rows = q.fetch_all(&db.pool).await?;
-    let cal = calendar("england-and-wales");
-    let clock = cal.working_clock(from_ms(from), from_ms(to.max(now)));
+    // (group, received, finished, due, status, workflow, version)
+    type Letter = (String, Millis, Option<Millis>, Option<Millis>, String, Option<String>, Option<i64>);
+    let letters: Vec<Letter> = rows
+        .iter()
+        .map(|r| {
+            Ok((
+                r.try_get::<Option<String>, _>("grp")?.unwrap_or_else(|| "(none)".into()),
+                r.try_get("created_at")?,
+                r.try_get("finished_at")?,
+                r.try_get("due_at")?,
+                r.try_get("status")?,
+                r.try_get("workflow_name")?,
+                r.try_get("workflow_version")?,
+            ))
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+    drop(rows);
+    // Working time to completion, on each letter's own calendar.
+    let done = |l: &Letter| l.2.filter(|_| l.4 != "cancelled");
+    let spans: Vec<Span> = letters
+        .iter()
+        .filter_map(|l| Some(Span { workflow: l.5.as_deref(), version: l.6, from: l.1, to: done(l)? }))
+        .collect();
+    let mut working = working_times(db, &spans).await?.into_iter();
     let mut groups: BTreeMap<String, (GroupRow, Vec<f64>, Vec<f64>)> = BTreeMap::new();
-    for r in rows {
-        let group: String = r.try_get::<Option<String>, _>("grp")?.unwrap_or_else(|| "(none)".into());
-        let entry =
-            groups.entry(group.clone()).or_insert_with(|| (GroupRow { group, ..Default::default() }, vec![], vec![]));
-        let created: Millis = r.try_get("created_at")?;
-        let finished: Option<Millis> = r.try_get("finished_at")?;
-        let due: Option<Millis> = r.try_get("due_at")?;
-        let status: String = r.try_get("status")?;
+    for l in &letters {
+        let (group, created, finished, due, status) = (&l.0, l.1, l.2, l.3, &l.4);
+        let entry = groups
+            .entry(group.clone())
+            .or_insert_with(|| (GroupRow { group: group.clone(), ..Default::default() }, vec![], vec![]));
         entry.0.received += 1;
         match finished {
             _ if status == "cancelled" => entry.0.cancelled += 1,
@@ -129,8 +148,8 @@ pub async fn report(
                 entry.0.within_target += u64::from(on_time);
                 entry.0.breaches += u64::from(!on_time);
                 entry.1.push((done - created) as f64 / 3_600_000.0);
-                let working = clock.between_ms(created, done) / 1000;
-                entry.2.push(working as f64 / 3600.0);
+                let w = working.next().map_or(0, |w| w.seconds());
+                entry.2.push(w as f64 / 3600.0);
             }
         }
     }

@@ -47,6 +47,39 @@ async fn each_workflow_follows_its_own_calendar(backend: Backend) {
     assert!(holidays.iter().any(|h| h["date"] == "2026-11-30" && h["name"] == "St Andrew's Day"), "{scotland}");
     assert_eq!(scotland["working_days"], json!(["monday", "tuesday", "wednesday", "thursday", "friday"]));
     assert_eq!(scotland["warning"], Value::Null, "listed until 2030");
+    working_time_on_the_letters_calendar(&t).await;
+}
+
+/// The working time every view shows is counted on the letter's own calendar: a letter
+/// on a Scottish workflow works through Easter Monday, which England and Wales would skip.
+async fn working_time_on_the_letters_calendar(t: &Team) {
+    const HOUR: i64 = 3600;
+    let (status, body) = use_calendar(t, "scotland").await;
+    assert_eq!(status, 200, "{body}");
+    // Wednesday 1 April 11:00 to Thursday 9 April 11:00 (BST): 6 + 8 h, Good Friday off,
+    // then Monday to Wednesday 24 h and Thursday 2 h: 40 h (32 h on England and Wales).
+    let id = t.drafted(&t.patel, "routine").await;
+    let left = |d: &Value| d["sla"]["working_seconds_left"].as_i64();
+    assert_eq!(left(&t.get(&t.lead, &id).await), Some(40 * HOUR), "the dictation");
+    let (status, list) = t.app.get_json(&t.lead, "/api/v1/dictations?limit=100").await;
+    assert_eq!(status, 200, "{list}");
+    let listed = list["items"].as_array().unwrap().iter().find(|d| d["id"] == id.as_str()).cloned().unwrap();
+    assert_eq!(left(&listed), Some(40 * HOUR), "the list");
+    t.ok(&t.jones, &id, "claim", json!({})).await;
+    let (_, queue) = t.app.get_json(&t.jones, "/api/v1/queue").await;
+    let queued = queue["items"].as_array().unwrap().iter().find(|d| d["id"] == id.as_str()).cloned().unwrap();
+    assert_eq!(left(&queued), Some(40 * HOUR), "the queue: {queued}");
+    t.ok(&t.jones, &id, "submit", json!({})).await;
+    t.ok(&t.patel, &id, "approve", json!({})).await;
+    // Dispatched on Tuesday 7 April 11:00: 6 + 8 + 8 + 2 = 24 working hours in Scotland.
+    t.advance(6 * DAY);
+    t.ok(&t.jones, &id, "dispatch", json!({})).await;
+    let path = "/api/v1/reports/turnaround?from=2026-04-01&to=2026-04-30&group_by=priority";
+    let (status, report) = t.app.get_json(&t.lead, path).await;
+    assert_eq!(status, 200, "{report}");
+    let routine = report["groups"].as_array().unwrap().iter().find(|g| g["group"] == "routine").unwrap();
+    assert_eq!(routine["completed"].as_u64(), Some(1), "{report}");
+    assert_eq!(routine["median_working_hours"].as_f64(), Some(24.0), "{report}");
 }
 
 const TRUST_CALENDAR: &str = "\

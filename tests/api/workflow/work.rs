@@ -30,6 +30,16 @@ async fn absence_moves_work_to_the_cover_or_the_pool(backend: Backend) {
         assert_eq!(t.get(&t.lead, id).await["assignee"], "sec.brown");
     }
     assert!(t.queue_ids(&t.jones).await.is_empty());
+    // The cover is told of each letter handed to them.
+    let told: Vec<(String, String)> = t
+        .notifications(&t.brown)
+        .await
+        .iter()
+        .map(|n| (n["kind"].as_str().unwrap().to_string(), n["dictation_id"].as_str().unwrap_or_default().to_string()))
+        .collect();
+    for id in [&a, &b] {
+        assert!(told.contains(&("reassigned".to_string(), id.clone())), "{id} not in {told:?}");
+    }
     // While away she cannot be given work.
     let (status, err) = t.act(&t.lead, &a, "reassign", json!({"assignee": "sec.jones"})).await;
     assert_eq!((status, err["field"].as_str()), (422, Some("assignee")));
