@@ -96,7 +96,14 @@ pub async fn transcribe(config: &Config, files: &[PathBuf], format: &str) -> any
         bail!("--format must be text, json, srt or vtt; got {format:?}");
     }
     let engine = crate::jobs::runtime::load_engine(&config.stt).await?;
-    let options = crate::jobs::runtime::transcribe_options(&config.stt);
+    // As the server drafts with no vocabulary configured: the shipped lexicon's rescoring
+    // and British spelling, each as configured.
+    let settings = crate::jobs::settings::RecognitionSettings::defaults(&config.stt);
+    let mut options = settings.options();
+    if config.stt.lexicon {
+        options.lexicon = Some(Arc::new(crate::lexicon::release_index()));
+    }
+    let british = settings.british_spelling;
     let limits = crate::server::limits_of(config);
     for file in files {
         let (samples, _) = crate::audio::decode(file.clone(), limits.clone())
@@ -117,6 +124,10 @@ pub async fn transcribe(config: &Config, files: &[PathBuf], format: &str) -> any
             )
         })
         .await??;
+        let mut transcript = transcript;
+        if british {
+            crate::jobs::transcribe::make_british(&mut transcript);
+        }
         bar.finish_and_clear();
         let out = match format {
             "json" => crate::stt::output::to_json(&transcript),

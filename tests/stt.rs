@@ -334,6 +334,29 @@ fn the_lexicon_puts_right_the_terms_whisper_misheard_and_shows_what_it_heard() {
     assert!(b <= a, "WER {a:.3} without the lexicon, {b:.3} with it");
 }
 
+/// `dictaflow transcribe` recognises as the server does with no vocabulary configured:
+/// the shipped lexicon's replacements, each with what Whisper heard.
+#[test]
+fn the_transcribe_command_uses_the_shipped_lexicon() {
+    let Some((_engine, _g, corpus)) = setup() else {
+        return;
+    };
+    let model = model().expect("model");
+    let data = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dictaflow"))
+        .args(["transcribe", "--format", "json", "--model"])
+        .arg(&model)
+        .arg("--data-dir")
+        .arg(data.path())
+        .arg(corpus.join("audio/onc-05__piper__webm-opus32-mediarecorder.webm"))
+        .output()
+        .expect("run dictaflow transcribe");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let t: Transcript = serde_json::from_slice(&out.stdout).expect("a transcript as JSON");
+    let replaced: Vec<&dictaflow::stt::Word> = t.words().filter(|w| w.heard.is_some()).collect();
+    assert!(replaced.iter().any(|w| w.text.starts_with("adenocarcinoma")), "{replaced:?}: {}", t.text);
+}
+
 #[test]
 fn the_lexicon_leaves_a_letter_alone_where_whisper_was_sure() {
     let Some((engine, _g, _corpus)) = setup() else {

@@ -131,13 +131,19 @@ fn draft_of(t: &mut Transcript, commands: &CommandTable, british_spelling: bool)
     if !british_spelling {
         return format_draft(&t.text, commands);
     }
+    make_british(t);
+    format_draft(&t.text, commands)
+}
+
+/// Writes a transcript's text, segments and words in British spelling.
+pub fn make_british(t: &mut Transcript) {
     for segment in &mut t.segments {
         segment.text = to_british(&segment.text).into_owned();
         for word in &mut segment.words {
             word.text = to_british(&word.text).into_owned();
         }
     }
-    format_draft(&to_british(&t.text), commands)
+    t.text = to_british(&t.text).into_owned();
 }
 
 async fn fail_dictation(tx: &mut Tx, id: &str, reason: &str, now: i64) -> anyhow::Result<()> {
