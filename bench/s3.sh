@@ -11,7 +11,10 @@
 #      this node starts empty) and the same READS ranged GETs are timed again, the cold
 #      path of a node that has never seen the recording.
 #      Printed: growth, upload time, range-read times, full-read time, and s3 / local ratios
-#      (target: at most 1.5x), and the S3 store's object-store time by operation.
+#      (target: at most 1.5x), and the S3 store's object-store time by operation. The S3
+#      store runs twice: with kept connections (the default) and with
+#      storage.s3.keep_alive = false, a connection per request: s3s-fs does not set
+#      TCP_NODELAY, so on a kept connection its responses can wait for a delayed ACK.
 #   2. Two API nodes (separate data directories and ports) on one database and one bucket:
 #      N (default 50) distinct uploads at once, alternating between the nodes; every one
 #      must be 201, and every recording is then read back whole from BOTH nodes and compared
@@ -21,7 +24,7 @@
 #
 # Usage: bench/s3.sh [MINUTES] [N]        (defaults 45 and 50)
 # Env:   DICTAFLOW_BIN, BENCH_TMP, BENCH_KEEP (see bench/server_common.sh), READS (default 200),
-#        S3S_FS, BENCH_PG_URL
+#        S3S_FS, BENCH_PG_URL, BENCH_S3_EXTRA (more NAME=VALUE settings for every S3 store)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -54,7 +57,7 @@ for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$S3_PORT/" && bre
 S3_ENV=(DICTAFLOW_STORAGE__AUDIO_URL=s3://bench-audio/dictations
     DICTAFLOW_STORAGE__S3__ENDPOINT="http://127.0.0.1:$S3_PORT" DICTAFLOW_STORAGE__S3__ALLOW_HTTP=true
     DICTAFLOW_STORAGE__S3__REGION=us-east-1 DICTAFLOW_STORAGE__S3__ACCESS_KEY_ID=bench-key
-    DICTAFLOW_STORAGE__S3__SECRET_ACCESS_KEY=bench-secret)
+    DICTAFLOW_STORAGE__S3__SECRET_ACCESS_KEY=bench-secret ${BENCH_S3_EXTRA:-})
 
 # make_wav FILE SECONDS RATE CHANNELS SEED: a 16-bit WAV of a tone with noise (Python, no ffmpeg).
 make_wav() {
@@ -152,6 +155,7 @@ one_store() {
     curl -fsS -o "$WORK/metrics-$name" "$BASE_URL/metrics" || true
     restart_server
     R_COLD=$(range_reads "$BASE_URL$path")
+    curl -fsS -o "$WORK/metrics-$name-cold" "$BASE_URL/metrics" || true
     kill "$SERVER_PID"
     wait "$SERVER_PID" 2> /dev/null || true
     SERVER_PID=""
@@ -164,21 +168,46 @@ one_store local
 L=("$R_GROWTH" "$R_UPLOAD" "$R_RANGES" "$R_FULL" "$R_COLD")
 one_store s3 "${S3_ENV[@]}"
 S=("$R_GROWTH" "$R_UPLOAD" "$R_RANGES" "$R_FULL" "$R_COLD")
+# s3s-fs does not set TCP_NODELAY on its sockets: on a kept connection a response can wait
+# for the client's delayed acknowledgement. The same store with a connection per request:
+one_store s3-per-request "${S3_ENV[@]}" DICTAFLOW_STORAGE__S3__KEEP_ALIVE=false
+F=("$R_GROWTH" "$R_UPLOAD" "$R_RANGES" "$R_FULL" "$R_COLD")
 ratio() { awk -v s="$1" -v l="$2" 'BEGIN { printf "%.2fx", s / l }'; }
+row() { # row NAME VALUES...
+    echo "| $1 | $2 | $3 | $4 | $5 | $6 |"
+}
+ratios() { # ratios NAME VALUES...
+    local name=$1
+    shift
+    echo "| **$name** | growth / 32 MB target: $(awk -v g="$1" 'BEGIN { printf "%.2f", g / 32 }') | **$(ratio "$2" "${L[1]}")** | **$(ratio "$3" "${L[2]}")** | $(ratio "$4" "${L[3]}") | **$(ratio "$5" "${L[4]}")** |"
+}
 echo
 echo "| store | RSS growth, 500 MB upload (MB) | upload s | $READS range reads s | full read s | $READS range reads, new process s |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: |"
-echo "| local | ${L[0]} | ${L[1]} | ${L[2]} | ${L[3]} | ${L[4]} |"
-echo "| s3 | ${S[0]} | ${S[1]} | ${S[2]} | ${S[3]} | ${S[4]} |"
-echo "| **s3 / local** | growth / 32 MB target: $(awk -v g="${S[0]}" 'BEGIN { printf "%.2f", g / 32 }') | **$(ratio "${S[1]}" "${L[1]}")** | **$(ratio "${S[2]}" "${L[2]}")** | $(ratio "${S[3]}" "${L[3]}") | **$(ratio "${S[4]}" "${L[4]}")** |"
+row local "${L[@]}"
+row "s3, kept connections (default)" "${S[@]}"
+row "s3, keep_alive = false" "${F[@]}"
+ratios "s3 kept / local" "${S[@]}"
+ratios "s3 keep_alive = false / local" "${F[@]}"
 echo
-echo "S3 store, object-store calls of the first process (upload, reads): op, calls, seconds in all"
-awk -F'[{}" ]+' '/^dictaflow_object_store_seconds_(sum|count)/ {
-        split($0, a, " "); op = $0; sub(/.*op="/, "", op); sub(/".*/, "", op)
-        if ($1 ~ /_sum$/) sum[op] = a[2]; else n[op] = a[2]
-    }
-    END { for (op in n) printf "  %-20s %6d %8.3f\n", op, n[op], sum[op] }' "$WORK/metrics-s3" || true
-grep '^dictaflow_audio_cache' "$WORK/metrics-s3" | sed 's/^/  /' || true
+# store_calls FILE: the object-store calls in a /metrics text (op, calls, seconds in all) and
+# the read-through cache's counters.
+store_calls() {
+    awk -F'[{}" ]+' '/^dictaflow_object_store_seconds_(sum|count)/ {
+            split($0, a, " "); op = $0; sub(/.*op="/, "", op); sub(/".*/, "", op)
+            if ($1 ~ /_sum$/) sum[op] = a[2]; else n[op] = a[2]
+        }
+        END { for (op in n) printf "  %-20s %6d %8.3f\n", op, n[op], sum[op] }' "$1" || true
+    grep '^dictaflow_audio_cache' "$1" | sed 's/^/  /' || true
+}
+echo "S3 store (kept connections), object-store calls of the first process (upload, reads): op, calls, seconds in all"
+store_calls "$WORK/metrics-s3"
+echo "... of the new process (the cold range reads)"
+store_calls "$WORK/metrics-s3-cold"
+echo "S3 store (keep_alive = false), the first process"
+store_calls "$WORK/metrics-s3-per-request"
+echo "... the new process"
+store_calls "$WORK/metrics-s3-per-request-cold"
 
 # 2. Two API nodes, one database, one bucket.
 DB_ENV=()

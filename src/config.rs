@@ -317,6 +317,11 @@ pub struct S3Config {
     /// `UNSIGNED-PAYLOAD`: a second hash of every byte on this node and on the server,
     /// which TLS already makes needless.
     pub sign_payload: bool,
+    /// Keep connections to the endpoint open between requests (the usual way). Turn off
+    /// only for a server whose sockets delay small writes (no `TCP_NODELAY`): on a kept
+    /// connection each of its responses can then wait for a delayed acknowledgement
+    /// (tens of milliseconds); a new connection per request does not.
+    pub keep_alive: bool,
 }
 
 impl Default for S3Config {
@@ -333,6 +338,7 @@ impl Default for S3Config {
             part_size_mib: 5,
             cache_mib: 2048,
             sign_payload: false,
+            keep_alive: true,
         }
     }
 }

@@ -17,12 +17,17 @@ use crate::helpers::{TestApp, fixture};
 use crate::s3_server::S3Server;
 
 async fn store_on(s3: Option<&S3Server>) -> (Arc<dyn BlobStore>, tempfile::TempDir) {
+    store_with(s3, |_| {}).await
+}
+
+async fn store_with(s3: Option<&S3Server>, tweak: impl FnOnce(&mut Config)) -> (Arc<dyn BlobStore>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::default();
     config.storage.data_dir = dir.path().to_path_buf();
     if let Some(s3) = s3 {
         s3.configure(&mut config);
     }
+    tweak(&mut config);
     (dictaflow::storage::blob::open(&config.storage).await.unwrap(), dir)
 }
 
@@ -113,6 +118,16 @@ async fn the_s3_store_keeps_the_contract() {
     assert_eq!(store.clean_temporary(Duration::from_secs(3600)).await.unwrap(), 0, "too young");
     assert_eq!(store.clean_temporary(Duration::ZERO).await.unwrap(), 1);
     assert!(s3.incoming().is_empty());
+}
+
+/// `storage.s3.keep_alive = false` (a new connection per request, for servers whose
+/// sockets delay small writes) keeps the same contract.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_s3_store_keeps_the_contract_with_a_connection_per_request() {
+    let Some(s3) = S3Server::start().await else { return };
+    let (store, _dir) = store_with(Some(&s3), |c| c.storage.s3.keep_alive = false).await;
+    blob_contract(store.as_ref(), true).await;
+    assert_eq!(s3.objects().len(), 1, "what the store lists is what the bucket holds");
 }
 
 /// A node reads the audio it committed, or has read once, from its own disk: the bytes

@@ -28,7 +28,7 @@ use object_store::{
 };
 use sha2::{Digest, Sha256};
 use tokio::fs::{self, File};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, BufWriter};
 
 use super::cache::Cache;
 use super::incoming::{COPY_LIMIT, Incoming, PARTS_IN_FLIGHT};
@@ -85,6 +85,8 @@ pub struct S3BlobStore {
 
 /// Sizes remembered at most (then the memory starts again).
 const SIZES_KEPT: usize = 10_000;
+/// Bytes gathered before a downloaded object's next write to its file.
+const WRITE_BUFFER: usize = 1 << 20;
 
 impl S3BlobStore {
     /// Connects lazily (the first request does); `staging` is this host's `tmp/`, the
@@ -135,23 +137,26 @@ impl S3BlobStore {
 
     /// The SHA-256 of the stored object (streamed, written to `sink` on the way), or
     /// `None` when it is missing.
-    async fn fetch(&self, key: &Key, mut sink: Option<&mut File>) -> anyhow::Result<Option<String>> {
+    async fn fetch(&self, key: &Key, sink: Option<&mut File>) -> anyhow::Result<Option<String>> {
         let mut stream = match timed("get", self.store.get(key)).await {
             Ok(result) => result.into_stream(),
             Err(e) if not_found(&e) => return Ok(None),
             Err(e) => return Err(e.into()),
         };
+        // The body arrives in pieces of a few KiB; each write to a tokio file is a trip to
+        // the blocking pool, so they are gathered into writes of a MiB.
+        let mut sink = sink.map(|file| BufWriter::with_capacity(WRITE_BUFFER, file));
         let mut hasher = Sha256::new();
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.inspect_err(|_| {
                 crate::metrics::count("dictaflow_object_store_errors_total", &[("op", "get_body")], 1.0);
             })?;
             hasher.update(&chunk);
-            if let Some(file) = sink.as_deref_mut() {
+            if let Some(file) = sink.as_mut() {
                 file.write_all(&chunk).await?;
             }
         }
-        if let Some(file) = sink {
+        if let Some(file) = sink.as_mut() {
             file.flush().await?;
         }
         Ok(Some(hex::encode(hasher.finalize())))
@@ -212,11 +217,14 @@ async fn send_parts(file: &mut File, writer: &mut WriteMultipart) -> anyhow::Res
 /// keys from either) the shared credentials file's profile; without any, object_store
 /// asks the instance role, the container's role or a web identity token.
 fn builder(url: &BucketUrl, config: &S3Config) -> anyhow::Result<AmazonS3Builder> {
-    let options = ClientOptions::new()
+    let mut options = ClientOptions::new()
         .with_connect_timeout(Duration::from_secs(5))
         // A whole request, body included: long enough for a slow reader of a long recording.
         .with_timeout(Duration::from_secs(900))
         .with_allow_http(config.allow_http);
+    if !config.keep_alive {
+        options = options.with_pool_max_idle_per_host(0);
+    }
     let retry = RetryConfig { max_retries: 3, retry_timeout: Duration::from_secs(60), ..RetryConfig::default() };
     let mut b = AmazonS3Builder::from_env()
         .with_bucket_name(&url.bucket)
