@@ -127,6 +127,7 @@ pub async fn transcribe(config: &Config, files: &[PathBuf], format: &str) -> any
         let mut transcript = transcript;
         if british {
             crate::jobs::transcribe::make_british(&mut transcript);
+            transcript.text = crate::draft::british::to_british(&transcript.text).into_owned();
         }
         bar.finish_and_clear();
         let out = match format {

@@ -132,10 +132,11 @@ fn draft_of(t: &mut Transcript, commands: &CommandTable, british_spelling: bool)
         return format_draft(&t.text, commands);
     }
     make_british(t);
-    format_draft(&t.text, commands)
+    format_draft(&to_british(&t.text), commands)
 }
 
-/// Writes a transcript's text, segments and words in British spelling.
+/// Writes a transcript's segments and words in British spelling; its `text` stays as the
+/// recogniser wrote it.
 pub fn make_british(t: &mut Transcript) {
     for segment in &mut t.segments {
         segment.text = to_british(&segment.text).into_owned();
@@ -143,7 +144,6 @@ pub fn make_british(t: &mut Transcript) {
             word.text = to_british(&word.text).into_owned();
         }
     }
-    t.text = to_british(&t.text).into_owned();
 }
 
 async fn fail_dictation(tx: &mut Tx, id: &str, reason: &str, now: i64) -> anyhow::Result<()> {
