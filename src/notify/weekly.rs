@@ -130,18 +130,20 @@ async fn late_letters(db: &Db, scope: &Scope, week: Week, now: Millis) -> anyhow
         q = q.bind(w);
     }
     let rows = q.fetch_all(&db.pool).await?;
-    let (mut spans, mut flows) = (Vec::with_capacity(rows.len()), Vec::with_capacity(rows.len()));
+    let mut flows: Vec<(Option<String>, Option<i64>, Millis, Millis)> = Vec::with_capacity(rows.len());
     for r in &rows {
-        let due_at: Millis = r.try_get("due_at")?;
         let finished_at: Option<Millis> = r.try_get("finished_at")?;
-        flows
-            .push((r.try_get::<Option<String>, _>("workflow_name")?, r.try_get::<Option<i64>, _>("workflow_version")?));
-        spans.push((due_at, finished_at.unwrap_or(now)));
+        let (workflow, version) = (r.try_get("workflow_name")?, r.try_get("workflow_version")?);
+        flows.push((workflow, version, r.try_get("due_at")?, finished_at.unwrap_or(now)));
     }
     let spans: Vec<Span> = flows
         .iter()
-        .zip(&spans)
-        .map(|((workflow, version), &(from, to))| Span { workflow: workflow.as_deref(), version: *version, from, to })
+        .map(|(workflow, version, from, to)| Span {
+            workflow: workflow.as_deref(),
+            version: *version,
+            from: *from,
+            to: *to,
+        })
         .collect();
     let late = working_times(db, &spans).await?;
     let mut out = Vec::with_capacity(rows.len());

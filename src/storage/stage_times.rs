@@ -5,7 +5,8 @@
 //! Databases that had history before the table existed are filled once from the
 //! events (the `stage_times` entry in `pending_backfills`), with the same arithmetic.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use anyhow::Context;
 use sqlx::Row;
@@ -114,10 +115,7 @@ pub async fn backfill_if_pending(db: &Db) -> anyhow::Result<()> {
 /// calendar (its workflow version's, with local closures), as transitions count it.
 /// Returns the number of letters with history.
 pub async fn rebuild(db: &Db) -> anyhow::Result<u64> {
-    use crate::workflow::service::defs::{calendar_in, load_version};
-    // Calendar names by workflow version, and calendars by name, read once.
-    let mut names: HashMap<(String, i64), String> = HashMap::new();
-    let mut calendars: HashMap<String, Calendar> = HashMap::new();
+    let mut calendars = crate::workflow::service::working_time::Calendars::new(db);
     let mut after = String::new();
     let mut letters = 0u64;
     loop {
@@ -143,26 +141,12 @@ pub async fn rebuild(db: &Db) -> anyhow::Result<u64> {
         .bind(&last)
         .fetch_all(&mut *tx)
         .await?;
-        // (letter, at, event id, stage, received, clinician, calendar name)
-        type Row = (String, Millis, String, String, Millis, String, String);
+        // (letter, at, event id, stage, received, clinician, calendar)
+        type Row = (String, Millis, String, String, Millis, String, Arc<Calendar>);
         let mut events: Vec<Row> = Vec::with_capacity(rows.len());
         for r in &rows {
             let flow: Option<String> = r.try_get("workflow_name")?;
-            let version: Option<i64> = r.try_get("workflow_version")?;
-            let calendar = match (flow, version) {
-                (Some(flow), Some(version)) => match names.get(&(flow.clone(), version)) {
-                    Some(name) => name.clone(),
-                    None => {
-                        let name = load_version(&mut tx, &flow, version).await?.calendar;
-                        names.insert((flow, version), name.clone());
-                        name
-                    }
-                },
-                _ => crate::workflow::calendar_file::DEFAULT_CALENDAR.to_string(),
-            };
-            if !calendars.contains_key(&calendar) {
-                calendars.insert(calendar.clone(), calendar_in(&mut tx, &calendar).await?);
-            }
+            let calendar = calendars.of(flow.as_deref(), r.try_get("workflow_version")?).await?;
             events.push((
                 r.try_get("dictation_id")?,
                 r.try_get("at")?,
@@ -183,7 +167,7 @@ pub async fn rebuild(db: &Db) -> anyhow::Result<u64> {
         for letter in events.chunk_by(|a, b| a.0 == b.0) {
             letters += 1;
             let path: Vec<(Millis, String)> = letter.iter().map(|e| (e.1, e.3.clone())).collect();
-            for (stage, t) in totals(&calendars[&letter[0].6], &path) {
+            for (stage, t) in totals(&letter[0].6, &path) {
                 out.push((&letter[0], stage, t));
             }
         }
