@@ -89,7 +89,8 @@ async fn turnaround(
         turnaround_detail::stage_times(&state.db, &scope, from, to),
         turnaround_detail::breaches(&state.db, &scope, from, to, now),
     )?;
-    // The working day the working hours are counted in (the report's calendar).
+    // The default calendar's working day (each group's working days are counted on
+    // each letter's own calendar).
     let day = crate::workflow::service::defs::default_calendar();
     let working_day_hours = day.working_day_length().num_minutes() as f64 / 60.0;
     Ok(axum::Json(json!({"from": rfc3339(from), "to": rfc3339(to), "group_by": group_by, "groups": rows,

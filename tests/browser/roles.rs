@@ -413,6 +413,18 @@ pub async fn team_lead_reports(f: &Flow, id: &str) {
     f.web.click_css("a[href='/app/dashboard']", 5).await;
     f.web.wait("#summary tbody tr", 15).await;
     f.web.wait("svg.chart", 10).await;
+    // The group with the dispatched letter shows its median turnaround in working days.
+    let median = f
+        .web
+        .js(
+            "const row = [...document.querySelectorAll('#summary tbody tr')] \
+               .find((r) => Number(r.querySelectorAll('td')[1].textContent) > 0); \
+             return row ? row.querySelectorAll('td')[4].textContent : null",
+            json!([]),
+        )
+        .await;
+    let median = median.as_str().expect("a group with a completed letter");
+    assert!(median.parse::<f64>().is_ok(), "median working days: {median:?}");
     f.shot("dashboard").await;
     f.web.click_css("#export-csv", 5).await;
     f.web

@@ -70,6 +70,11 @@ pub struct GroupRow {
     pub p90_hours: Option<f64>,
     pub median_working_hours: Option<f64>,
     pub p90_working_hours: Option<f64>,
+    /// Working time to completion in working days, each letter's counted in its own
+    /// calendar's working day (the hours above cannot be turned into days by one day
+    /// length when the group's letters follow calendars with different working hours).
+    pub median_working_days: Option<f64>,
+    pub p90_working_days: Option<f64>,
     /// Every open letter of the group now, whatever its received date.
     pub backlog: u64,
     /// Of the backlog, the letters past their due time now.
@@ -132,12 +137,10 @@ pub async fn report(
         .filter_map(|l| Some(Span { workflow: l.5.as_deref(), version: l.6, from: l.1, to: done(l)? }))
         .collect();
     let mut working = working_times(db, &spans).await?.into_iter();
-    let mut groups: BTreeMap<String, (GroupRow, Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    let mut groups: BTreeMap<String, Figures> = BTreeMap::new();
     for l in &letters {
         let (group, created, finished, due, status) = (&l.0, l.1, l.2, l.3, &l.4);
-        let entry = groups
-            .entry(group.clone())
-            .or_insert_with(|| (GroupRow { group: group.clone(), ..Default::default() }, vec![], vec![]));
+        let entry = groups.entry(group.clone()).or_insert_with(|| figures(group.clone()));
         entry.0.received += 1;
         match finished {
             _ if status == "cancelled" => entry.0.cancelled += 1,
@@ -148,14 +151,14 @@ pub async fn report(
                 entry.0.within_target += u64::from(on_time);
                 entry.0.breaches += u64::from(!on_time);
                 entry.1.push((done - created) as f64 / 3_600_000.0);
-                let w = working.next().map_or(0, |w| w.seconds());
+                let (w, day) = working.next().map_or((0, 0), |w| (w.seconds(), w.day_seconds()));
                 entry.2.push(w as f64 / 3600.0);
+                entry.3.push(if day > 0 { w as f64 / day as f64 } else { 0.0 });
             }
         }
     }
     for (group, backlog, breached) in backlog(db, scope, by, now).await? {
-        let entry =
-            groups.entry(group.clone()).or_insert_with(|| (GroupRow { group, ..Default::default() }, vec![], vec![]));
+        let entry = groups.entry(group.clone()).or_insert_with(|| figures(group));
         (entry.0.backlog, entry.0.backlog_breached) = (backlog, breached);
     }
     Ok(groups.into_values().map(finish).collect())
@@ -191,7 +194,14 @@ async fn backlog(db: &Db, scope: &Scope, by: GroupBy, now: Millis) -> anyhow::Re
     Ok(out)
 }
 
-fn finish((mut row, mut hours, mut working): (GroupRow, Vec<f64>, Vec<f64>)) -> GroupRow {
+/// A group's counts and its letters' turnaround: elapsed hours, working hours, working days.
+type Figures = (GroupRow, Vec<f64>, Vec<f64>, Vec<f64>);
+
+fn figures(group: String) -> Figures {
+    (GroupRow { group, ..Default::default() }, vec![], vec![], vec![])
+}
+
+fn finish((mut row, mut hours, mut working, mut days): Figures) -> GroupRow {
     if row.completed > 0 {
         row.percent_within_target = Some(round(100.0 * row.within_target as f64 / row.completed as f64));
     }
@@ -199,6 +209,8 @@ fn finish((mut row, mut hours, mut working): (GroupRow, Vec<f64>, Vec<f64>)) -> 
     row.p90_hours = percentile(&mut hours, 90.0);
     row.median_working_hours = percentile(&mut working, 50.0);
     row.p90_working_hours = percentile(&mut working, 90.0);
+    row.median_working_days = percentile(&mut days, 50.0);
+    row.p90_working_days = percentile(&mut days, 90.0);
     row
 }
 
@@ -232,13 +244,14 @@ pub fn csv_text(value: &str) -> String {
 pub fn to_csv(rows: &[GroupRow]) -> String {
     let mut out = String::from(
         "group,received,completed,within_target,percent_within_target,median_hours,p90_hours,\
-         median_working_hours,p90_working_hours,backlog,breaches,cancelled,backlog_breached\n",
+         median_working_hours,p90_working_hours,backlog,breaches,cancelled,backlog_breached,\
+         median_working_days,p90_working_days\n",
     );
     let num = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
     for r in rows {
         let group = csv_text(&r.group);
         out.push_str(&format!(
-            "{group},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            "{group},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
             r.received,
             r.completed,
             r.within_target,
@@ -250,7 +263,9 @@ pub fn to_csv(rows: &[GroupRow]) -> String {
             r.backlog,
             r.breaches,
             r.cancelled,
-            r.backlog_breached
+            r.backlog_breached,
+            num(r.median_working_days),
+            num(r.p90_working_days)
         ));
     }
     out

@@ -69,17 +69,46 @@ async fn working_time_on_the_letters_calendar(t: &Team) {
     let (_, queue) = t.app.get_json(&t.jones, "/api/v1/queue").await;
     let queued = queue["items"].as_array().unwrap().iter().find(|d| d["id"] == id.as_str()).cloned().unwrap();
     assert_eq!(left(&queued), Some(40 * HOUR), "the queue: {queued}");
-    t.ok(&t.jones, &id, "submit", json!({})).await;
-    t.ok(&t.patel, &id, "approve", json!({})).await;
     // Dispatched on Tuesday 7 April 11:00: 6 + 8 + 8 + 2 = 24 working hours in Scotland.
-    t.advance(6 * DAY);
-    t.ok(&t.jones, &id, "dispatch", json!({})).await;
-    let path = "/api/v1/reports/turnaround?from=2026-04-01&to=2026-04-30&group_by=priority";
-    let (status, report) = t.app.get_json(&t.lead, path).await;
+    let routine = dispatched_after(t, &id, 6, "from=2026-04-01&to=2026-04-30").await;
+    assert_eq!(routine["median_working_hours"].as_f64(), Some(24.0), "{routine}");
+    assert_eq!(routine["median_working_days"].as_f64(), Some(3.0), "{routine}");
+}
+
+/// Submits and approves the claimed letter `id`, dispatches it `days` later and answers
+/// the turnaround report's routine group for `range` (`from=...&to=...`).
+async fn dispatched_after(t: &Team, id: &str, days: i64, range: &str) -> Value {
+    t.ok(&t.jones, id, "submit", json!({})).await;
+    t.ok(&t.patel, id, "approve", json!({})).await;
+    t.advance(days * DAY);
+    t.ok(&t.jones, id, "dispatch", json!({})).await;
+    let (status, report) = t.app.get_json(&t.lead, &format!("{REPORT}?{range}&group_by=priority")).await;
     assert_eq!(status, 200, "{report}");
     let routine = report["groups"].as_array().unwrap().iter().find(|g| g["group"] == "routine").unwrap();
     assert_eq!(routine["completed"].as_u64(), Some(1), "{report}");
-    assert_eq!(routine["median_working_hours"].as_f64(), Some(24.0), "{report}");
+    routine.clone()
+}
+
+const REPORT: &str = "/api/v1/reports/turnaround";
+
+/// The report's working days count each letter in its own calendar's working day: on
+/// a calendar open 08:00-18:00, 10 working hours are one working day, not the 1.25 of
+/// England and Wales' eight-hour day.
+async fn working_days_of_the_letters_calendar(t: &Team) {
+    // Monday 2 March 10:00: 8 h that day; Tuesday and Wednesday are local holidays; 2 h on
+    // Thursday 5 March by 10:00.
+    let id = t.drafted(&t.patel, "routine").await;
+    t.ok(&t.jones, &id, "claim", json!({})).await;
+    let range = "from=2026-03-01&to=2026-03-31";
+    let routine = dispatched_after(t, &id, 3, range).await;
+    assert_eq!(routine["median_working_hours"].as_f64(), Some(10.0), "{routine}");
+    assert_eq!(routine["median_working_days"].as_f64(), Some(1.0), "{routine}");
+    let url = t.app.url(&format!("{REPORT}?{range}&group_by=priority"));
+    let resp = t.app.client.get(url).bearer_auth(&t.lead).header("accept", "text/csv").send().await.unwrap();
+    let csv = resp.text().await.unwrap();
+    assert!(csv.lines().next().unwrap().ends_with(",median_working_days,p90_working_days"), "{csv}");
+    let row = csv.lines().find(|l| l.starts_with("\"routine\"")).unwrap();
+    assert!(row.ends_with(",1,1"), "{csv}");
 }
 
 const TRUST_CALENDAR: &str = "\
@@ -107,6 +136,7 @@ async fn calendar_files_from_a_directory_and_holiday_warnings(backend: Backend) 
     let resp = t.app.client.post(url).bearer_auth(&t.admin).json(&json!({"date": "2026-03-07", "reason": "Move"}));
     assert_eq!(resp.send().await.unwrap().status(), 201);
     assert_eq!(t.upload(&t.patel, "routine").await["due_at"], "2026-03-11T10:00:00.000Z");
+    working_days_of_the_letters_calendar(&t).await;
 
     let (_, cal) = t.app.get_json(&t.admin, "/api/v1/calendars/trust-weekend").await;
     assert_eq!(cal["working_hours"], json!({"opens": "08:00", "closes": "18:00"}));

@@ -85,14 +85,12 @@ export default async function dashboard(main) {
     breaches), h('p', link('/app/breaches', 'All letters at risk or breached'))));
 
   const range = () => ({ from: from.value, to: to.value });
-  let dayHours = 8;
   async function report(group, r = range()) {
     const q = new URLSearchParams({ ...r, group_by: group });
-    const rep = await api(`reports/turnaround?${q}`);
-    if (rep.working_day_hours > 0) dayHours = rep.working_day_hours;
-    return rep.groups;
+    return (await api(`reports/turnaround?${q}`)).groups;
   }
-  const days = (hours) => (hours === null || hours === undefined ? null : Math.round((hours / dayHours) * 10) / 10);
+  // Working days as the server counts them: each letter in its own calendar's working day.
+  const days = (d) => (d === null || d === undefined ? null : Math.round(d * 10) / 10);
   const groupName = (by, g) => {
     if (g === '(none)') return by === 'secretary' ? 'No secretary yet' : 'Not given';
     return by === 'priority' ? label(PRIORITY_LABELS, g) : g;
@@ -106,15 +104,15 @@ export default async function dashboard(main) {
         report(by), report('secretary'), report('priority'), api('oversight/at-risk?state=breached&limit=20')]);
       fill(summary, main2.map((g) => h('tr', h('th', { scope: 'row' }, groupName(by, g.group)), h('td', g.received),
         h('td', g.completed), h('td', g.within_target), h('td', fmtPercent(g.percent_within_target)),
-        h('td', days(g.median_working_hours) ?? '—'), h('td', days(g.p90_working_hours) ?? '—'), h('td', g.backlog),
+        h('td', days(g.median_working_days) ?? '—'), h('td', days(g.p90_working_days) ?? '—'), h('td', g.backlog),
         h('td', g.backlog_breached), h('td', g.breaches))));
       labelColumns(summary);
       fill(backlog, barChart('Open letters per secretary now', bySecretary.filter((g) => g.backlog > 0)
         .map((g) => ({ label: groupName('secretary', g.group), values: [g.backlog], texts: [String(g.backlog)] })),
       [{ name: 'open letters', cls: 's1' }]));
       fill(dist, barChart('Turnaround by priority, working days', byPriority.map((g) => ({
-        label: label(PRIORITY_LABELS, g.group), values: [days(g.median_working_hours), days(g.p90_working_hours)],
-        texts: [`${days(g.median_working_hours)} d`, `${days(g.p90_working_hours)} d`] })),
+        label: label(PRIORITY_LABELS, g.group), values: [days(g.median_working_days), days(g.p90_working_days)],
+        texts: [`${days(g.median_working_days)} d`, `${days(g.p90_working_days)} d`] })),
       [{ name: 'median', cls: 's1' }, { name: '90th percentile', cls: 's2' }]));
       await weeklyChart();
       breachNote.textContent = late.breached
