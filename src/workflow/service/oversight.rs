@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use serde::Serialize;
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
 use super::working_time::{Span, working_times};
 use crate::auth::policy::dictation_scope;
@@ -180,7 +180,9 @@ pub async fn at_risk(
     let (filters, scope) = conditions(user, f, now, &mut args);
     let base = filters.join(" AND ");
     let counts_sql = counts_sql(&base, scope.as_ref().map(|(_, parts)| parts.as_slice()), f.risk);
-    let counts = bind_all(sqlx::query(sqlx::AssertSqlSafe(counts_sql)), clone_args(&args)).fetch_one(&db.pool).await?;
+    // The totals and the page from one snapshot, on one connection taken once.
+    let mut tx = db.begin_read().await?;
+    let counts = bind_all(sqlx::query(sqlx::AssertSqlSafe(counts_sql)), clone_args(&args)).fetch_one(&mut *tx).await?;
     let (breached, at_risk, on_track) = (
         counts.try_get::<i64, _>("breached")? as u64,
         counts.try_get::<i64, _>("at_risk")? as u64,
@@ -199,7 +201,8 @@ pub async fn at_risk(
         args.len() - 1,
         args.len()
     );
-    let rows = bind_all(sqlx::query(sqlx::AssertSqlSafe(page_sql)), args).fetch_all(&db.pool).await?;
+    let rows = bind_all(sqlx::query(sqlx::AssertSqlSafe(page_sql)), args).fetch_all(&mut *tx).await?;
+    tx.commit().await?;
     let mut items = Vec::with_capacity(rows.len());
     let mut flows = Vec::with_capacity(rows.len());
     for r in &rows {
@@ -326,17 +329,24 @@ fn counts_of(r: &sqlx::any::AnyRow) -> Result<Counts, sqlx::Error> {
 
 /// Every member of the caller's teams, holding letters or not, with their open, breached
 /// and at-risk letters (those the caller may see) and their absences now or ahead.
+///
+/// One read transaction: the counts and the people are of one moment, and the request
+/// takes a connection from the pool once, not once per query (under load each take is a
+/// wait in the pool's queue, and four waits in a row made the view's slowest answers).
 pub async fn load(db: &Db, user: &User, team: Option<&str>, now: Millis) -> anyhow::Result<LoadView> {
-    let (mut people, ids) = members(db, user, team).await?;
-    let mut counts = held_counts(db, user, &ids, now).await?;
-    let mut absences = absences_of(db, &ids, now).await?;
+    let mut tx = db.begin_read().await?;
+    let (mut people, ids) = members(&mut tx, user, team).await?;
+    let mut counts = held_counts(&mut tx, user, &ids, now).await?;
+    let mut absences = absences_of(&mut tx, &ids, now).await?;
+    let unheld = unheld(&mut tx, user, team, now).await?;
+    tx.commit().await?;
     for (person, id) in people.iter_mut().zip(&ids) {
         let c = counts.remove(id).unwrap_or_default();
         (person.open, person.breached, person.at_risk) = (c.open, c.breached, c.at_risk);
         person.absences = absences.remove(id).unwrap_or_default();
         person.absent_now = person.absences.iter().any(|a| a.started);
     }
-    Ok(LoadView { people, unheld: unheld(db, user, team, now).await? })
+    Ok(LoadView { people, unheld })
 }
 
 /// `$k, $k+1, ...` for `ids`, pushed onto `args`.
@@ -350,7 +360,12 @@ fn id_list(ids: &[String], args: &mut Vec<Arg>) -> String {
 }
 
 /// Open, breached and at-risk letters held by each of `ids` (those `user` may see).
-pub async fn held_counts(db: &Db, user: &User, ids: &[String], now: Millis) -> anyhow::Result<HashMap<String, Counts>> {
+pub async fn held_counts(
+    conn: &mut AnyConnection,
+    user: &User,
+    ids: &[String],
+    now: Millis,
+) -> anyhow::Result<HashMap<String, Counts>> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -362,14 +377,18 @@ pub async fn held_counts(db: &Db, user: &User, ids: &[String], now: Millis) -> a
          AND d.finished_at IS NULL {visible} GROUP BY d.assignee_id"
     );
     let mut out = HashMap::new();
-    for r in bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), args).fetch_all(&db.pool).await? {
+    for r in bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), args).fetch_all(&mut *conn).await? {
         out.insert(r.try_get::<String, _>("assignee_id")?, counts_of(&r)?);
     }
     Ok(out)
 }
 
 /// The absences of each of `ids` that have not ended at `now`, soonest first.
-pub async fn absences_of(db: &Db, ids: &[String], now: Millis) -> anyhow::Result<HashMap<String, Vec<AbsenceBrief>>> {
+pub async fn absences_of(
+    conn: &mut AnyConnection,
+    ids: &[String],
+    now: Millis,
+) -> anyhow::Result<HashMap<String, Vec<AbsenceBrief>>> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -380,7 +399,7 @@ pub async fn absences_of(db: &Db, ids: &[String], now: Millis) -> anyhow::Result
          LEFT JOIN users c ON c.id = a.cover_id WHERE a.to_at > $1 AND a.user_id IN ({list}) ORDER BY a.from_at, a.id"
     );
     let mut out: HashMap<String, Vec<AbsenceBrief>> = HashMap::new();
-    for r in bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), args).fetch_all(&db.pool).await? {
+    for r in bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), args).fetch_all(&mut *conn).await? {
         let from: Millis = r.try_get("from_at")?;
         out.entry(r.try_get("user_id")?).or_default().push(AbsenceBrief {
             id: r.try_get("id")?,
@@ -394,7 +413,11 @@ pub async fn absences_of(db: &Db, ids: &[String], now: Millis) -> anyhow::Result
 }
 
 /// The people of the load view with no counts yet, by username, and their ids.
-async fn members(db: &Db, user: &User, team: Option<&str>) -> anyhow::Result<(Vec<PersonLoad>, Vec<String>)> {
+async fn members(
+    conn: &mut AnyConnection,
+    user: &User,
+    team: Option<&str>,
+) -> anyhow::Result<(Vec<PersonLoad>, Vec<String>)> {
     let mut args = Vec::new();
     let members = members_sql(user, team, &mut args);
     let sql = format!(
@@ -404,7 +427,7 @@ async fn members(db: &Db, user: &User, team: Option<&str>) -> anyhow::Result<(Ve
     );
     let mut people: Vec<PersonLoad> = Vec::new();
     let mut ids: Vec<String> = Vec::new();
-    for r in bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), args).fetch_all(&db.pool).await? {
+    for r in bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), args).fetch_all(&mut *conn).await? {
         let id: String = r.try_get("id")?;
         let team: String = r.try_get("team")?;
         if let (Some(last), Some(person)) = (ids.last(), people.last_mut())
@@ -429,12 +452,30 @@ async fn members(db: &Db, user: &User, team: Option<&str>) -> anyhow::Result<(Ve
     Ok((people, ids))
 }
 
-/// Open letters the caller may see that nobody holds (of `team` when given).
-async fn unheld(db: &Db, user: &User, team: Option<&str>, now: Millis) -> anyhow::Result<Counts> {
+/// Open letters the caller may see that nobody holds (of `team` when given). For a caller
+/// who sees some letters only, the count is a sum over the visibility rule's parts, each
+/// led by its own index (the team's clinicians', its pools'), so it walks the letters of
+/// the caller's teams, not every unheld letter of the trust.
+async fn unheld(conn: &mut AnyConnection, user: &User, team: Option<&str>, now: Millis) -> anyhow::Result<Counts> {
     let mut args = vec![Arg::Int(now)];
-    let mut c = vec!["d.assignee_id IS NULL".to_string(), "d.finished_at IS NULL".into()];
-    c.extend(scope_clause(&dictation_scope(user), &mut args));
+    let mut c = vec!["d.finished_at IS NULL".to_string()];
     c.extend(common_filters(team, &mut args));
-    let sql = format!("SELECT {COUNTS} FROM dictations d WHERE {}", c.join(" AND "));
-    Ok(counts_of(&bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), args).fetch_one(&db.pool).await?)?)
+    let sql = match scope_clause_and_parts(&dictation_scope(user), &mut args) {
+        None => {
+            c.push("d.assignee_id IS NULL".into());
+            format!("SELECT {COUNTS} FROM dictations d WHERE {}", c.join(" AND "))
+        }
+        Some((_, parts)) => {
+            // Not `d.assignee_id IS NULL`: without statistics SQLite would take it for the
+            // holders' index and walk every unheld letter instead of the part's range.
+            c.push("COALESCE(d.assignee_id, '') = ''".into());
+            let base = c.join(" AND ");
+            let arms: Vec<String> = parts
+                .iter()
+                .map(|part| format!("SELECT d.due_at, d.warn_at FROM dictations d WHERE {base} AND {part}"))
+                .collect();
+            format!("SELECT {COUNTS} FROM ({}) d", arms.join(" UNION ALL "))
+        }
+    };
+    Ok(counts_of(&bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), args).fetch_one(&mut *conn).await?)?)
 }

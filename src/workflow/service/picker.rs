@@ -106,8 +106,10 @@ pub async fn candidates(db: &Db, user: &User, id: &str, now: Millis) -> ServiceR
         c.holder || apply_action(&loaded.def, &loaded.state, &caller, &request).is_ok()
     });
     let ids: Vec<String> = people.iter().map(|(id, _)| id.clone()).collect();
-    let mut counts = held_counts(db, user, &ids, now).await?;
-    let mut absences = absences_of(db, &ids, now).await?;
+    let mut tx = db.begin_read().await?;
+    let mut counts = held_counts(&mut tx, user, &ids, now).await?;
+    let mut absences = absences_of(&mut tx, &ids, now).await?;
+    tx.commit().await?;
     let mut out: Vec<Candidate> = people
         .into_iter()
         .map(|(id, mut c)| {

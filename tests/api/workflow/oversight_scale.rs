@@ -69,6 +69,33 @@ async fn risk_of(app: &TestApp, teams: &[&str], now: i64) -> (u64, u64) {
     (breached, at_risk)
 }
 
+/// (open, breached, at risk) of the open letters nobody holds of `teams` (their clinicians'
+/// and their pools'), or of every team when `teams` is empty, counted row by row.
+async fn unheld_of(app: &TestApp, teams: &[&str], now: i64) -> (u64, u64, u64) {
+    let rows = sqlx::query(
+        "SELECT d.due_at, d.warn_at, d.pool, (SELECT MIN(t.name) FROM team_members m JOIN teams t ON t.id = m.team_id \
+         WHERE m.user_id = d.clinician_id) AS clinician_team FROM dictations d \
+         WHERE d.finished_at IS NULL AND d.assignee_id IS NULL",
+    )
+    .fetch_all(&app.state.db.pool)
+    .await
+    .unwrap();
+    let mut out = (0, 0, 0);
+    for r in rows {
+        let pool: Option<String> = r.try_get("pool").unwrap();
+        let team: Option<String> = r.try_get("clinician_team").unwrap();
+        if !(teams.is_empty() || [pool, team].iter().flatten().any(|t| teams.contains(&t.as_str()))) {
+            continue;
+        }
+        let due: Option<i64> = r.try_get("due_at").unwrap();
+        let warn: Option<i64> = r.try_get("warn_at").unwrap();
+        out.0 += 1;
+        out.1 += u64::from(due.is_some_and(|d| d <= now));
+        out.2 += u64::from(due.is_some_and(|d| d > now) && warn.is_some_and(|w| w <= now));
+    }
+    out
+}
+
 async fn get(app: &TestApp, token: &str, path: &str) -> Value {
     let (status, v) = app.get_json(token, path).await;
     assert_eq!(status, 200, "{path}: {v}");
@@ -146,6 +173,11 @@ async fn views_are_exact_at_trust_scale(backend: Backend) {
             assert_eq!(got, want, "{who}: {name}");
         }
         assert!(people.iter().any(|p| p["open"] == 0), "{who}: people holding nothing are listed too");
+        let unheld = &load["unheld"];
+        let got = (unheld["open"].as_u64().unwrap(), unheld["breached"].as_u64().unwrap(), unheld["at_risk"].as_u64());
+        let want = unheld_of(&app, teams, now).await;
+        assert_eq!(got, (want.0, want.1, Some(want.2)), "{who}: the letters nobody holds");
+        assert!(want.0 > 100, "{who}: the seed leaves letters in the pools ({want:?})");
     }
     eprintln!("{backend:?}: views checked in {:.1} s", started.elapsed().as_secs_f64());
 }
