@@ -14,7 +14,8 @@
 #      - the turnaround report over the last 30 days as the super-user (`oha`, 1 client);
 #      - oversight (issue 20): the at-risk view (first page of 50, most late first, with its
 #        totals) and the load per person, as a team lead and as the super-user, 32 clients
-#        as fast as they go (target p99 < 50 ms). Skipped, with a note, on a build without
+#        as fast as they go (target p99 < 50 ms), after the server's first notification
+#        schedule run (a minute after the start). Skipped, with a note, on a build without
 #        the endpoints, so the same script measures an older head side by side.
 #
 # Usage: bench/workflow.sh [N]
@@ -79,6 +80,7 @@ PORT="$(free_port)"
 BASE_URL="http://127.0.0.1:$PORT"
 env "${SERVER_ENV[@]}" "$DICTAFLOW_BIN" --data-dir "$DATA" serve --bind "127.0.0.1:$PORT" >> "$WORK/server.log" 2>&1 &
 SERVER_PID=$!
+SERVER_STARTED=$(date +%s)
 for _ in $(seq 300); do
     curl -fsS -o /dev/null "$BASE_URL/healthz" 2> /dev/null && break
     kill -0 "$SERVER_PID" 2> /dev/null || { echo "server exited:" >&2; tail -20 "$WORK/server.log" >&2; exit 1; }
@@ -150,6 +152,15 @@ oversight() { # oversight NAME TOKEN PATH: 32 clients on one oversight view
     fi
     get_load "$1" 32 "$2" "$3"
 }
+# The server's notification schedule first runs a minute after the start and then makes the
+# week's reports (a fresh database has none): about a second of CPU that would land inside
+# one of the loads below. Each view is measured on its own, after that run.
+SCHEDULE_AFTER=65
+waited=$(($(date +%s) - SERVER_STARTED))
+if ((waited < SCHEDULE_AFTER)); then
+    echo "waiting $((SCHEDULE_AFTER - waited)) s for the server's first notification schedule run (weekly reports)"
+    sleep $((SCHEDULE_AFTER - waited))
+fi
 oversight "at-risk view, team lead" "$LEAD" /api/v1/oversight/at-risk
 oversight "at-risk view, super-user" "$ADMIN" /api/v1/oversight/at-risk
 oversight "load per person, team lead" "$LEAD" /api/v1/oversight/load
