@@ -17,11 +17,13 @@ use crate::workflow::{DictationState, is_in_queue_of};
 /// The risk bands, most urgent first. Within a band letters come by due time, in the
 /// order of the open-letters index (`finished_at, due_at, warn_at, id`), so each band is
 /// an index range read that stops as soon as the page is full: the cost follows the
-/// letters shown, not the letters open.
+/// letters shown, not the letters open. The warning time is written `+d.warn_at` so that
+/// no band is read from the index by warning time instead (the oversight view's, whose
+/// order would make each band a sort of every warned letter).
 const BANDS: [&str; 4] = [
     "d.due_at <= $4 ORDER BY d.due_at, d.warn_at, d.id",
-    "d.due_at > $4 AND d.warn_at <= $4 ORDER BY d.due_at, d.warn_at, d.id",
-    "d.due_at > $4 AND (d.warn_at > $4 OR d.warn_at IS NULL) ORDER BY d.due_at, d.warn_at, d.id",
+    "d.due_at > $4 AND +d.warn_at <= $4 ORDER BY d.due_at, d.warn_at, d.id",
+    "d.due_at > $4 AND (+d.warn_at > $4 OR d.warn_at IS NULL) ORDER BY d.due_at, d.warn_at, d.id",
     "d.due_at IS NULL AND CAST($4 AS BIGINT) IS NOT NULL ORDER BY d.id",
 ];
 
