@@ -145,7 +145,8 @@ const WARNED_NOT_DUE: &str = "d.warn_at <= $1 AND d.due_at > $1";
 /// Each state is a range of an index of open letters by due time (at risk: the letters
 /// due later whose warning time has passed), led by the part's clinician, pool or holder
 /// when there are parts, so no count walks the letters on track unless the board asked
-/// for them, nor the letters the caller may not see.
+/// for them, nor the letters the caller may not see. Over every letter, at risk is the
+/// range of the letters warned already, in the index by warning time ([`WARNED_NOT_DUE`]).
 fn counts_sql(base: &str, parts: Option<&[String]>, risk: Risk) -> String {
     let count = |state: &str| match parts {
         None => format!("(SELECT COUNT(*) FROM dictations d WHERE {base} AND {state})"),
