@@ -140,28 +140,29 @@ pub async fn report(
     let mut groups: BTreeMap<String, Figures> = BTreeMap::new();
     for l in &letters {
         let (group, created, finished, due, status) = (&l.0, l.1, l.2, l.3, &l.4);
-        let entry = groups.entry(group.clone()).or_insert_with(|| figures(group.clone()));
-        entry.0.received += 1;
+        let entry = groups.entry(group.clone()).or_insert_with(|| Figures::new(group.clone()));
+        let row = &mut entry.row;
+        row.received += 1;
         match finished {
-            _ if status == "cancelled" => entry.0.cancelled += 1,
-            None => entry.0.breaches += u64::from(due.is_some_and(|d| d <= now)),
+            _ if status == "cancelled" => row.cancelled += 1,
+            None => row.breaches += u64::from(due.is_some_and(|d| d <= now)),
             Some(done) => {
-                entry.0.completed += 1;
+                row.completed += 1;
                 let on_time = due.is_none_or(|d| done <= d);
-                entry.0.within_target += u64::from(on_time);
-                entry.0.breaches += u64::from(!on_time);
-                entry.1.push((done - created) as f64 / 3_600_000.0);
+                row.within_target += u64::from(on_time);
+                row.breaches += u64::from(!on_time);
+                entry.hours.push((done - created) as f64 / 3_600_000.0);
                 let (w, day) = working.next().map_or((0, 0), |w| (w.seconds(), w.day_seconds()));
-                entry.2.push(w as f64 / 3600.0);
-                entry.3.push(if day > 0 { w as f64 / day as f64 } else { 0.0 });
+                entry.working_hours.push(w as f64 / 3600.0);
+                entry.working_days.push(if day > 0 { w as f64 / day as f64 } else { 0.0 });
             }
         }
     }
     for (group, backlog, breached) in backlog(db, scope, by, now).await? {
-        let entry = groups.entry(group.clone()).or_insert_with(|| figures(group));
-        (entry.0.backlog, entry.0.backlog_breached) = (backlog, breached);
+        let entry = groups.entry(group.clone()).or_insert_with(|| Figures::new(group));
+        (entry.row.backlog, entry.row.backlog_breached) = (backlog, breached);
     }
-    Ok(groups.into_values().map(finish).collect())
+    Ok(groups.into_values().map(Figures::finish).collect())
 }
 
 /// Per group: every open letter in scope now, whatever its received date, and how many
@@ -194,24 +195,33 @@ async fn backlog(db: &Db, scope: &Scope, by: GroupBy, now: Millis) -> anyhow::Re
     Ok(out)
 }
 
-/// A group's counts and its letters' turnaround: elapsed hours, working hours, working days.
-type Figures = (GroupRow, Vec<f64>, Vec<f64>, Vec<f64>);
-
-fn figures(group: String) -> Figures {
-    (GroupRow { group, ..Default::default() }, vec![], vec![], vec![])
+/// A group's counts and its completed letters' turnaround, before the percentiles.
+struct Figures {
+    row: GroupRow,
+    hours: Vec<f64>,
+    working_hours: Vec<f64>,
+    working_days: Vec<f64>,
 }
 
-fn finish((mut row, mut hours, mut working, mut days): Figures) -> GroupRow {
-    if row.completed > 0 {
-        row.percent_within_target = Some(round(100.0 * row.within_target as f64 / row.completed as f64));
+impl Figures {
+    fn new(group: String) -> Self {
+        let row = GroupRow { group, ..Default::default() };
+        Self { row, hours: vec![], working_hours: vec![], working_days: vec![] }
     }
-    row.median_hours = percentile(&mut hours, 50.0);
-    row.p90_hours = percentile(&mut hours, 90.0);
-    row.median_working_hours = percentile(&mut working, 50.0);
-    row.p90_working_hours = percentile(&mut working, 90.0);
-    row.median_working_days = percentile(&mut days, 50.0);
-    row.p90_working_days = percentile(&mut days, 90.0);
-    row
+
+    fn finish(mut self) -> GroupRow {
+        let row = &mut self.row;
+        if row.completed > 0 {
+            row.percent_within_target = Some(round(100.0 * row.within_target as f64 / row.completed as f64));
+        }
+        row.median_hours = percentile(&mut self.hours, 50.0);
+        row.p90_hours = percentile(&mut self.hours, 90.0);
+        row.median_working_hours = percentile(&mut self.working_hours, 50.0);
+        row.p90_working_hours = percentile(&mut self.working_hours, 90.0);
+        row.median_working_days = percentile(&mut self.working_days, 50.0);
+        row.p90_working_days = percentile(&mut self.working_days, 90.0);
+        self.row
+    }
 }
 
 fn round(x: f64) -> f64 {
