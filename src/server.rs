@@ -99,6 +99,8 @@ pub async fn run(listener: TcpListener, state: AppState, shutdown: CancellationT
         crate::letters::dispatch::Delivering::from(&*state.config),
         shutdown.clone(),
     ));
+    let finishing =
+        tokio::spawn(crate::storage::blob::finish_accepted_periodically(state.blobs.clone(), shutdown.clone()));
     let retention = tokio::spawn(crate::retention::run(
         state.db.clone(),
         state.blobs.clone(),
@@ -144,6 +146,7 @@ pub async fn run(listener: TcpListener, state: AppState, shutdown: CancellationT
     }
     let _ = scheduler.await;
     let _ = retention.await;
+    let _ = finishing.await;
     let _ = letters.await;
     let _ = uploads.await;
     let _ = throttled.await;

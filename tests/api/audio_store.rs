@@ -162,6 +162,75 @@ async fn the_s3_store_reads_through_its_cache() {
     assert!(!cached() && b.read_range(&sha, 0, 10).await.is_err());
 }
 
+/// The manifests of accepted uploads not yet finished (`PREFIX/pending/<sha256>/<uuid>`).
+fn manifests(s3: &S3Server) -> Vec<String> {
+    let root = s3.root.path().join(crate::s3_server::BUCKET).join(&s3.prefix).join("pending");
+    let digests = std::fs::read_dir(root).into_iter().flatten().flatten();
+    let files = digests.flat_map(|d| std::fs::read_dir(d.path()).into_iter().flatten().flatten());
+    files.map(|f| f.path().display().to_string()).collect()
+}
+
+/// What a node killed right after answering an upload leaves: the parts and the manifest
+/// of a multipart upload in the bucket, the object not yet assembled under its digest.
+/// Whichever node needs it first finishes it, or the next start does; deleting it gives
+/// it up; nothing is ever visible under the digest before it is whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_accepted_upload_is_finished_by_whichever_node_needs_it() {
+    let Some(s3) = S3Server::start().await else { return };
+    let a_dir = tempfile::tempdir().unwrap();
+    let mut config = Config::default();
+    s3.configure(&mut config);
+    let bucket = dictaflow::storage::blob::BucketUrl::parse(&s3.audio_url()).unwrap().unwrap();
+    let a = dictaflow::storage::S3BlobStore::open(&bucket, &config.storage.s3, a_dir.path().join("audio/tmp"))
+        .await
+        .unwrap();
+    let accept = |seed: u32| {
+        let a = a.clone();
+        async move {
+            let bytes: Vec<u8> = (0..11 * 1024 * 1024u32)
+                .map(|i| (i.wrapping_mul(2_654_435_761).wrapping_add(seed) >> 9) as u8)
+                .collect();
+            let mut pending = a.begin().await.unwrap();
+            for chunk in bytes.chunks(65_536) {
+                pending.write(chunk).await.unwrap();
+            }
+            let staged = pending.finish().await.unwrap();
+            let sha = staged.sha256.clone();
+            a.accept(staged).await.unwrap();
+            (sha, bytes)
+        }
+    };
+    // B has no cache: every read goes to the bucket.
+    let (b, _b_dir) = store_with(Some(&s3), |c| c.storage.s3.cache_mib = 0).await;
+
+    let (sha, big) = accept(1).await;
+    assert!(s3.objects().is_empty(), "nothing under a digest before the upload is finished");
+    assert_eq!(manifests(&s3).len(), 1, "the accepted upload's manifest is in the bucket");
+    let listed: Vec<String> = b.list().await.unwrap().into_iter().map(|(s, _)| s).collect();
+    assert_eq!(listed, vec![sha.clone()], "an accepted upload counts as stored (its row may have committed)");
+    let at = 5 * 1024 * 1024 - 100;
+    assert_eq!(read(b.as_ref(), &sha, at as u64, 300).await, &big[at..at + 300], "B finishes it to read it");
+    assert_eq!(s3.objects(), vec![sha.clone()]);
+    assert!(manifests(&s3).is_empty() && s3.incoming().is_empty(), "{:?} {:?}", manifests(&s3), s3.incoming());
+    assert_eq!(b.size(&sha).await.unwrap(), Some(big.len() as u64));
+    let copy = b.local_copy(&sha).await.unwrap();
+    assert_eq!(std::fs::read(copy.path()).unwrap(), big, "the finished object holds the upload byte for byte");
+
+    // One nobody reads: the next start finishes it.
+    let (second, _) = accept(2).await;
+    assert!(!s3.objects().contains(&second));
+    b.clean_temporary(Duration::ZERO).await.unwrap();
+    assert!(s3.objects().contains(&second), "finished at start");
+    assert!(manifests(&s3).is_empty() && s3.incoming().is_empty());
+
+    // One deleted before it was finished (its row never committed): given up.
+    let (third, _) = accept(3).await;
+    b.delete(&third).await.unwrap();
+    assert_eq!(b.size(&third).await.unwrap(), None);
+    assert!(manifests(&s3).is_empty() && s3.incoming().is_empty());
+    assert!(!s3.objects().contains(&third));
+}
+
 /// Orphans (objects without a row, older than the grace period) go; a row whose object
 /// is missing is reported and left as it is.
 async fn reconciliation_on_a_bucket(app: TestApp) {

@@ -161,3 +161,67 @@ fn local_blobs(host: &std::path::Path) -> usize {
     let Ok(entries) = std::fs::read_dir(&root) else { return 0 };
     entries.flatten().filter(|e| e.file_name() != "tmp").count()
 }
+
+/// A WAV of `seconds` of 16 kHz mono 16-bit audio: the fixture's samples over and over.
+fn long_wav(seconds: usize) -> Vec<u8> {
+    let fixture = crate::helpers::fixture("speech_3s.wav");
+    let data_at = fixture.windows(4).position(|w| w == b"data").expect("a data chunk") + 8;
+    let samples = &fixture[data_at..];
+    let len = seconds * 16_000 * 2;
+    let mut wav = Vec::with_capacity(len + 44);
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + len as u32).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&16u32.to_le_bytes());
+    wav.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    wav.extend_from_slice(&1u16.to_le_bytes()); // mono
+    wav.extend_from_slice(&16_000u32.to_le_bytes());
+    wav.extend_from_slice(&32_000u32.to_le_bytes());
+    wav.extend_from_slice(&2u16.to_le_bytes());
+    wav.extend_from_slice(&16u16.to_le_bytes());
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&(len as u32).to_le_bytes());
+    wav.extend(samples.iter().copied().cycle().take(len));
+    wav
+}
+
+/// `kill -9` of the API node right after it answered a long upload (a multipart upload
+/// accepted, perhaps not yet assembled under its digest): the other node serves every
+/// byte of it, and the bucket ends with the object whole and nothing pending.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_answered_just_before_its_node_died_is_served_by_the_other() {
+    let Some(s3) = S3Server::start().await else { return };
+    let Some((db, pg_name)) = database_for(Backend::Postgres).await else { return };
+    let [a_dir, b_dir] = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let env = s3.env();
+    let token = add_user(a_dir.path(), &db);
+    let mut a = start_with(a_dir.path(), &db, &env).await;
+    let b = start_with(b_dir.path(), &db, &env).await;
+    let client = reqwest::Client::new();
+
+    let audio = long_wav(200); // 6.4 MB: two 5 MiB parts
+    let id = upload(&client, &a.base, &token, audio.clone()).await["id"].as_str().unwrap().to_string();
+    a.child.kill().unwrap(); // SIGKILL, at once
+    a.child.wait().unwrap();
+
+    let url = format!("{}/api/v1/dictations/{id}/audio", b.base);
+    let at = 5 * 1024 * 1024 - 1000;
+    let range = format!("bytes={at}-{}", at + 1999);
+    let resp = client.get(&url).bearer_auth(&token).header("range", range).send().await.unwrap();
+    assert_eq!(resp.status(), 206);
+    assert_eq!(resp.bytes().await.unwrap().as_ref(), &audio[at..at + 2000], "across the parts' boundary");
+    let resp = client.get(&url).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(resp.bytes().await.unwrap().as_ref(), audio.as_slice(), "every byte, through B");
+    assert_eq!(s3.objects().len(), 1, "the object is whole under its digest");
+    let pending = s3.root.path().join(crate::s3_server::BUCKET).join(&s3.prefix).join("pending");
+    let left = std::fs::read_dir(&pending).into_iter().flatten().flatten();
+    let left: Vec<_> = left.flat_map(|d| std::fs::read_dir(d.path()).into_iter().flatten().flatten()).collect();
+    assert!(left.is_empty(), "no manifest left: {left:?}");
+    let metrics = client.get(format!("{}/metrics", b.base)).send().await.unwrap().text().await.unwrap();
+    let by_b = metrics.lines().any(|l| l.starts_with("dictaflow_audio_uploads_finished_total{by=\"reader\"}"));
+    eprintln!("the upload was finished by {}", if by_b { "B, on its first read" } else { "A, before it died" });
+    drop(b);
+    if let Some(name) = pg_name {
+        drop_pg_database(&name);
+    }
+}

@@ -12,8 +12,9 @@
 //! committed (a rename) and by a background download, verified against its digest, on
 //! the first read of an object this node has not cached.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -44,7 +45,15 @@ struct State {
     total: u64,
     /// A counter standing for time: each use of an entry takes the next value.
     clock: u64,
-    filling: HashSet<String>,
+    /// Downloads under way, with how far each has come.
+    filling: HashMap<String, Arc<Progress>>,
+}
+
+/// A background download's file and how many of its first bytes are written.
+#[derive(Debug)]
+pub(super) struct Progress {
+    pub path: PathBuf,
+    pub written: AtomicU64,
 }
 
 #[derive(Debug)]
@@ -190,21 +199,33 @@ impl Cache {
             return None;
         }
         let permit = self.fills.clone().try_acquire_owned().ok()?;
-        {
-            let mut state = self.lock();
-            if state.entries.contains_key(sha256) || !state.filling.insert(sha256.to_string()) {
-                return None;
-            }
+        if self.lock().entries.contains_key(sha256) {
+            return None;
         }
         let path = match self.dir().await {
             Ok(dir) => dir.new_path("filling"),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot create the audio cache directory");
-                self.lock().filling.remove(sha256);
                 return None;
             }
         };
-        Some(Fill { cache: self.clone(), sha256: sha256.to_string(), path, _permit: permit })
+        let progress = Arc::new(Progress { path: path.clone(), written: AtomicU64::new(0) });
+        {
+            let mut state = self.lock();
+            if state.entries.contains_key(sha256) || state.filling.contains_key(sha256) {
+                return None;
+            }
+            state.filling.insert(sha256.to_string(), progress.clone());
+        }
+        Some(Fill { cache: self.clone(), sha256: sha256.to_string(), path, progress, _permit: permit })
+    }
+
+    /// The file of a download of `sha256` under way that holds its first `end` bytes
+    /// already: reads behind the download's front need not wait for it to finish.
+    pub(super) fn filled_up_to(&self, sha256: &str, end: u64) -> Option<PathBuf> {
+        let state = self.lock();
+        let progress = state.filling.get(sha256)?;
+        (progress.written.load(Ordering::Acquire) >= end).then(|| progress.path.clone())
     }
 
     /// Removes the cache directories of processes that are gone, whatever their age
@@ -229,6 +250,8 @@ pub(super) struct Fill {
     cache: Arc<Cache>,
     pub sha256: String,
     pub path: PathBuf,
+    /// Where the download reports how far it has come.
+    pub progress: Arc<Progress>,
     _permit: tokio::sync::OwnedSemaphorePermit,
 }
 
@@ -305,8 +328,15 @@ mod tests {
         let other = cache.claim_fill(&sha(3), 10).await.unwrap();
         assert!(cache.claim_fill(&sha(4), 10).await.is_none(), "both download slots are busy");
         tokio::fs::write(&fill.path, b"0123456789").await.unwrap();
+        // Reads behind the download's front are told its file; those ahead are not.
+        assert_eq!(cache.filled_up_to(&sha(2), 1), None, "nothing counted as written yet");
+        fill.progress.written.store(6, Ordering::Release);
+        assert_eq!(cache.filled_up_to(&sha(2), 6), Some(fill.path.clone()));
+        assert_eq!(cache.filled_up_to(&sha(2), 7), None, "past the front");
+        assert_eq!(cache.filled_up_to(&sha(5), 1), None, "no download of that object");
         let path = fill.path.clone();
         drop((fill, other));
+        assert_eq!(cache.filled_up_to(&sha(2), 1), None, "the download is over");
         assert!(!path.exists(), "an abandoned download leaves nothing");
         assert!(cache.claim_fill(&sha(2), 10).await.is_some(), "free again");
     }

@@ -151,6 +151,11 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
     /// Removes temporary files a crash left behind: only those of a process that is
     /// provably gone (its staging lock is free) and older than `grace`; returns how many.
     async fn clean_temporary(&self, grace: Duration) -> anyhow::Result<usize>;
+    /// Finishes uploads accepted but left unfinished by a process that died (a bucket's
+    /// multipart uploads, see `s3::pending`); returns how many. Nothing to do by default.
+    async fn finish_accepted(&self) -> anyhow::Result<usize> {
+        Ok(0)
+    }
     /// Whether the store answers (for `/readyz`).
     async fn check(&self) -> anyhow::Result<()>;
     /// Where the audio lives, for logs and `/readyz` (no credentials).
@@ -167,6 +172,26 @@ pub async fn open(storage: &crate::config::StorageConfig) -> anyhow::Result<Arc<
     }
     let root = if url.is_empty() { local_root } else { PathBuf::from(url.strip_prefix("file://").unwrap_or(url)) };
     Ok(Arc::new(LocalBlobStore::open(root).await?))
+}
+
+/// How often [`finish_accepted_periodically`] looks.
+const FINISH_SWEEP_EVERY: Duration = Duration::from_secs(600);
+
+/// Every few minutes until `shutdown`, finishes the uploads a dead process accepted and
+/// left unfinished, so that they are whole long before the bucket's lifecycle rule would
+/// abort their parts, even when no node restarts or reads them.
+pub async fn finish_accepted_periodically(blobs: Arc<dyn BlobStore>, shutdown: tokio_util::sync::CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(FINISH_SWEEP_EVERY) => {}
+        }
+        match blobs.finish_accepted().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(finished = n, "finished uploads a stopped process had accepted"),
+            Err(e) => tracing::warn!(error = %e, "could not look for unfinished uploads; trying again later"),
+        }
+    }
 }
 
 pub fn is_sha256_hex(s: &str) -> bool {

@@ -3,7 +3,9 @@
 //! Uploads are staged on this host's disk as for the local store (hashed, inspected) and
 //! sent to the bucket while they are received ([`super::incoming`]): parts of
 //! `storage.s3.part_size_mib`, at most two in flight (so memory stays bounded whatever
-//! the file's size), to an incoming key, copied to the content-addressed key at commit.
+//! the file's size), to an incoming key; at commit the upload is accepted (its manifest
+//! written) and then finished, completed and copied to the content-addressed key, after
+//! the client has its answer, by this node or whichever needs it first ([`pending`]).
 //! When sending on the way fails, the commit sends the staged file instead (one PUT, or
 //! a multipart upload read from the file). S3 makes an object visible only when its PUT,
 //! multipart completion or copy succeeds, so no half-made object is ever seen under a
@@ -15,6 +17,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -28,15 +31,16 @@ use object_store::{
 };
 use sha2::{Digest, Sha256};
 use tokio::fs::{self, File};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, BufWriter};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
 use super::cache::Cache;
-use super::incoming::{COPY_LIMIT, Incoming, PARTS_IN_FLIGHT};
+use super::incoming::{Accepted, COPY_LIMIT, Incoming, PARTS_IN_FLIGHT};
 use super::staging::Staging;
 use super::{BlobStore, LocalCopy, PendingBlob, StagedBlob, is_sha256_hex, relative_name};
 use crate::config::S3Config;
 
 mod cached;
+pub(super) mod pending;
 
 /// `s3://BUCKET/PREFIX`, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,6 +85,8 @@ pub struct S3BlobStore {
     sizes: Arc<Mutex<HashMap<String, u64>>>,
     /// This node's read-through cache (`storage.s3.cache_mib`; none at 0).
     cache: Option<Arc<Cache>>,
+    /// Accepted uploads being finished by this process ([`pending`]).
+    finishing: pending::Finishing,
 }
 
 /// Sizes remembered at most (then the memory starts again).
@@ -103,6 +109,7 @@ impl S3BlobStore {
             staging: Staging::open(staging).await?,
             sizes: Arc::default(),
             cache,
+            finishing: Arc::default(),
         })
     }
 
@@ -126,18 +133,28 @@ impl S3BlobStore {
         Ok(self.prefix.clone().join(a).join(b).join(name))
     }
 
-    /// Downloads the object of `sha256` to `path`, checked against its digest.
-    pub(super) async fn download_to(&self, sha256: &str, path: &Path) -> anyhow::Result<()> {
+    /// Downloads the object of `sha256` to `path`, checked against its digest, counting
+    /// the bytes written in `progress` on the way.
+    pub(super) async fn download_to(
+        &self,
+        sha256: &str,
+        path: &Path,
+        progress: Option<&AtomicU64>,
+    ) -> anyhow::Result<()> {
         let key = self.key(sha256)?;
         let mut file = File::create(path).await?;
-        let got = self.fetch(&key, Some(&mut file)).await?.with_context(|| format!("{key} is not in the bucket"))?;
+        let mut got = self.fetch(&key, Some((&mut file, progress))).await?;
+        if got.is_none() && self.finish_pending(sha256).await? {
+            got = self.fetch(&key, Some((&mut file, progress))).await?;
+        }
+        let got = got.with_context(|| format!("{key} is not in the bucket"))?;
         anyhow::ensure!(got == sha256, "the bucket's object {key} has digest {got}, not its name's");
         Ok(())
     }
 
-    /// The SHA-256 of the stored object (streamed, written to `sink` on the way), or
-    /// `None` when it is missing.
-    async fn fetch(&self, key: &Key, sink: Option<&mut File>) -> anyhow::Result<Option<String>> {
+    /// The SHA-256 of the stored object (streamed, written to `sink` on the way, the bytes
+    /// written counted in its counter), or `None` when it is missing.
+    async fn fetch(&self, key: &Key, sink: Option<(&mut File, Option<&AtomicU64>)>) -> anyhow::Result<Option<String>> {
         let mut stream = match timed("get", self.store.get(key)).await {
             Ok(result) => result.into_stream(),
             Err(e) if not_found(&e) => return Ok(None),
@@ -145,19 +162,22 @@ impl S3BlobStore {
         };
         // The body arrives in pieces of a few KiB; each write to a tokio file is a trip to
         // the blocking pool, so they are gathered into writes of a MiB.
-        let mut sink = sink.map(|file| BufWriter::with_capacity(WRITE_BUFFER, file));
+        let mut sink = sink.map(|(file, progress)| Sink { file, progress, buf: Vec::new(), written: 0 });
         let mut hasher = Sha256::new();
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.inspect_err(|_| {
                 crate::metrics::count("dictaflow_object_store_errors_total", &[("op", "get_body")], 1.0);
             })?;
             hasher.update(&chunk);
-            if let Some(file) = sink.as_mut() {
-                file.write_all(&chunk).await?;
+            if let Some(sink) = sink.as_mut() {
+                sink.buf.extend_from_slice(&chunk);
+                if sink.buf.len() >= WRITE_BUFFER {
+                    sink.write_out().await?;
+                }
             }
         }
-        if let Some(file) = sink.as_mut() {
-            file.flush().await?;
+        if let Some(sink) = sink.as_mut() {
+            sink.write_out().await?;
         }
         Ok(Some(hex::encode(hasher.finalize())))
     }
@@ -165,7 +185,40 @@ impl S3BlobStore {
     /// The digest of the bucket's object named `sha256` computed from its bytes, or `None`
     /// when there is no such object.
     pub async fn stored_digest(&self, sha256: &str) -> anyhow::Result<Option<String>> {
-        self.fetch(&self.key(sha256)?, None).await
+        let key = self.key(sha256)?;
+        match self.fetch(&key, None).await? {
+            None if self.finish_pending(sha256).await? => self.fetch(&key, None).await,
+            got => Ok(got),
+        }
+    }
+
+    /// The first half of [`BlobStore::commit`]: makes a staged upload durable in the
+    /// bucket, one PUT under its digest or, for a multipart upload, its parts and a
+    /// manifest ([`pending`]), without finishing it. `commit` finishes it in the
+    /// background; any node needing the object first, or starting, finishes it then.
+    pub async fn accept(&self, mut staged: StagedBlob) -> anyhow::Result<()> {
+        let accepted = self.accept_staged(&mut staged).await;
+        staged.discard().await;
+        accepted.map(drop)
+    }
+
+    async fn accept_staged(&self, staged: &mut StagedBlob) -> anyhow::Result<Accepted> {
+        // Sent even when an object with this digest exists: equal bytes replace equal
+        // bytes, and its age restarts so reconciliation leaves it until the row commits.
+        let incoming =
+            staged.incoming.take().map(|i| i.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner));
+        let incoming = incoming.filter(|i| !i.is_multipart() || staged.bytes <= COPY_LIMIT);
+        let key = self.key(&staged.sha256)?;
+        let accepted = match incoming {
+            Some(incoming) => incoming.accept(&key, &staged.sha256, staged.bytes).await,
+            None => self.upload(&staged.path, staged.bytes, &key).await.map(|()| Accepted::Stored),
+        };
+        let accepted = accepted.context("cannot store the upload in the bucket")?;
+        self.remember(&staged.sha256, Some(staged.bytes));
+        if let Some(cache) = &self.cache {
+            cache.admit(&staged.sha256, &staged.path, staged.bytes).await;
+        }
+        Ok(accepted)
     }
 
     /// Sends a file of this host as the blob `sha256` (the caller vouches for the digest).
@@ -198,6 +251,29 @@ impl S3BlobStore {
                 Err(e)
             }
         }
+    }
+}
+
+/// A download's file, its buffer, and the count of bytes written that readers may see.
+struct Sink<'a> {
+    file: &'a mut File,
+    progress: Option<&'a AtomicU64>,
+    buf: Vec<u8>,
+    written: u64,
+}
+
+impl Sink<'_> {
+    async fn write_out(&mut self) -> std::io::Result<()> {
+        self.file.write_all(&self.buf).await?;
+        // A tokio file's write may still be on its way in the blocking pool: readers of
+        // the file are told of bytes only once they are in it.
+        self.file.flush().await?;
+        self.written += self.buf.len() as u64;
+        self.buf.clear();
+        if let Some(progress) = self.progress {
+            progress.store(self.written, Ordering::Release);
+        }
+        Ok(())
     }
 }
 
@@ -292,24 +368,19 @@ impl BlobStore for S3BlobStore {
     }
 
     async fn commit(&self, mut staged: StagedBlob) -> anyhow::Result<()> {
-        // Sent even when an object with this digest exists: equal bytes replace equal
-        // bytes, and its age restarts so reconciliation leaves it until the row commits.
-        let incoming =
-            staged.incoming.take().map(|i| i.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner));
-        let incoming = incoming.filter(|i| !i.is_multipart() || staged.bytes <= COPY_LIMIT);
-        let result = match (self.key(&staged.sha256), incoming) {
-            (Ok(key), Some(incoming)) => incoming.commit(&key).await,
-            (Ok(key), None) => self.upload(&staged.path, staged.bytes, &key).await,
-            (Err(e), _) => Err(e),
-        };
-        if result.is_ok() {
-            self.remember(&staged.sha256, Some(staged.bytes));
-            if let Some(cache) = &self.cache {
-                cache.admit(&staged.sha256, &staged.path, staged.bytes).await;
-            }
-        }
+        let accepted = self.accept_staged(&mut staged).await;
         staged.discard().await;
-        result.context("cannot store the upload in the bucket")
+        if let Accepted::Pending(manifest) = accepted? {
+            // The client need not wait for the bucket to assemble and copy the object.
+            let this = self.clone();
+            tokio::spawn(async move {
+                if let Err(e) = this.finish(&manifest, "uploader").await {
+                    tracing::warn!(error = %e, sha256 = %manifest.sha256,
+                        "an accepted upload is not finished yet; a reader or the next start will");
+                }
+            });
+        }
+        Ok(())
     }
 
     async fn size(&self, sha256: &str) -> anyhow::Result<Option<u64>> {
@@ -320,14 +391,21 @@ impl BlobStore for S3BlobStore {
         if let Some(size) = self.cache.as_ref().and_then(|c| c.size(sha256)) {
             return Ok(Some(size));
         }
-        match timed("head", self.store.head(&key)).await {
-            Ok(meta) => {
-                self.remember(sha256, Some(meta.size));
-                Ok(Some(meta.size))
+        for attempt in 0..2 {
+            match timed("head", self.store.head(&key)).await {
+                Ok(meta) => {
+                    self.remember(sha256, Some(meta.size));
+                    return Ok(Some(meta.size));
+                }
+                Err(e) if not_found(&e) => {
+                    if attempt > 0 || !self.finish_pending(sha256).await? {
+                        return Ok(None);
+                    }
+                }
+                Err(e) => return Err(e.into()),
             }
-            Err(e) if not_found(&e) => Ok(None),
-            Err(e) => Err(e.into()),
         }
+        Ok(None)
     }
 
     async fn read_range(
@@ -345,9 +423,21 @@ impl BlobStore for S3BlobStore {
                 return Ok(Box::new(super::file_range(file, offset, len).await?));
             }
             self.fill_in_background(cache, sha256).await;
+            // Behind the front of the download under way, its file has the bytes.
+            if let Some(path) = cache.filled_up_to(sha256, offset + len)
+                && let Ok(file) = File::open(path).await
+            {
+                crate::metrics::count("dictaflow_audio_cache_reads_total", &[("result", "filling")], 1.0);
+                return Ok(Box::new(super::file_range(file, offset, len).await?));
+            }
         }
         let options = GetOptions { range: Some(GetRange::Bounded(offset..offset + len)), ..GetOptions::default() };
-        let result = timed("get", self.store.get_opts(&key, options)).await?;
+        let result = match timed("get", self.store.get_opts(&key, options.clone())).await {
+            Err(e) if not_found(&e) && self.finish_pending(sha256).await? => {
+                timed("get", self.store.get_opts(&key, options)).await?
+            }
+            result => result?,
+        };
         let stream = result.into_stream().map_err(|e| {
             crate::metrics::count("dictaflow_object_store_errors_total", &[("op", "get_body")], 1.0);
             std::io::Error::other(e)
@@ -363,7 +453,7 @@ impl BlobStore for S3BlobStore {
         {
             return Ok(copy);
         }
-        self.download_to(sha256, copy.path()).await?;
+        self.download_to(sha256, copy.path(), None).await?;
         Ok(copy)
     }
 
@@ -373,13 +463,16 @@ impl BlobStore for S3BlobStore {
         crate::metrics::observe("dictaflow_object_store_seconds", &[("op", "list")], started.elapsed().as_secs_f64());
         let listed = listed
             .inspect_err(|_| crate::metrics::count("dictaflow_object_store_errors_total", &[("op", "list")], 1.0))?;
-        Ok(listed
-            .into_iter()
-            .filter_map(|meta| {
-                let name = meta.location.filename()?.to_string();
-                is_sha256_hex(&name).then(|| (name, SystemTime::from(meta.last_modified)))
-            })
-            .collect())
+        // Accepted uploads count as stored: their rows may have committed already.
+        let mut found = HashMap::new();
+        for meta in listed {
+            let modified = SystemTime::from(meta.last_modified);
+            let name = meta.location.filename().filter(|n| is_sha256_hex(n)).map(str::to_string);
+            if let Some(sha) = name.or_else(|| pending::pending_digest(&meta.location)) {
+                found.entry(sha).and_modify(|m: &mut SystemTime| *m = (*m).max(modified)).or_insert(modified);
+            }
+        }
+        Ok(found.into_iter().collect())
     }
 
     async fn delete(&self, sha256: &str) -> anyhow::Result<()> {
@@ -388,11 +481,16 @@ impl BlobStore for S3BlobStore {
         if let Some(cache) = &self.cache {
             cache.remove(sha256).await;
         }
-        match timed("delete", self.store.delete(&key)).await {
-            Ok(()) => Ok(()),
-            Err(e) if not_found(&e) => Ok(()),
-            Err(e) => Err(e.into()),
-        }
+        // Not while this process finishes its upload (that would bring the object back).
+        self.one_at_a_time(sha256, async {
+            self.discard_pending(sha256).await?;
+            match timed("delete", self.store.delete(&key)).await {
+                Ok(()) => Ok(()),
+                Err(e) if not_found(&e) => Ok(()),
+                Err(e) => Err(e.into()),
+            }
+        })
+        .await
     }
 
     async fn clean_temporary(&self, grace: Duration) -> anyhow::Result<usize> {
@@ -400,7 +498,16 @@ impl BlobStore for S3BlobStore {
         if let Some(cache) = &self.cache {
             removed += cache.clean_gone().await?;
         }
-        Ok(removed + self.clean_incoming(grace).await?)
+        // After a crash: what the killed process accepted and did not finish.
+        let (finished, kept) = self.finish_all(grace.min(Duration::from_secs(60)), "start").await?;
+        if finished > 0 {
+            tracing::info!(finished, "finished uploads accepted before a restart");
+        }
+        Ok(removed + self.clean_incoming(grace, &kept).await?)
+    }
+
+    async fn finish_accepted(&self) -> anyhow::Result<usize> {
+        Ok(self.finish_all(pending::SWEEP_MIN_AGE, "sweep").await?.0)
     }
 
     async fn check(&self) -> anyhow::Result<()> {

@@ -32,7 +32,7 @@ impl S3BlobStore {
         let Some(fill) = cache.claim_fill(sha256, bytes).await else { return };
         let (this, cache) = (self.clone(), cache.clone());
         tokio::spawn(async move {
-            let outcome = match this.download_to(&fill.sha256, &fill.path).await {
+            let outcome = match this.download_to(&fill.sha256, &fill.path, Some(&fill.progress.written)).await {
                 Ok(()) if cache.admit(&fill.sha256, &fill.path, bytes).await => "cached",
                 Ok(()) => "not_kept",
                 Err(e) => {
@@ -44,14 +44,16 @@ impl S3BlobStore {
         });
     }
 
-    /// Removes `incoming/` objects older than `grace` (a process killed mid-commit).
-    pub(super) async fn clean_incoming(&self, grace: Duration) -> anyhow::Result<usize> {
+    /// Removes `incoming/` objects older than `grace` (a process killed mid-commit), but
+    /// not those of accepted uploads still to be finished (`kept`).
+    pub(super) async fn clean_incoming(&self, grace: Duration, kept: &[String]) -> anyhow::Result<usize> {
         let prefix = self.prefix.clone().join(INCOMING);
         let listed: Vec<_> = timed("list", self.store.list(Some(&prefix)).try_collect::<Vec<_>>()).await?;
         let mut removed = 0;
         for meta in listed {
             let age = SystemTime::now().duration_since(SystemTime::from(meta.last_modified)).unwrap_or_default();
-            if age >= grace && timed("delete", self.store.delete(&meta.location)).await.is_ok() {
+            let kept = kept.iter().any(|k| k.as_str() == meta.location.as_ref());
+            if age >= grace && !kept && timed("delete", self.store.delete(&meta.location)).await.is_ok() {
                 removed += 1;
             }
         }
