@@ -185,12 +185,13 @@ async fn transcriptions(
     client: Client,
     req: Request,
 ) -> ApiResult<Response> {
-    crate::auth::policy::require(&user, crate::auth::policy::Permission::Transcribe)?;
+    let permitted = crate::auth::policy::require(&user, crate::auth::policy::Permission::Transcribe);
     let limit = state.config.limits.max_upload_bytes;
     let mut multipart = open_upload(req, limit, "file").await?;
-    // No model to serve the request: refuse without storing anything, but read (and drop)
-    // the body first so the client sees the answer rather than a reset mid-upload.
-    let engine = match ready_engine(&state) {
+    // A caller not allowed to transcribe, or no model to serve the request: refuse without
+    // storing anything, but read (and drop) the body first (at most the upload limit, as
+    // any upload) so the client sees the answer rather than a reset mid-upload.
+    let engine = match permitted.and_then(|()| ready_engine(&state)) {
         Ok(engine) => engine,
         Err(e) => {
             while let Ok(Some(mut field)) = multipart.next_field().await {
