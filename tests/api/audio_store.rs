@@ -223,6 +223,15 @@ async fn an_accepted_upload_is_finished_by_whichever_node_needs_it() {
     assert!(s3.objects().contains(&second), "finished at start");
     assert!(manifests(&s3).is_empty() && s3.incoming().is_empty());
 
+    // The same bytes accepted again: completed and copied over the object (its age
+    // restarts), one object, nothing left pending.
+    let (again, _) = accept(1).await;
+    assert_eq!(again, sha);
+    b.clean_temporary(Duration::ZERO).await.unwrap();
+    assert!(manifests(&s3).is_empty() && s3.incoming().is_empty());
+    assert_eq!(s3.objects().iter().filter(|o| **o == sha).count(), 1);
+    assert_eq!(b.size(&sha).await.unwrap(), Some(big.len() as u64));
+
     // One deleted before it was finished (its row never committed): given up.
     let (third, _) = accept(3).await;
     b.delete(&third).await.unwrap();

@@ -5,15 +5,16 @@
 //! PUT to its content-addressed key at commit. A longer one becomes a multipart upload to
 //! `PREFIX/incoming/<uuid>` as soon as a part is full, its parts sent (at most
 //! [`PARTS_IN_FLIGHT`] at once, so memory stays bounded) while the rest is received,
-//! hashed and staged. At commit the last part is sent and the upload is *accepted*: its
-//! parts are in the bucket and a manifest naming them ([`super::s3::pending`]) is written
-//! under `PREFIX/pending/<sha256>/`, so any node can finish it. Finishing it (completing
-//! the multipart upload, copying it server-side to its content-addressed key, deleting the
-//! incoming object and the manifest) happens after the client has its answer. Nothing
-//! half-made is ever visible under a digest: a multipart upload's object exists only once
-//! completed, and the digest's object only once the copy succeeds. Failure before the
-//! manifest aborts the multipart upload; a process killed before it leaves an invisible
-//! incomplete upload (the bucket's lifecycle rule removes it).
+//! hashed and staged. At commit the last part is sent, the multipart upload completed
+//! (the incoming object is whole and durable) and a manifest ([`super::s3::pending`])
+//! written under `PREFIX/pending/<sha256>/`: the upload is *accepted*. Finishing it
+//! (copying it server-side to its content-addressed key, deleting the incoming object and
+//! the manifest) happens after the client has its answer, on this node or any other.
+//! Nothing half-made is ever visible under a digest: a multipart upload's object exists
+//! only once completed, and the digest's object only once the copy succeeds. Failure
+//! before the completion aborts the multipart upload; a process killed before it leaves
+//! an invisible incomplete upload (the bucket's lifecycle rule removes it), one killed
+//! before the manifest an `incoming/` object that start-up clean-up removes.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -144,23 +145,26 @@ impl Incoming {
             abort(&self.store, &self.key, upload).await;
             return Err(e);
         }
-        let manifest = Manifest {
-            sha256: sha256.to_string(),
-            bytes,
-            incoming: self.key.to_string(),
-            upload_id: upload.id.clone(),
-            parts: upload.sent.iter().map(|p| p.content_id.clone()).collect(),
-        };
-        let written = serde_json::to_vec(&manifest).map_err(anyhow::Error::from);
-        let written = match written {
+        // Completed before the client's answer: a server may stop a completion whose client
+        // went away (s3s-fs does, after forgetting the upload), so one cut short by a killed
+        // node must be one the client was never told had succeeded.
+        let completed = self.store.complete_multipart(&self.key, &upload.id, upload.sent.clone());
+        if let Err(e) = timed("complete_multipart", completed).await {
+            abort(&self.store, &self.key, upload).await;
+            return Err(e.into());
+        }
+        let manifest = Manifest { sha256: sha256.to_string(), bytes, incoming: self.key.to_string() };
+        let written = match serde_json::to_vec(&manifest) {
             Ok(body) => {
                 let at = manifest.key(&self.prefix);
                 timed("put", self.store.put(&at, PutPayload::from(body))).await.map(drop).map_err(Into::into)
             }
-            Err(e) => Err(e),
+            Err(e) => Err(anyhow::Error::from(e)),
         };
         if let Err(e) = written {
-            abort(&self.store, &self.key, upload).await;
+            if let Err(e) = timed("delete", self.store.delete(&self.key)).await {
+                tracing::warn!(error = %e, key = %self.key, "an incoming object is left for start-up clean-up");
+            }
             return Err(e);
         }
         Ok(Accepted::Pending(manifest))

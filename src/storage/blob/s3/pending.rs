@@ -1,20 +1,20 @@
 //! Uploads accepted but not yet finished.
 //!
-//! A multipart upload is accepted once its parts are in the bucket and a manifest naming
-//! them is written to `PREFIX/pending/<sha256>/<uuid>` ([`super::super::incoming`]). The
-//! client has its answer then: the bytes are as durable as the bucket. Finishing the
-//! upload (completing it, a server-side copy to its content-addressed key, removing the
-//! incoming object and the manifest) is the uploading node's next job, and any node's
-//! when it needs the object first (a worker about to decode it, another API node asked
-//! for a range) or at start-up after a crash. Every step is idempotent and re-checked, so
-//! several nodes may try at once; within a process one finish per digest runs at a time.
+//! A multipart upload is accepted once it is completed (a whole object under
+//! `PREFIX/incoming/<uuid>`) and a manifest naming it is written to
+//! `PREFIX/pending/<sha256>/<uuid>` ([`super::super::incoming`]). The client has its
+//! answer then: the bytes are as durable as the bucket. Finishing the upload (a
+//! server-side copy to its content-addressed key, removing the incoming object and the
+//! manifest) is the uploading node's next job, and any node's when it needs the object
+//! first (a worker about to decode it, another API node asked for a range), at start-up
+//! or in the periodic sweep. Every step is idempotent and re-checked, so several nodes
+//! may try at once; within a process one finish or delete per digest runs at a time.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use futures_util::TryStreamExt;
-use object_store::multipart::{MultipartStore, PartId};
 use object_store::path::Path as Key;
 use object_store::{ObjectStore, ObjectStoreExt};
 use serde::{Deserialize, Serialize};
@@ -35,11 +35,8 @@ const FINISH_WAIT: Duration = Duration::from_secs(60);
 pub(in crate::storage::blob) struct Manifest {
     pub sha256: String,
     pub bytes: u64,
-    /// The multipart upload's key (`PREFIX/incoming/<uuid>`).
+    /// The completed upload's key (`PREFIX/incoming/<uuid>`).
     pub incoming: String,
-    pub upload_id: String,
-    /// The parts' ETags, in order.
-    pub parts: Vec<String>,
 }
 
 impl Manifest {
@@ -85,8 +82,8 @@ impl S3BlobStore {
         Ok(out)
     }
 
-    /// Finishes an accepted upload: completes it, copies it to its digest's key, checks
-    /// its size and removes the incoming object and the manifest. `by` says who (metric).
+    /// Finishes an accepted upload: copies it to its digest's key, checks the copy's size
+    /// and removes the incoming object and the manifest. `by` says who (metric).
     pub(super) async fn finish(&self, manifest: &Manifest, by: &'static str) -> anyhow::Result<()> {
         let result = self.one_at_a_time(&manifest.sha256, self.finish_steps(manifest)).await;
         if result.is_ok() {
@@ -116,22 +113,13 @@ impl S3BlobStore {
     async fn finish_steps(&self, manifest: &Manifest) -> anyhow::Result<()> {
         let key = self.key(&manifest.sha256)?;
         let incoming = Key::from(manifest.incoming.as_str());
-        if !self.exists(&key).await? {
-            let parts = manifest.parts.iter().map(|p| PartId { content_id: p.clone() }).collect();
-            let completed =
-                timed("complete_multipart", self.store.complete_multipart(&incoming, &manifest.upload_id, parts)).await;
-            // Another node may have completed it, or finished it whole, meanwhile.
-            if let Err(e) = completed
-                && !self.exists(&incoming).await?
-                && !self.exists(&key).await?
-            {
-                return Err(e.into());
-            }
-            if let Err(e) = timed("copy", self.store.copy(&incoming, &key)).await
-                && !self.exists(&key).await?
-            {
-                return Err(e.into());
-            }
+        // Copied even when an object with this digest exists: equal bytes replace equal
+        // bytes, and its age restarts so reconciliation leaves it until the row commits.
+        // A failed copy is fine when another node finished the upload meanwhile.
+        if let Err(e) = timed("copy", self.store.copy(&incoming, &key)).await
+            && !self.exists(&key).await?
+        {
+            return Err(e.into());
         }
         let size = timed("head", self.store.head(&key)).await?.size;
         anyhow::ensure!(
@@ -198,9 +186,6 @@ impl S3BlobStore {
     pub(super) async fn discard_pending(&self, sha256: &str) -> anyhow::Result<()> {
         for (manifest, _) in self.manifests(Some(sha256)).await? {
             let incoming = Key::from(manifest.incoming.as_str());
-            if let Err(e) = timed("abort_multipart", self.store.abort_multipart(&incoming, &manifest.upload_id)).await {
-                tracing::debug!(error = %e, "aborting a finished or gone multipart upload");
-            }
             for gone in [incoming, manifest.key(&self.prefix)] {
                 match timed("delete", self.store.delete(&gone)).await {
                     Ok(()) => {}
@@ -228,13 +213,7 @@ mod tests {
     #[test]
     fn manifest_keys_name_their_digest() {
         let sha = "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9";
-        let m = Manifest {
-            sha256: sha.into(),
-            bytes: 11,
-            incoming: "trust/audio/incoming/0190abc".into(),
-            upload_id: "u".into(),
-            parts: vec!["e1".into()],
-        };
+        let m = Manifest { sha256: sha.into(), bytes: 11, incoming: "trust/audio/incoming/0190abc".into() };
         let key = m.key(&Key::from("trust/audio"));
         assert_eq!(key.as_ref(), format!("trust/audio/pending/{sha}/0190abc"));
         assert_eq!(pending_digest(&key).as_deref(), Some(sha));
