@@ -69,7 +69,7 @@ impl std::fmt::Debug for Incoming {
 pub(super) enum Accepted {
     /// Stored under its digest already (one PUT).
     Stored,
-    /// Its parts and manifest are in the bucket; the object is still to be finished.
+    /// Completed under `incoming/`, its manifest written; still to be copied to its digest.
     Pending(Manifest),
 }
 
@@ -119,8 +119,9 @@ impl Incoming {
     }
 
     /// Makes what was received durable in the bucket as the object `sha256` names (`key`):
-    /// one PUT, or the multipart upload's last part sent and its manifest written (the
-    /// caller then finishes it, see [`super::s3::pending`]). A failure aborts the upload.
+    /// one PUT, or the multipart upload's last part sent, the upload completed and its
+    /// manifest written (the caller then finishes it, see [`super::s3::pending`]). A
+    /// failure before the completion aborts the upload.
     pub(super) async fn accept(mut self, key: &Key, sha256: &str, bytes: u64) -> anyhow::Result<Accepted> {
         if self.upload.is_none() {
             let body = std::mem::take(&mut self.buf).freeze();

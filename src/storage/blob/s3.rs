@@ -3,9 +3,9 @@
 //! Uploads are staged on this host's disk as for the local store (hashed, inspected) and
 //! sent to the bucket while they are received ([`super::incoming`]): parts of
 //! `storage.s3.part_size_mib`, at most two in flight (so memory stays bounded whatever
-//! the file's size), to an incoming key; at commit the upload is accepted (its manifest
-//! written) and then finished, completed and copied to the content-addressed key, after
-//! the client has its answer, by this node or whichever needs it first ([`pending`]).
+//! the file's size), to an incoming key; at commit the upload is completed and accepted
+//! (its manifest written), then copied to the content-addressed key after the client has
+//! its answer, by this node or whichever needs it first ([`pending`]).
 //! When sending on the way fails, the commit sends the staged file instead (one PUT, or
 //! a multipart upload read from the file). S3 makes an object visible only when its PUT,
 //! multipart completion or copy succeeds, so no half-made object is ever seen under a
@@ -193,9 +193,10 @@ impl S3BlobStore {
     }
 
     /// The first half of [`BlobStore::commit`]: makes a staged upload durable in the
-    /// bucket, one PUT under its digest or, for a multipart upload, its parts and a
-    /// manifest ([`pending`]), without finishing it. `commit` finishes it in the
-    /// background; any node needing the object first, or starting, finishes it then.
+    /// bucket, one PUT under its digest or, for a multipart upload, the completed upload
+    /// under `incoming/` and its manifest ([`pending`]), without finishing it (the copy to
+    /// the digest's key). `commit` finishes it in the background; any node needing the
+    /// object first, starting or sweeping finishes it otherwise.
     pub async fn accept(&self, mut staged: StagedBlob) -> anyhow::Result<()> {
         let accepted = self.accept_staged(&mut staged).await;
         staged.discard().await;
