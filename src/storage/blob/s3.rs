@@ -340,8 +340,10 @@ fn builder(url: &BucketUrl, config: &S3Config) -> anyhow::Result<AmazonS3Builder
     Ok(b)
 }
 
-/// Runs one object-store call, recording its latency and, when it fails, an error.
-pub(super) async fn timed<T, E: std::fmt::Display>(
+/// Runs one object-store call, recording its latency and, when it fails, an error. A
+/// lookup that finds nothing (404) is an answer, not a failure: logged at debug level
+/// and not counted, so that operators see errors only for what went wrong.
+pub(super) async fn timed<T, E: std::fmt::Display + 'static>(
     op: &'static str,
     call: impl Future<Output = Result<T, E>>,
 ) -> Result<T, E> {
@@ -349,8 +351,13 @@ pub(super) async fn timed<T, E: std::fmt::Display>(
     let result = call.await;
     crate::metrics::observe("dictaflow_object_store_seconds", &[("op", op)], started.elapsed().as_secs_f64());
     if let Err(e) = &result {
-        crate::metrics::count("dictaflow_object_store_errors_total", &[("op", op)], 1.0);
-        tracing::warn!(op, error = %e, "object store call failed");
+        let missing = (e as &dyn std::any::Any).downcast_ref::<object_store::Error>().is_some_and(not_found);
+        if missing {
+            tracing::debug!(op, error = %e, "object store: not found");
+        } else {
+            crate::metrics::count("dictaflow_object_store_errors_total", &[("op", op)], 1.0);
+            tracing::warn!(op, error = %e, "object store call failed");
+        }
     }
     result
 }
@@ -525,6 +532,19 @@ impl BlobStore for S3BlobStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_lookup_that_finds_nothing_is_no_error() {
+        let missing = || object_store::Error::NotFound { path: "a/b".into(), source: "404".into() };
+        let failed = || object_store::Error::Generic { store: "S3", source: "connection refused".into() };
+        assert!(timed("test_lookup", async { Err::<(), _>(missing()) }).await.is_err());
+        assert!(timed("test_failure", async { Err::<(), _>(failed()) }).await.is_err());
+        let mut text = String::new();
+        crate::metrics::render_registry(&mut text);
+        assert!(text.contains(r#"dictaflow_object_store_seconds_count{op="test_lookup"}"#), "{text}");
+        assert!(!text.contains(r#"dictaflow_object_store_errors_total{op="test_lookup"}"#), "{text}");
+        assert!(text.contains(r#"dictaflow_object_store_errors_total{op="test_failure"} 1"#), "{text}");
+    }
 
     #[test]
     fn bucket_urls() {
