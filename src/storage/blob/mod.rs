@@ -152,7 +152,8 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
     /// provably gone (its staging lock is free) and older than `grace`; returns how many.
     async fn clean_temporary(&self, grace: Duration) -> anyhow::Result<usize>;
     /// Finishes uploads accepted but left unfinished by a process that died (a bucket's
-    /// multipart uploads, see `s3::pending`); returns how many. Nothing to do by default.
+    /// completed uploads still to be copied to their digest's key, see `s3::pending`);
+    /// returns how many. Nothing to do by default.
     async fn finish_accepted(&self) -> anyhow::Result<usize> {
         Ok(0)
     }
@@ -178,8 +179,8 @@ pub async fn open(storage: &crate::config::StorageConfig) -> anyhow::Result<Arc<
 const FINISH_SWEEP_EVERY: Duration = Duration::from_secs(600);
 
 /// Every few minutes until `shutdown`, finishes the uploads a dead process accepted and
-/// left unfinished, so that they are whole long before the bucket's lifecycle rule would
-/// abort their parts, even when no node restarts or reads them.
+/// left unfinished, so that each reaches its content-addressed key even when no node
+/// restarts or reads it.
 pub async fn finish_accepted_periodically(blobs: Arc<dyn BlobStore>, shutdown: tokio_util::sync::CancellationToken) {
     loop {
         tokio::select! {

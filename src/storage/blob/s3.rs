@@ -379,7 +379,7 @@ impl BlobStore for S3BlobStore {
         let accepted = self.accept_staged(&mut staged).await;
         staged.discard().await;
         if let Accepted::Pending(manifest) = accepted? {
-            // The client need not wait for the bucket to assemble and copy the object.
+            // The client need not wait for the server-side copy to the digest's key.
             let this = self.clone();
             tokio::spawn(async move {
                 if let Err(e) = this.finish(&manifest, "uploader").await {
