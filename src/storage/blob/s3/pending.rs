@@ -30,7 +30,7 @@ pub(super) const SWEEP_MIN_AGE: Duration = Duration::from_secs(300);
 /// How long a node needing an object waits for another node finishing it.
 const FINISH_WAIT: Duration = Duration::from_secs(60);
 
-/// An accepted upload: where its parts are and what they make.
+/// An accepted upload: where its completed object is and what it holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(in crate::storage::blob) struct Manifest {
     pub sha256: String,
