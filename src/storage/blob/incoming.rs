@@ -16,14 +16,11 @@
 //! an invisible incomplete upload (the bucket's lifecycle rule removes it), one killed
 //! before the manifest an `incoming/` object that start-up clean-up removes.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 
 use object_store::aws::AmazonS3;
-use object_store::multipart::{MultipartStore, PartId};
 use object_store::path::Path as Key;
-use object_store::{MultipartId, ObjectStoreExt, PutPayload, PutPayloadMut};
-use tokio::task::JoinHandle;
+use object_store::{ObjectStoreExt, PutPayload, WriteMultipart};
 
 use super::s3::pending::Manifest;
 use super::s3::timed;
@@ -37,31 +34,21 @@ pub(super) const COPY_LIMIT: u64 = 5 * 1024 * 1024 * 1024;
 /// The folder of the bucket prefix holding objects being committed.
 pub(super) const INCOMING: &str = "incoming";
 
-type PartResult = Result<PartId, object_store::Error>;
-
-/// A multipart upload under way.
-struct Upload {
-    id: MultipartId,
-    sent: Vec<PartId>,
-    in_flight: VecDeque<JoinHandle<PartResult>>,
-}
-
 pub(super) struct Incoming {
     store: Arc<AmazonS3>,
     /// The store's prefix (where the manifest goes).
     prefix: Key,
     key: Key,
     part_size: usize,
-    /// The bytes received since the last part sent (in blocks of the chunks' sizes:
-    /// a part is not one large allocation, which the allocator would keep).
-    buf: PutPayloadMut,
+    /// The bytes received until a part is full.
+    head: Vec<u8>,
     /// The multipart upload, once more than a part has arrived.
-    upload: Option<Upload>,
+    writer: Option<WriteMultipart>,
 }
 
 impl std::fmt::Debug for Incoming {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Incoming").field("key", &self.key).field("multipart", &self.upload.is_some()).finish()
+        f.debug_struct("Incoming").field("key", &self.key).field("multipart", &self.writer.is_some()).finish()
     }
 }
 
@@ -76,45 +63,31 @@ pub(super) enum Accepted {
 impl Incoming {
     pub(super) fn new(store: Arc<AmazonS3>, prefix: &Key, part_size: usize) -> Self {
         let key = prefix.clone().join(INCOMING).join(uuid::Uuid::now_v7().simple().to_string());
-        Self { store, prefix: prefix.clone(), key, part_size, buf: PutPayloadMut::new(), upload: None }
+        Self { store, prefix: prefix.clone(), key, part_size, head: Vec::new(), writer: None }
     }
 
     /// Whether parts are being sent (else the bytes so far are held in memory).
     pub(super) fn is_multipart(&self) -> bool {
-        self.upload.is_some()
+        self.writer.is_some()
     }
 
     /// Sends `chunk` on, waiting while [`PARTS_IN_FLIGHT`] parts are on their way.
-    pub(super) async fn write(&mut self, mut chunk: &[u8]) -> anyhow::Result<()> {
-        while !chunk.is_empty() {
-            // A full part goes once more bytes come, so the last part is never empty.
-            if self.buf.content_length() >= self.part_size {
-                let part = std::mem::take(&mut self.buf).freeze();
-                self.send(part, PARTS_IN_FLIGHT).await?;
-            }
-            let n = (self.part_size - self.buf.content_length()).min(chunk.len());
-            self.buf.extend_from_slice(&chunk[..n]);
-            chunk = &chunk[n..];
+    pub(super) async fn write(&mut self, chunk: &[u8]) -> anyhow::Result<()> {
+        if let Some(writer) = &mut self.writer {
+            timed("put_part", writer.wait_for_capacity(PARTS_IN_FLIGHT)).await?;
+            writer.write(chunk);
+            return Ok(());
         }
-        Ok(())
-    }
-
-    /// Starts sending `part` once fewer than `room` parts are in flight.
-    async fn send(&mut self, part: PutPayload, room: usize) -> anyhow::Result<()> {
-        if self.upload.is_none() {
-            let id = timed("put_multipart", self.store.create_multipart(&self.key)).await?;
-            self.upload = Some(Upload { id, sent: Vec::new(), in_flight: VecDeque::new() });
+        if self.head.capacity() == 0 {
+            self.head.reserve_exact(self.part_size + chunk.len());
         }
-        let upload = self.upload.as_mut().expect("created above");
-        while upload.in_flight.len() >= room.max(1) {
-            let first = upload.in_flight.pop_front().expect("a part in flight");
-            upload.sent.push(first.await??);
+        self.head.extend_from_slice(chunk);
+        if self.head.len() > self.part_size {
+            let upload = timed("put_multipart", self.store.put_multipart(&self.key)).await?;
+            let mut writer = WriteMultipart::new_with_chunk_size(upload, self.part_size);
+            writer.write(&std::mem::take(&mut self.head));
+            self.writer = Some(writer);
         }
-        let (store, key, id) = (self.store.clone(), self.key.clone(), upload.id.clone());
-        let index = upload.sent.len() + upload.in_flight.len();
-        upload
-            .in_flight
-            .push_back(tokio::spawn(async move { timed("put_part", store.put_part(&key, &id, index, part)).await }));
         Ok(())
     }
 
@@ -123,37 +96,19 @@ impl Incoming {
     /// manifest written (the caller then finishes it, see [`super::s3::pending`]). A
     /// failure before the completion aborts the upload.
     pub(super) async fn accept(mut self, key: &Key, sha256: &str, bytes: u64) -> anyhow::Result<Accepted> {
-        if self.upload.is_none() {
-            let body = std::mem::take(&mut self.buf).freeze();
+        let Some(mut writer) = self.writer.take() else {
+            let body = PutPayload::from(std::mem::take(&mut self.head));
             timed("put", self.store.put(key, body)).await?;
             return Ok(Accepted::Stored);
-        }
-        let last = std::mem::take(&mut self.buf).freeze();
-        let sent = async {
-            if last.content_length() > 0 {
-                self.send(last, PARTS_IN_FLIGHT).await?;
-            }
-            let upload = self.upload.as_mut().expect("a multipart upload");
-            while let Some(part) = upload.in_flight.pop_front() {
-                upload.sent.push(part.await??);
-            }
-            anyhow::Ok(())
-        }
-        .await;
-        // From here on the upload is this function's: dropping `self` aborts nothing.
-        let upload = self.upload.take().expect("a multipart upload");
-        if let Err(e) = sent {
-            abort(&self.store, &self.key, upload).await;
-            return Err(e);
+        };
+        if let Err(e) = timed("put_part", writer.wait_for_capacity(0)).await {
+            abort(writer, &self.key).await;
+            return Err(e.into());
         }
         // Completed before the client's answer: a server may stop a completion whose client
         // went away (s3s-fs does, after forgetting the upload), so one cut short by a killed
         // node must be one the client was never told had succeeded.
-        let completed = self.store.complete_multipart(&self.key, &upload.id, upload.sent.clone());
-        if let Err(e) = timed("complete_multipart", completed).await {
-            abort(&self.store, &self.key, upload).await;
-            return Err(e.into());
-        }
+        timed("complete_multipart", writer.finish()).await?;
         let manifest = Manifest { sha256: sha256.to_string(), bytes, incoming: self.key.to_string() };
         let written = match serde_json::to_vec(&manifest) {
             Ok(body) => {
@@ -172,11 +127,8 @@ impl Incoming {
     }
 }
 
-async fn abort(store: &AmazonS3, key: &Key, upload: Upload) {
-    for part in upload.in_flight {
-        part.abort();
-    }
-    if let Err(e) = timed("abort_multipart", store.abort_multipart(key, &upload.id)).await {
+async fn abort(writer: WriteMultipart, key: &Key) {
+    if let Err(e) = timed("abort_multipart", writer.abort()).await {
         tracing::warn!(error = %e, key = %key, "could not abort a multipart upload (the lifecycle rule will)");
     }
 }
@@ -184,11 +136,11 @@ async fn abort(store: &AmazonS3, key: &Key, upload: Upload) {
 impl Drop for Incoming {
     /// An upload given up (refused, failed, discarded) aborts its multipart upload.
     fn drop(&mut self) {
-        if let Some(upload) = self.upload.take()
+        if let Some(writer) = self.writer.take()
             && let Ok(runtime) = tokio::runtime::Handle::try_current()
         {
-            let (store, key) = (self.store.clone(), self.key.clone());
-            runtime.spawn(async move { abort(&store, &key, upload).await });
+            let key = self.key.clone();
+            runtime.spawn(async move { abort(writer, &key).await });
         }
     }
 }
